@@ -1,0 +1,142 @@
+import type { Server } from 'node:http';
+import http from 'node:http';
+import type { Config } from './config/config.js';
+import { PasswordHasher } from './domain/accounts/password-hasher.js';
+import { Users } from './domain/accounts/users.js';
+import { Clients } from './domain/clients/clients.js';
+import { KeyEncryption } from './domain/keys/key-encryption.js';
+import { SigningKeys } from './domain/keys/signing-keys.js';
+import { Resources } from './domain/resources/resources.js';
+import { createAdminApp } from './http/admin/admin-app.js';
+import { CsrfTokens } from './http/public/interactions/csrf.js';
+import { providerPages } from './http/public/pages.js';
+import { createPublicApp } from './http/public/public-app.js';
+import { Views } from './http/views.js';
+import { providerClientValidator } from './oidc/client-metadata-validator.js';
+import { createProvider } from './oidc/provider.js';
+import type { Logger } from './observability/logger.js';
+import { Database } from './storage/database.js';
+import { readOrCreateSecretFile } from './storage/key-files.js';
+import { createAdapterFactory } from './storage/oidc-adapters/adapter-factory.js';
+import { sweepExpired } from './storage/oidc-adapters/sql-adapter.js';
+import { createRedis, type Redis } from './storage/redis.js';
+import { ArtifactRevoker } from './storage/repositories/artifact-revoker.js';
+import { SqlClientRepository } from './storage/repositories/clients-repository.js';
+import { SqlKeyRepository } from './storage/repositories/keys-repository.js';
+import { SqlResourceRepository } from './storage/repositories/resources-repository.js';
+import { SqlUserRepository } from './storage/repositories/users-repository.js';
+
+/** How often expired short-lived rows are deleted when they live in SQL. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+export interface Gatehouse {
+  publicServer: Server;
+  adminServer: Server;
+  /** Start listening on both ports. */
+  listen(): Promise<{ publicPort: number; adminPort: number }>;
+  /** Stop accepting, drain in-flight requests (bounded), close pools. */
+  close(): Promise<void>;
+  database: Database;
+  redis?: Redis;
+  kids: string[];
+}
+
+/** The one composition root: storage → domain → provider → both HTTP servers. */
+export async function createGatehouse(config: Config, logger: Logger): Promise<Gatehouse> {
+  const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax });
+  let redis: Redis | undefined;
+  try {
+    const applied = await database.migrate();
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+    redis = config.redisUrl ? createRedis(config.redisUrl) : undefined;
+    redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+
+    const kekValue = config.kek ?? (() => {
+      const kek = readOrCreateSecretFile(config.keysDir, 'kek', 32);
+      if (kek.created) logger.warn({ file: kek.file }, 'generated a key-encryption key; back it up, and share it (or GATEHOUSE_KEK) with every instance');
+      return kek.value;
+    })();
+    const kek = new KeyEncryption(Buffer.from(kekValue, 'base64url'));
+    const keys = await new SigningKeys(new SqlKeyRepository(database), kek).load();
+
+    const adminKey = config.adminKey ?? (() => {
+      const file = readOrCreateSecretFile(config.keysDir, 'admin-key', 32);
+      logger.info({ file: file.file }, file.created ? 'generated the admin API key' : 'admin API key read from file');
+      return file.value;
+    })();
+
+    const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix });
+    const revoker = new ArtifactRevoker(database, adapterFor);
+    const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
+    const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
+    const resources = new Resources(new SqlResourceRepository(database));
+    const views = new Views();
+
+    const provider = createProvider({ config, keys, adapterFor, users, resources, database, pages: providerPages(views), logger });
+    const clients = new Clients(new SqlClientRepository(database), providerClientValidator(provider), revoker);
+
+    const publicApp = createPublicApp({
+      provider, logger, views, users,
+      csrf: new CsrfTokens(keys.cookieKeys[0]!),
+      registrationEnabled: config.registrationEnabled,
+      passwordMinLength: config.passwordPolicy.minLength,
+      trustProxy: config.trustProxy,
+      healthChecks: [
+        { name: 'database', check: () => database.ping() },
+        ...(redis ? [{ name: 'redis', check: async () => { await redis!.ping(); } }] : []),
+        { name: 'keys', check: async () => { if (!keys.jwks.keys.length) throw new Error('no signing keys'); } },
+      ],
+    });
+    const adminApp = createAdminApp({ adminKey, clients, users, resources, logger });
+
+    const publicServer = http.createServer(publicApp.callback());
+    const adminServer = http.createServer(adminApp.callback());
+    // Keep-alive longer than typical load balancer idle timeouts avoids reset races.
+    publicServer.keepAliveTimeout = 65_000;
+
+    const sweeper = setInterval(() => {
+      sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
+    }, SWEEP_INTERVAL_MS);
+    sweeper.unref();
+
+    const listenOn = (server: Server, port: number, host: string) => new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+
+    return {
+      publicServer,
+      adminServer,
+      database,
+      redis,
+      kids: keys.kids,
+      async listen() {
+        const publicPort = await listenOn(publicServer, config.port, config.host);
+        const adminPort = await listenOn(adminServer, config.adminPort, config.adminHost);
+        return { publicPort, adminPort };
+      },
+      async close() {
+        clearInterval(sweeper);
+        const stop = (server: Server) => new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        const drained = Promise.all([stop(publicServer), stop(adminServer)]);
+        const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref());
+        await Promise.race([drained, deadline]);
+        publicServer.closeAllConnections();
+        adminServer.closeAllConnections();
+        await redis?.quit().catch(() => undefined);
+        await database.close();
+      },
+    };
+  } catch (err) {
+    redis?.disconnect();
+    await database.close().catch(() => undefined);
+    throw err;
+  }
+}

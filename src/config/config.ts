@@ -1,0 +1,167 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Gatehouse reads, its environment variable, its default and why.
+ * `process.env` is read here and nowhere else; the rest of the code receives `Config`.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveSeconds = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const configSchema = z.object({
+  /** Public HTTP port of the provider. @default 3000 */
+  PORT: port.default(3000),
+  /** Host the public port binds to. @default 0.0.0.0 */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Issuer identifier: the public base URL, no trailing slash. @default http://localhost:3000 */
+  ISSUER: z.url().refine((u) => !u.endsWith('/') && !u.includes('#') && !u.includes('?'), 'must have no trailing slash, query or fragment').default('http://localhost:3000'),
+  /** Admin API port, never the provider. @default 3001 */
+  ADMIN_PORT: port.default(3001),
+  /** Admin API bind address: loopback unless you put it behind your own network controls. @default 127.0.0.1 */
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** PostgreSQL connection string. Unset: embedded PGlite in GATEHOUSE_DATA_DIR. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** PostgreSQL pool size per instance. @default 10 */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Redis URL (redis:// or rediss://) for short-lived artifacts. Unset: they live in SQL. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  /** Prefix of every Redis key this deployment writes. @default gatehouse: */
+  REDIS_KEY_PREFIX: z.string().default('gatehouse:'),
+  /** Embedded-mode data directory (PGlite). @default ./data */
+  GATEHOUSE_DATA_DIR: z.string().min(1).default('./data'),
+  /** Directory with the key-encryption key and generated admin key. @default ./keys */
+  GATEHOUSE_KEYS_DIR: z.string().min(1).default('./keys'),
+  /** Key-encryption key (base64url, 32 bytes) for private keys at rest. Unset: keys/kek is generated. */
+  GATEHOUSE_KEK: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url (43 characters)').optional(),
+  /** Admin API bearer key. Unset: generated into keys/admin-key on first start. */
+  GATEHOUSE_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** HMAC pepper mixed into password hashes. Changing it invalidates every password. */
+  GATEHOUSE_PASSWORD_PEPPER: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Allow self-service registration. @default true in embedded mode, false with DATABASE_URL */
+  GATEHOUSE_REGISTRATION: bool.optional(),
+  /** Minimum password length (NIST SP 800-63B-4, password used alone). @default 15 */
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(256).default(15),
+  /** Maximum password length. @default 256 */
+  PASSWORD_MAX_LENGTH: z.coerce.number().int().min(64).max(4096).default(256),
+  /** Argon2id memory cost in KiB. @default 19456 (OWASP minimum) */
+  ARGON2_MEMORY_KIB: z.coerce.number().int().min(8192).max(4_194_304).default(19456),
+  /** Argon2id iterations. @default 2 */
+  ARGON2_ITERATIONS: z.coerce.number().int().min(1).max(20).default(2),
+  /** Argon2id parallelism. @default 1 */
+  ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+  /** Access token lifetime. @default 600 (10 minutes) */
+  ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(600),
+  /** Authorization code lifetime. @default 60 */
+  AUTHORIZATION_CODE_TTL_SECONDS: positiveSeconds.max(600).default(60),
+  /** ID token lifetime. @default 3600 */
+  ID_TOKEN_TTL_SECONDS: positiveSeconds.default(3600),
+  /** Lifetime of one refresh token (sliding, renewed on every rotation). @default 1209600 (14 days) */
+  REFRESH_TOKEN_TTL_SECONDS: positiveSeconds.default(14 * 24 * 3600),
+  /** Absolute lifetime of a refresh-token rotation chain; then the user signs in again. @default 2592000 (30 days) */
+  REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS: positiveSeconds.default(30 * 24 * 3600),
+  /** Browser session lifetime. @default 1209600 (14 days) */
+  SESSION_TTL_SECONDS: positiveSeconds.default(14 * 24 * 3600),
+  /** Lifetime of a login/consent interaction. @default 3600 */
+  INTERACTION_TTL_SECONDS: positiveSeconds.default(3600),
+  /** Grant (consent record) lifetime. @default 31536000 (1 year) */
+  GRANT_TTL_SECONDS: positiveSeconds.default(365 * 24 * 3600),
+  /** Default signing algorithm of ID tokens and JWT access tokens. @default ES256 */
+  DEFAULT_SIGNING_ALG: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
+  /** pino log level. @default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Trust X-Forwarded-* headers (only behind your own proxy). @default false */
+  TRUST_PROXY: bool.default(false),
+  /** Seconds to wait for in-flight requests on SIGTERM. @default 10 */
+  SHUTDOWN_GRACE_SECONDS: positiveSeconds.max(300).default(10),
+});
+
+type Env = z.infer<typeof configSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  issuer: string;
+  adminPort: number;
+  adminHost: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  dataDir: string;
+  keysDir: string;
+  kek: string | undefined;
+  adminKey: string | undefined;
+  passwordPepper: string | undefined;
+  registrationEnabled: boolean;
+  passwordPolicy: { minLength: number; maxLength: number };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  ttl: {
+    accessTokenSeconds: number;
+    authorizationCodeSeconds: number;
+    idTokenSeconds: number;
+    refreshTokenSeconds: number;
+    refreshTokenAbsoluteSeconds: number;
+    sessionSeconds: number;
+    interactionSeconds: number;
+    grantSeconds: number;
+  };
+  defaultSigningAlg: 'ES256' | 'RS256' | 'EdDSA';
+  logLevel: Env['LOG_LEVEL'];
+  trustProxy: boolean;
+  shutdownGraceSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once at start-up; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(
+    Object.keys(configSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) {
+    throw new ConfigError(['PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH']);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    issuer: e.ISSUER,
+    adminPort: e.ADMIN_PORT,
+    adminHost: e.ADMIN_HOST,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    dataDir: e.GATEHOUSE_DATA_DIR,
+    keysDir: e.GATEHOUSE_KEYS_DIR,
+    kek: e.GATEHOUSE_KEK,
+    adminKey: e.GATEHOUSE_ADMIN_KEY,
+    passwordPepper: e.GATEHOUSE_PASSWORD_PEPPER,
+    registrationEnabled: e.GATEHOUSE_REGISTRATION ?? e.DATABASE_URL === undefined,
+    passwordPolicy: { minLength: e.PASSWORD_MIN_LENGTH, maxLength: e.PASSWORD_MAX_LENGTH },
+    argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
+    ttl: {
+      accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      authorizationCodeSeconds: e.AUTHORIZATION_CODE_TTL_SECONDS,
+      idTokenSeconds: e.ID_TOKEN_TTL_SECONDS,
+      refreshTokenSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      refreshTokenAbsoluteSeconds: e.REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS,
+      sessionSeconds: e.SESSION_TTL_SECONDS,
+      interactionSeconds: e.INTERACTION_TTL_SECONDS,
+      grantSeconds: e.GRANT_TTL_SECONDS,
+    },
+    defaultSigningAlg: e.DEFAULT_SIGNING_ALG,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+  };
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { GatehouseError, notFound } from '../errors.js';
+
+const scopeToken = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
+
+/** An API that accepts Gatehouse access tokens, named by its resource indicator (RFC 8707). */
+export const resourceInputSchema = z.object({
+  indicator: z.url().refine((u) => !u.includes('#'), 'indicator must not contain a fragment'),
+  name: z.string().min(1).max(200).optional(),
+  scopes: z.array(z.object({ name: scopeToken, description: z.string().max(500).optional() }).strict()).max(200).default([]),
+  access_token_ttl_seconds: z.number().int().min(30).max(86400).optional(),
+  access_token_format: z.enum(['jwt', 'opaque']).default('jwt'),
+  signing_alg: z.enum(['ES256', 'RS256', 'EdDSA']).optional(),
+}).strict();
+
+export const resourcePatchSchema = resourceInputSchema.omit({ indicator: true }).partial().strict();
+
+export type ResourceInput = z.infer<typeof resourceInputSchema>;
+export type Resource = ResourceInput & { created_at: string; updated_at: string };
+
+export interface ResourceRepository {
+  insert(resource: ResourceInput): Promise<Resource>;
+  find(indicator: string): Promise<Resource | undefined>;
+  list(): Promise<Resource[]>;
+  update(indicator: string, changes: Partial<ResourceInput>): Promise<Resource | undefined>;
+  delete(indicator: string): Promise<boolean>;
+}
+
+/** Registered APIs. Lookups on the token path go through a short cache (see RESOURCE_CACHE_MS). */
+export class Resources {
+  /** Bounded staleness across instances for a change to an API's settings; keeps token issuance off the database. */
+  static readonly RESOURCE_CACHE_MS = 5000;
+  readonly #cache = new Map<string, { at: number; value: Resource | undefined }>();
+
+  constructor(private readonly repo: ResourceRepository) {}
+
+  async create(input: ResourceInput): Promise<Resource> {
+    if (await this.repo.find(input.indicator)) throw new GatehouseError('conflict', 'a resource with this indicator already exists');
+    const created = await this.repo.insert(input);
+    this.#cache.delete(input.indicator);
+    return created;
+  }
+
+  async get(indicator: string): Promise<Resource> {
+    const found = await this.repo.find(indicator);
+    if (!found) throw notFound('resource');
+    return found;
+  }
+
+  list(): Promise<Resource[]> { return this.repo.list(); }
+
+  async update(indicator: string, changes: Partial<ResourceInput>): Promise<Resource> {
+    const updated = await this.repo.update(indicator, changes);
+    if (!updated) throw notFound('resource');
+    this.#cache.delete(indicator);
+    return updated;
+  }
+
+  async delete(indicator: string): Promise<void> {
+    if (!(await this.repo.delete(indicator))) throw notFound('resource');
+    this.#cache.delete(indicator);
+  }
+
+  async lookup(indicator: string): Promise<Resource | undefined> {
+    const hit = this.#cache.get(indicator);
+    if (hit && Date.now() - hit.at < Resources.RESOURCE_CACHE_MS) return hit.value;
+    const value = await this.repo.find(indicator);
+    this.#cache.set(indicator, { at: Date.now(), value });
+    return value;
+  }
+}

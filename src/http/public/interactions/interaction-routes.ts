@@ -1,0 +1,225 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { GatehouseError } from '../../../domain/errors.js';
+import type { Users } from '../../../domain/accounts/users.js';
+import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
+import { ACR_PASSWORD } from '../../../oidc/provider.js';
+import { formBody } from '../../middleware/body-parsers.js';
+import type { Views } from '../../views.js';
+import { renderErrorPage, sendPage } from '../pages.js';
+import type { CsrfTokens } from './csrf.js';
+import { PasswordStep } from './password-step.js';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: 'Confirm your identity',
+  profile: 'See your name',
+  email: 'See your email address',
+  offline_access: 'Stay signed in and access your data while you are away',
+};
+
+/** Form bodies are tiny; anything bigger is not a login. */
+const FORM_LIMIT_BYTES = 16 * 1024;
+
+export interface InteractionDeps {
+  provider: Provider;
+  users: Users;
+  views: Views;
+  csrf: CsrfTokens;
+  registrationEnabled: boolean;
+  passwordMinLength: number;
+}
+
+function loginState(details: Details): LoginState {
+  const saved = (details.result as { gatehouseLogin?: LoginState } | undefined)?.gatehouseLogin;
+  return saved ?? { amr: [], completed: [] };
+}
+
+/**
+ * The interaction routes: the login steps, registration and consent, rendered server-side.
+ * oidc-provider owns the protocol; these routes only establish who the user is and what they allow.
+ */
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { provider, views, csrf } = deps;
+  const steps = [new PasswordStep(deps.users)];
+  const router = new Router({ prefix: '/interaction' });
+  router.use(formBody(FORM_LIMIT_BYTES));
+
+  /** Records the result on the interaction and sends the browser back to the provider (303). */
+  const finish = async (ctx: Context, result: Parameters<Provider['interactionResult']>[2], options: { mergeWithLastSubmission: boolean }) => {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, options);
+    ctx.status = 303;
+    ctx.redirect(to);
+  };
+
+  const details = async (ctx: Context): Promise<Details> => {
+    const d = await provider.interactionDetails(ctx.req, ctx.res);
+    if (d.uid !== ctx.params.uid) throw new GatehouseError('invalid_request', 'interaction mismatch');
+    return d;
+  };
+
+  const clientName = async (d: Details) => {
+    const client = await provider.Client.find(String(d.params.client_id));
+    return client?.clientName ?? String(d.params.client_id);
+  };
+
+  const renderLogin = async (ctx: Context, d: Details, status = 200, error?: string, email = '') => {
+    const name = await clientName(d);
+    sendPage(ctx, status, views.render('login', 'Sign in', {
+      clientSuffix: ` to ${name}`,
+      errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
+      action: `/interaction/${d.uid}/login/password`,
+      csrf: csrf.issue(d.uid, 'login'),
+      email,
+      registerLink: deps.registrationEnabled ? `<p class="hint">New here? <a href="/interaction/${d.uid}/register">Create an account</a></p>` : '',
+    }));
+  };
+
+  const renderConsent = async (ctx: Context, d: Details) => {
+    const session = d.session as { accountId?: string } | undefined;
+    const user = session?.accountId ? await deps.users.findActive(session.accountId) : undefined;
+    const prompt = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const items = [
+      ...(prompt.missingOIDCScope ?? []).map((s) => SCOPE_TEXT[s] ?? `Use the "${s}" permission`),
+      ...Object.entries(prompt.missingResourceScopes ?? {}).flatMap(([resource, scopes]) => scopes.map((s) => `${s} on ${resource}`)),
+    ];
+    const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    sendPage(ctx, 200, views.render('consent', 'Allow access', {
+      clientName: await clientName(d),
+      scopeItems: items.map((i) => `      <li>${escape(i)}</li>`).join('\n'),
+      email: user?.email ?? '',
+      action: `/interaction/${d.uid}/consent`,
+      csrf: csrf.issue(d.uid, 'consent'),
+    }));
+  };
+
+  /** Grants what the prompt asks for and finishes the consent prompt. */
+  const grantConsent = async (ctx: Context, d: Details) => {
+    const { prompt: { details: promptDetails }, params, session } = d;
+    const accountId = (session as { accountId: string }).accountId;
+    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = promptDetails as {
+      missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]>;
+    };
+    const grant = d.grantId
+      ? (await provider.Grant.find(d.grantId))!
+      : new provider.Grant({ accountId, clientId: String(params.client_id) });
+    if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
+    if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await finish(ctx, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  };
+
+  const isFirstParty = async (d: Details) => {
+    const client = await provider.Client.find(String(d.params.client_id));
+    return (client as unknown as { first_party?: boolean } | undefined)?.first_party === true;
+  };
+
+  router.get('/:uid', async (ctx) => {
+    const d = await details(ctx);
+    if (d.prompt.name === 'login') return renderLogin(ctx, d);
+    if (d.prompt.name === 'consent') {
+      if (await isFirstParty(d)) return grantConsent(ctx, d);
+      return renderConsent(ctx, d);
+    }
+    throw new GatehouseError('invalid_request', `unsupported prompt ${d.prompt.name}`);
+  });
+
+  router.post('/:uid/login/:step', async (ctx) => {
+    const d = await details(ctx);
+    const form = ctx.request.body as Record<string, string>;
+    if (d.prompt.name !== 'login') throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
+    if (!csrf.valid(d.uid, 'login', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    const state = loginState(d);
+    const step = nextStep(steps, state);
+    if (!step || step.id !== ctx.params.step) throw new GatehouseError('invalid_request', 'unexpected sign-in step');
+    const outcome = await step.submit(form, ctx.state.log);
+    if (!outcome.ok) return renderLogin(ctx, d, outcome.status, outcome.message, outcome.email);
+    const updated = applyStep(state, step.id, outcome.result);
+    if (nextStep(steps, updated)) {
+      d.result = { ...(d.result ?? {}), gatehouseLogin: updated };
+      await d.save(Math.max(1, (d.exp ?? 0) - Math.floor(Date.now() / 1000)));
+      ctx.status = 303;
+      return ctx.redirect(`/interaction/${d.uid}`);
+    }
+    await finish(ctx, {
+      login: { accountId: updated.accountId!, acr: ACR_PASSWORD, amr: updated.amr, remember: true },
+    }, { mergeWithLastSubmission: false });
+  });
+
+  router.get('/:uid/register', async (ctx) => {
+    const d = await details(ctx);
+    if (!deps.registrationEnabled) throw new GatehouseError('not_found', 'registration is disabled');
+    renderRegister(ctx, d);
+  });
+
+  const renderRegister = (ctx: Context, d: Details, status = 200, error?: string, values: Record<string, string> = {}) => {
+    sendPage(ctx, status, views.render('register', 'Create account', {
+      clientSuffix: '',
+      errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
+      action: `/interaction/${d.uid}/register`,
+      csrf: csrf.issue(d.uid, 'register'),
+      name: values.name ?? '',
+      email: values.email ?? '',
+      minLength: deps.passwordMinLength,
+      loginHref: `/interaction/${d.uid}`,
+    }));
+  };
+
+  router.post('/:uid/register', async (ctx) => {
+    const d = await details(ctx);
+    if (!deps.registrationEnabled) throw new GatehouseError('not_found', 'registration is disabled');
+    const form = ctx.request.body as Record<string, string>;
+    if (!csrf.valid(d.uid, 'register', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    const email = (form.email ?? '').trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) return renderRegister(ctx, d, 400, 'Enter a valid email address.', form);
+    try {
+      const user = await deps.users.create({ email, password: form.password ?? '', name: form.name?.trim() || null });
+      ctx.state.log.info({ event: 'user.registered', userId: user.id }, 'user registered');
+      await finish(ctx, {
+        login: { accountId: user.id, acr: ACR_PASSWORD, amr: ['pwd'], remember: true },
+      }, { mergeWithLastSubmission: false });
+    } catch (err) {
+      if (err instanceof GatehouseError && err.code === 'invalid_password') return renderRegister(ctx, d, 400, `Password ${err.message.replace(/^password /, '')}.`, form);
+      // Same answer as success would need an email loop; until email verification exists, say it plainly.
+      if (err instanceof GatehouseError && err.code === 'conflict') return renderRegister(ctx, d, 409, 'An account with this email already exists. Sign in instead.', form);
+      throw err;
+    }
+  });
+
+  router.post('/:uid/consent', async (ctx) => {
+    const d = await details(ctx);
+    const form = ctx.request.body as Record<string, string>;
+    if (d.prompt.name !== 'consent') throw new GatehouseError('invalid_request', 'nothing to consent to');
+    if (!csrf.valid(d.uid, 'consent', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    if (form.decision !== 'allow') {
+      await finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' }, { mergeWithLastSubmission: false });
+      return;
+    }
+    await grantConsent(ctx, d);
+  });
+
+  router.get('/:uid/abort', async (ctx) => {
+    await details(ctx);
+    await finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' }, { mergeWithLastSubmission: false });
+  });
+
+  return router;
+}
+
+/** Interaction errors as an HTML page (never a stack trace). */
+export function interactionErrors(views: Views) {
+  return async (ctx: Context, next: () => Promise<unknown>) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as { status?: number; statusCode?: number; error?: string; code?: string; message?: string; error_description?: string; expose?: boolean };
+      const status = e.status ?? e.statusCode ?? 500;
+      if (status >= 500) ctx.state.log?.error({ err }, 'interaction failed');
+      const code = e.error ?? (err instanceof GatehouseError ? err.code : status === 413 ? 'payload_too_large' : 'server_error');
+      renderErrorPage(views, ctx, status, code, status < 500 ? (e.error_description ?? e.message) : undefined);
+    }
+  };
+}

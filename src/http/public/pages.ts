@@ -1,0 +1,57 @@
+import type { Context } from 'koa';
+import type { PageRenderer } from '../../oidc/page-renderer.js';
+import { setHtmlSecurityHeaders } from '../middleware/security-headers.js';
+import type { Views } from '../views.js';
+
+const FRIENDLY: Record<string, string> = {
+  invalid_request: 'The sign-in request from the application is not valid.',
+  invalid_client: 'The application is not registered with this server.',
+  invalid_redirect_uri: 'The application asked to return to an address it has not registered.',
+  unauthorized_client: 'The application is not allowed to do this.',
+  access_denied: 'Access was denied.',
+  invalid_scope: 'The application asked for permissions that do not exist.',
+  login_required: 'You need to sign in.',
+  server_error: 'Something went wrong on our side. Please try again.',
+  session_not_found: 'Your sign-in attempt expired. Go back to the application and start again.',
+  temporarily_unavailable: 'The service is temporarily unavailable. Please try again shortly.',
+};
+
+export function sendPage(ctx: Context, status: number, html: string): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.body = html;
+  setHtmlSecurityHeaders(ctx);
+}
+
+export function renderErrorPage(views: Views, ctx: Context, status: number, code: string, description?: string): void {
+  const expose = status < 500;
+  const message = FRIENDLY[code] ?? (expose && description ? description : FRIENDLY.server_error);
+  const requestId = ctx.state.requestId as string | undefined;
+  sendPage(ctx, status, views.render('error', 'Error', {
+    heading: status >= 500 ? 'Something went wrong' : 'We could not continue',
+    message: expose && description && FRIENDLY[code] ? `${message} (${description})` : message,
+    code,
+    requestIdNote: requestId ? ` · request ${requestId}` : '',
+  }));
+}
+
+/** The provider's own HTML pages, drawn with our views and headers. */
+export function providerPages(views: Views): PageRenderer {
+  return {
+    error(ctx, out, error) {
+      const status = (error as { status?: number })?.status ?? 400;
+      renderErrorPage(views, ctx, status, out.error, out.error_description);
+    },
+    logout(ctx, form) {
+      const client = (ctx as unknown as { oidc?: { client?: { clientName?: string } } }).oidc?.client;
+      sendPage(ctx, 200, views.render('logout', 'Sign out', {
+        form,
+        clientSuffix: client?.clientName ? ` of ${client.clientName}` : '',
+      }));
+    },
+    loggedOut(ctx) {
+      const client = (ctx as unknown as { oidc?: { client?: { clientName?: string } } }).oidc?.client;
+      sendPage(ctx, 200, views.render('logged-out', 'Signed out', { clientSuffix: client?.clientName ? ` of ${client.clientName}` : '' }));
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type Provider from 'oidc-provider';
+import { GatehouseError } from '../domain/errors.js';
+import type { ClientMetadataValidator } from '../domain/clients/clients.js';
+import type { ClientMetadata } from '../domain/clients/client-metadata.js';
+import { toProviderClientMetadata } from '../storage/oidc-adapters/provider-client-metadata.js';
+
+/** oidc-provider's own client schema is the final word on a metadata set. */
+export function providerClientValidator(provider: Provider): ClientMetadataValidator {
+  return {
+    async validate(metadata: ClientMetadata) {
+      try {
+        await (provider.Client as unknown as { validate(m: unknown): Promise<void> }).validate(toProviderClientMetadata(metadata));
+      } catch (err) {
+        const e = err as { error?: string; error_description?: string; message?: string };
+        const code = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+        throw new GatehouseError(code, e.error_description ?? e.message ?? 'invalid client metadata', { cause: err });
+      }
+    },
+  };
+}

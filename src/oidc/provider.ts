@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/config.js';
+import type { Users } from '../domain/accounts/users.js';
+import type { Resources } from '../domain/resources/resources.js';
+import type { LoadedKeys } from '../domain/keys/signing-keys.js';
+import type { Database } from '../storage/database.js';
+import type { OidcAdapter } from '../storage/oidc-adapters/types.js';
+import type { Logger } from '../observability/logger.js';
+import { createFindAccount } from './account-claims.js';
+import { useHashedClientSecrets } from './client-secret-check.js';
+import { recordJwtAccessToken } from './jwt-access-token-records.js';
+import { tokenEndpointTransaction } from './token-endpoint-transaction.js';
+import { structuredTokenLookup } from './structured-token-lookup.js';
+import type { PageRenderer } from './page-renderer.js';
+import { responseModePolicy } from './response-mode-policy.js';
+
+export const ROUTES = {
+  authorization: '/authorize',
+  token: '/token',
+  userinfo: '/userinfo',
+  jwks: '/jwks',
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+  pushed_authorization_request: '/par',
+  end_session: '/logout',
+  registration: '/reg',
+  code_verification: '/device',
+  device_authorization: '/device/auth',
+  backchannel_authentication: '/backchannel',
+  challenge: '/challenge',
+} as const;
+
+export const ACR_PASSWORD = 'urn:gatehouse:acr:password';
+
+export interface ProviderDeps {
+  config: Config;
+  keys: LoadedKeys;
+  adapterFor: (model: string) => OidcAdapter;
+  users: Users;
+  resources: Resources;
+  database: Database;
+  pages: PageRenderer;
+  logger: Logger;
+}
+
+const epoch = () => Math.floor(Date.now() / 1000);
+
+/**
+ * oidc-provider, configured for OAuth 2.1: code flow only, PKCE S256 for every client,
+ * rotating refresh tokens with reuse detection, PAR, DPoP, resource indicators with JWT access
+ * tokens, introspection and revocation for every token we issue.
+ */
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, keys, resources } = deps;
+  const ttl = config.ttl;
+  const defaultAlg = config.defaultSigningAlg;
+
+  const configuration: Configuration = {
+    adapter: deps.adapterFor as unknown as Configuration['adapter'],
+    clients: [],
+    jwks: keys.jwks as Configuration['jwks'],
+    cookies: {
+      keys: keys.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    findAccount: createFindAccount(deps.users) as Configuration['findAccount'],
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    acrValues: [ACR_PASSWORD],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    conformIdTokenClaims: false,
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: defaultAlg,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      userinfoSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      introspectionSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      authorizationSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      dPoPSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+    },
+    extraClientMetadata: {
+      properties: ['first_party', 'refresh_token_grace_seconds', 'registered_scope'],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('first_party must be a boolean');
+        if (key === 'refresh_token_grace_seconds' && value !== undefined && !(Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 60)) {
+          throw new errors.InvalidClientMetadata('refresh_token_grace_seconds must be an integer from 0 to 60');
+        }
+      },
+    },
+    routes: ROUTES,
+    ttl: {
+      AccessToken: (_ctx, token) => (token.resourceServer?.accessTokenTTL ?? ttl.accessTokenSeconds),
+      ClientCredentials: (_ctx, token) => (token.resourceServer?.accessTokenTTL ?? ttl.accessTokenSeconds),
+      AuthorizationCode: ttl.authorizationCodeSeconds,
+      IdToken: ttl.idTokenSeconds,
+      Interaction: ttl.interactionSeconds,
+      Session: ttl.sessionSeconds,
+      Grant: ttl.grantSeconds,
+      PushedAuthorizationRequest: 60,
+      DeviceCode: 600,
+      BackchannelAuthenticationRequest: 600,
+      // Sliding per token, capped by the absolute lifetime of the whole rotation chain.
+      RefreshToken: (_ctx, token) => {
+        const chainStart = (token as unknown as { iiat?: number }).iiat ?? epoch();
+        const remaining = chainStart + ttl.refreshTokenAbsoluteSeconds - epoch();
+        return Math.max(1, Math.min(ttl.refreshTokenSeconds, remaining));
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client may introspect the tokens issued to it.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      userinfo: { enabled: true },
+      jwtUserinfo: { enabled: false },
+      registration: { enabled: false },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      dPoP: { enabled: true, nonceSecret: randomBytes(32) },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => deps.pages.logout(ctx as never, form),
+        postLogoutSuccessSource: (ctx) => deps.pages.loggedOut(ctx as never),
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator, client) => {
+          const resource = await resources.lookup(indicator);
+          if (!resource) throw new errors.InvalidTarget(`resource ${indicator} is not registered`);
+          // A client with registered scopes gets at most those of the API's scopes.
+          const registered = (client as unknown as { registered_scope?: string }).registered_scope?.split(' ');
+          const scopes = resource.scopes.map((s) => s.name).filter((s) => !registered || registered.includes(s));
+          return {
+            scope: scopes.join(' '),
+            audience: resource.indicator,
+            accessTokenTTL: resource.access_token_ttl_seconds ?? ttl.accessTokenSeconds,
+            accessTokenFormat: resource.access_token_format,
+            ...(resource.access_token_format === 'jwt' ? { jwt: { sign: { alg: resource.signing_alg ?? defaultAlg } } } : {}),
+          };
+        },
+      },
+    },
+    formats: {
+      customizers: {
+        jwt: async (_ctx, token, jwt) => {
+          await recordJwtAccessToken(token as never, jwt as never);
+        },
+      },
+    },
+    renderError: (ctx, out, error) => deps.pages.error(ctx as never, out, error),
+    expiresWithSession: async () => false,
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  useHashedClientSecrets(provider);
+
+  const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
+  provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
+  provider.use(tokenEndpointTransaction(deps.database, ROUTES.token));
+  provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    deps.logger.error({ err, path: ctx.path }, 'provider server error');
+  });
+  return provider;
+}

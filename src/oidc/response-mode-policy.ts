@@ -1,0 +1,24 @@
+import type { Context, Next } from 'koa';
+import type { PageRenderer } from './page-renderer.js';
+
+/** OAuth 2.1 with the code flow: responses go in the query or a form post, never the fragment. */
+export const ALLOWED_RESPONSE_MODES = ['query', 'form_post'];
+
+export function responseModePolicy(paths: string[], pages: PageRenderer) {
+  return async function restrictResponseModes(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path === '/.well-known/openid-configuration') {
+      await next();
+      const body = ctx.body as { response_modes_supported?: string[] } | undefined;
+      if (body?.response_modes_supported) body.response_modes_supported = ALLOWED_RESPONSE_MODES;
+      return;
+    }
+    const mode = paths.includes(ctx.path) ? ctx.query.response_mode : undefined;
+    if (mode !== undefined && (typeof mode !== 'string' || !ALLOWED_RESPONSE_MODES.includes(mode))) {
+      // Not redirected anywhere: the request itself is malformed, so the user sees the error here.
+      await pages.error(ctx, { error: 'invalid_request', error_description: 'response_mode must be query or form_post' }, { status: 400 });
+      ctx.status = 400;
+      return;
+    }
+    await next();
+  };
+}

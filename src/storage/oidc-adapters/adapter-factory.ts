@@ -1,0 +1,18 @@
+import type { Redis } from 'ioredis';
+import type { Database } from '../database.js';
+import { ClientsAdapter } from './clients-adapter.js';
+import { routeFor } from './model-routing.js';
+import { RedisAdapter } from './redis-adapter.js';
+import { SqlAdapter } from './sql-adapter.js';
+import type { OidcAdapter } from './types.js';
+
+/** Builds the adapter class oidc-provider instantiates once per model name. */
+export function createAdapterFactory(deps: { database: Database; redis?: Redis; redisPrefix: string }) {
+  return function adapterFor(model: string): OidcAdapter {
+    switch (routeFor(model)) {
+      case 'clients': return new ClientsAdapter(deps.database);
+      case 'ephemeral': return deps.redis ? new RedisAdapter(deps.redis, deps.redisPrefix, model) : new SqlAdapter(deps.database, model);
+      default: return new SqlAdapter(deps.database, model);
+    }
+  };
+}

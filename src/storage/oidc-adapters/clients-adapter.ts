@@ -1,0 +1,21 @@
+import type { Database } from '../database.js';
+import { toProviderClientMetadata } from './provider-client-metadata.js';
+import type { AdapterPayload, OidcAdapter } from './types.js';
+
+/** Read side of the clients table for oidc-provider; clients are written by the admin API only. */
+export class ClientsAdapter implements OidcAdapter {
+  constructor(private readonly database: Database) {}
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const row = await this.database.db()('clients').where({ client_id: id }).first('metadata');
+    if (!row) return undefined;
+    return toProviderClientMetadata(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata) as AdapterPayload;
+  }
+
+  async upsert(): Promise<void> { throw new Error('clients are managed through the admin API'); }
+  async findByUid() { return undefined; }
+  async findByUserCode() { return undefined; }
+  async consume(): Promise<void> { throw new Error('clients cannot be consumed'); }
+  async destroy(): Promise<void> { throw new Error('clients are managed through the admin API'); }
+  async revokeByGrantId(): Promise<void> { /* clients do not belong to grants */ }
+}

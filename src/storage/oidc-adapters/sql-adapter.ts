@@ -1,0 +1,88 @@
+import type { Database } from '../database.js';
+import { alreadyConsumed } from './already-consumed.js';
+import type { AdapterPayload, OidcAdapter } from './types.js';
+
+const TABLE = 'oidc_models';
+
+function expiresAt(expiresIn?: number): Date | null {
+  return expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+}
+
+type Row = { payload: AdapterPayload; consumed_at: Date | string | null };
+
+function toPayload(row: Row | undefined): AdapterPayload | undefined {
+  if (!row) return undefined;
+  const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as AdapterPayload : row.payload;
+  if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
+  return payload;
+}
+
+/**
+ * oidc-provider models in PostgreSQL / PGlite. Single use is one conditional UPDATE.
+ * A RefreshToken is consumed inside the request's unit of work, so the rotation (old consumed,
+ * successor stored) commits as one transaction: a crash in between leaves the old token usable.
+ */
+export class SqlAdapter implements OidcAdapter {
+  constructor(private readonly database: Database, private readonly model: string) {}
+
+  private live() {
+    return this.database.db()(TABLE)
+      .where({ model: this.model })
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()));
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    await this.database.db()(TABLE)
+      .insert({
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        expires_at: expiresAt(expiresIn),
+      })
+      .onConflict(['model', 'id'])
+      .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.live().andWhere({ id }).first('payload', 'consumed_at'));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.live().andWhere({ uid }).first('payload', 'consumed_at'));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.live().andWhere({ user_code: userCode }).first('payload', 'consumed_at'));
+  }
+
+  async consume(id: string): Promise<void> {
+    // Joins the request's transaction when there is a unit of work (token endpoint), so the
+    // row stays locked until the successor is stored and concurrent redemptions wait, then lose.
+    const q = this.model === 'RefreshToken' ? (await this.database.currentTransaction()) ?? this.database.db() : this.database.db();
+    const updated = await q(TABLE)
+      .where({ model: this.model, id })
+      .whereNull('consumed_at')
+      .update({ consumed_at: new Date() });
+    if (updated !== 1) throw alreadyConsumed(this.model);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.database.db()(TABLE).where({ model: this.model, id }).delete();
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.database.db()(TABLE).where({ model: this.model, grant_id: grantId }).delete();
+  }
+}
+
+/** Deletes expired rows in small batches so the sweep never holds long locks. */
+export async function sweepExpired(database: Database, batchSize = 1000): Promise<number> {
+  const res = await database.knex.raw(
+    `delete from ${TABLE} where ctid in (select ctid from ${TABLE} where expires_at < now() limit ?)`,
+    [batchSize],
+  );
+  return (res as { rowCount?: number; affectedRows?: number }).rowCount ?? (res as { affectedRows?: number }).affectedRows ?? 0;
+}

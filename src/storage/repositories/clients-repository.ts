@@ -1,0 +1,33 @@
+import type { Database } from '../database.js';
+import type { ClientMetadata } from '../../domain/clients/client-metadata.js';
+import type { ClientRepository } from '../../domain/clients/clients.js';
+
+const parse = (m: unknown) => (typeof m === 'string' ? JSON.parse(m) : m) as ClientMetadata;
+
+export class SqlClientRepository implements ClientRepository {
+  constructor(private readonly database: Database) {}
+  private get clients() { return this.database.db()('clients'); }
+
+  async insert(metadata: ClientMetadata): Promise<void> {
+    await this.clients.insert({ client_id: metadata.client_id, metadata: JSON.stringify(metadata) });
+  }
+
+  async find(clientId: string): Promise<ClientMetadata | undefined> {
+    const row = await this.clients.where({ client_id: clientId }).first('metadata');
+    return row ? parse(row.metadata) : undefined;
+  }
+
+  async list({ limit, after }: { limit: number; after?: string }): Promise<ClientMetadata[]> {
+    const q = this.clients.orderBy('client_id').limit(limit).select('metadata');
+    if (after) q.where('client_id', '>', after);
+    return (await q).map((r: { metadata: unknown }) => parse(r.metadata));
+  }
+
+  async replace(clientId: string, metadata: ClientMetadata): Promise<boolean> {
+    return (await this.clients.where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata), updated_at: new Date() })) > 0;
+  }
+
+  async delete(clientId: string): Promise<boolean> {
+    return (await this.clients.where({ client_id: clientId }).delete()) > 0;
+  }
+}

@@ -9,6 +9,7 @@ import type { OidcAdapter } from '../storage/oidc-adapters/types.js';
 import type { Logger } from '../observability/logger.js';
 import { createFindAccount } from './account-claims.js';
 import { useHashedClientSecrets } from './client-secret-check.js';
+import { addAtHashToIdTokens } from './id-token-at-hash.js';
 import { recordJwtAccessToken } from './jwt-access-token-records.js';
 import { tokenEndpointTransaction } from './token-endpoint-transaction.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
@@ -67,7 +68,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     findAccount: createFindAccount(deps.users) as Configuration['findAccount'],
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
@@ -181,6 +182,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
+  addAtHashToIdTokens(provider);
 
   const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));

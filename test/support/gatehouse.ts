@@ -1,0 +1,101 @@
+import net from 'node:net';
+import { createGatehouse, type Gatehouse } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createTestStorage, type BackendName, type TestStorage } from './backends.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fast hashing parameters for tests only (the product default is m=19456 KiB, t=2). */
+const TEST_ENV = {
+  ARGON2_MEMORY_KIB: '8192',
+  ARGON2_ITERATIONS: '1',
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+};
+
+export interface RunningGatehouse {
+  backend: BackendName;
+  issuer: string;
+  adminUrl: string;
+  adminKey: string;
+  port: number;
+  instance: Gatehouse;
+  storage: TestStorage;
+  env: Record<string, string>;
+  /** Stops the server, keeping its storage. */
+  stop(): Promise<void>;
+  /** Stops and starts again on the same storage and ports. */
+  restart(): Promise<void>;
+  /** Stops and drops the storage. */
+  destroy(): Promise<void>;
+  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export interface StartOptions { env?: Record<string, string>; storage?: TestStorage; port?: number }
+
+/** Starts Gatehouse in-process on free ports over its own fresh storage. */
+export async function startGatehouse(backend: BackendName, options: StartOptions = {}): Promise<RunningGatehouse> {
+  const storage = options.storage ?? await createTestStorage(backend);
+  const port = options.port ?? await freePort();
+  const adminPort = await freePort();
+  const adminKey = `test-admin-key-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+  const env: Record<string, string> = {
+    ...TEST_ENV,
+    ...storage.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ADMIN_PORT: String(adminPort),
+    ISSUER: `http://localhost:${port}`,
+    GATEHOUSE_ADMIN_KEY: adminKey,
+    ...options.env,
+  };
+  const boot = async () => {
+    const config = loadConfig(env);
+    const instance = await createGatehouse(config, createLogger(config.logLevel));
+    await instance.listen();
+    return instance;
+  };
+  let instance = await boot();
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const running: RunningGatehouse = {
+    backend,
+    issuer: env.ISSUER!,
+    adminUrl,
+    adminKey,
+    port,
+    instance,
+    storage,
+    env,
+    async stop() { await running.instance.close(); },
+    async restart() {
+      await running.instance.close();
+      instance = await boot();
+      running.instance = instance;
+    },
+    async destroy() {
+      await running.instance.close().catch(() => undefined);
+      if (!options.storage) await storage.drop();
+    },
+    async admin(method, path, body, headers = {}) {
+      const res = await fetch(`${adminUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+  };
+  return running;
+}

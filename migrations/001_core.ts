@@ -31,6 +31,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text('user_code');
     t.timestamp('expires_at', { useTz: true });
     t.timestamp('consumed_at', { useTz: true });
+    // Refresh tokens: the token that replaced this one at rotation (for the retry grace window).
+    t.text('successor_id');
     t.primary(['model', 'id']);
   });
   await knex.raw('create index oidc_models_grant_id_idx on oidc_models (grant_id) where grant_id is not null');

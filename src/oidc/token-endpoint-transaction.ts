@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Database } from '../storage/database.js';
+import { GRACE_SUCCESSOR, type GraceSuccessor } from '../storage/oidc-adapters/refresh-token-adapter.js';
 
 /**
  * Runs each token request as one unit of work: a refresh-token rotation (old token consumed,
@@ -16,6 +17,9 @@ export function tokenEndpointTransaction(database: Database, tokenPath: string) 
         await unit.rollback();
         return;
       }
+      // Grace-window retry of a just-rotated refresh token: answer with the same successor.
+      const grace = database.unitNotes()?.get(GRACE_SUCCESSOR) as GraceSuccessor | undefined;
+      if (grace && ctx.body && typeof ctx.body === 'object') (ctx.body as { refresh_token?: string }).refresh_token = grace.successorId;
       try {
         await unit.commit();
       } catch (err) {

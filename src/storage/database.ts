@@ -22,7 +22,7 @@ const ACQUIRE_TIMEOUT_MS = 5000;
  * and PGlite's single connection never deadlocks against itself.
  */
 export class Database {
-  readonly #scope = new AsyncLocalStorage<{ trx?: Knex.Transaction }>();
+  readonly #scope = new AsyncLocalStorage<UnitStore>();
   private constructor(readonly knex: Knex, readonly kind: 'postgres' | 'pglite', private readonly lock?: DirectoryLock) {}
 
   static async open(options: { databaseUrl?: string; dataDir: string; poolMax: number }): Promise<Database> {
@@ -58,7 +58,7 @@ export class Database {
    * query in the same context joins. It commits when `fn` says so, and rolls back otherwise.
    */
   async withUnitOfWork<T>(fn: (unit: UnitOfWork) => Promise<T>): Promise<T> {
-    const store: { trx?: Knex.Transaction } = {};
+    const store: UnitStore = { notes: new Map() };
     const unit: UnitOfWork = {
       commit: async () => { const trx = store.trx; store.trx = undefined; await trx?.commit(); },
       rollback: async () => { const trx = store.trx; store.trx = undefined; await trx?.rollback(); },
@@ -70,6 +70,11 @@ export class Database {
         if (store.trx) await unit.rollback().catch(() => undefined);
       }
     });
+  }
+
+  /** Per-request notes of the current unit of work (adapters use them to coordinate); undefined outside one. */
+  unitNotes(): Map<string, unknown> | undefined {
+    return this.#scope.getStore()?.notes;
   }
 
   /** The transaction of the current unit of work, opening it if needed; undefined outside one. */
@@ -93,6 +98,11 @@ export class Database {
     await this.knex.destroy();
     this.lock?.release();
   }
+}
+
+interface UnitStore {
+  trx?: Knex.Transaction;
+  notes: Map<string, unknown>;
 }
 
 export interface UnitOfWork {

@@ -3,6 +3,7 @@ import type { Database } from '../database.js';
 import { ClientsAdapter } from './clients-adapter.js';
 import { routeFor } from './model-routing.js';
 import { RedisAdapter } from './redis-adapter.js';
+import { RefreshTokenAdapter } from './refresh-token-adapter.js';
 import { SqlAdapter } from './sql-adapter.js';
 import type { OidcAdapter } from './types.js';
 
@@ -12,7 +13,7 @@ export function createAdapterFactory(deps: { database: Database; redis?: Redis; 
     switch (routeFor(model)) {
       case 'clients': return new ClientsAdapter(deps.database);
       case 'ephemeral': return deps.redis ? new RedisAdapter(deps.redis, deps.redisPrefix, model) : new SqlAdapter(deps.database, model);
-      default: return new SqlAdapter(deps.database, model);
+      default: return model === 'RefreshToken' ? new RefreshTokenAdapter(deps.database) : new SqlAdapter(deps.database, model);
     }
   };
 }

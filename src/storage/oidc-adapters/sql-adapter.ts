@@ -2,15 +2,15 @@ import type { Database } from '../database.js';
 import { alreadyConsumed } from './already-consumed.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
-const TABLE = 'oidc_models';
+export const TABLE = 'oidc_models';
 
 function expiresAt(expiresIn?: number): Date | null {
   return expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
 }
 
-type Row = { payload: AdapterPayload; consumed_at: Date | string | null };
+export type Row = { payload: AdapterPayload; consumed_at: Date | string | null };
 
-function toPayload(row: Row | undefined): AdapterPayload | undefined {
+export function toPayload(row: Row | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
   const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as AdapterPayload : row.payload;
   if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
@@ -23,9 +23,9 @@ function toPayload(row: Row | undefined): AdapterPayload | undefined {
  * successor stored) commits as one transaction: a crash in between leaves the old token usable.
  */
 export class SqlAdapter implements OidcAdapter {
-  constructor(private readonly database: Database, private readonly model: string) {}
+  constructor(protected readonly database: Database, protected readonly model: string) {}
 
-  private live() {
+  protected live() {
     return this.database.db()(TABLE)
       .where({ model: this.model })
       .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()));
@@ -59,10 +59,7 @@ export class SqlAdapter implements OidcAdapter {
   }
 
   async consume(id: string): Promise<void> {
-    // Joins the request's transaction when there is a unit of work (token endpoint), so the
-    // row stays locked until the successor is stored and concurrent redemptions wait, then lose.
-    const q = this.model === 'RefreshToken' ? (await this.database.currentTransaction()) ?? this.database.db() : this.database.db();
-    const updated = await q(TABLE)
+    const updated = await this.database.db()(TABLE)
       .where({ model: this.model, id })
       .whereNull('consumed_at')
       .update({ consumed_at: new Date() });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.js';
 import type { Users } from '../domain/accounts/users.js';
@@ -142,7 +142,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       jwtUserinfo: { enabled: false },
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
-      dPoP: { enabled: true, nonceSecret: randomBytes(32) },
+      // Derived from a deployment-wide secret so a nonce issued by one instance is valid at every other.
+      dPoP: { enabled: true, nonceSecret: createHmac('sha256', keys.cookieKeys[0]!).update('gatehouse:dpop-nonce').digest() },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => deps.pages.logout(ctx as never, form),

@@ -58,7 +58,7 @@ describe('two instances, alternating requests (postgres)', { skip: !backends().i
       }
       const html = await res.text();
       assert.equal(res.status, 200, html.slice(0, 300));
-      const form = html.includes('name="password"')
+      const form: Record<string, string> = html.includes('name="password"')
         ? { csrf: hiddenField(html, 'csrf'), email: user.email, password: PASSWORD }
         : { csrf: hiddenField(html, 'csrf'), decision: 'allow' };
       const posted = await ua.request(next(new URL(formAction(html), a.issuer).toString()), { form });

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import { WorkLimiter } from './work-limiter.js';
 
 export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
 
@@ -10,6 +11,11 @@ export interface Argon2Params { memoryCost: number; timeCost: number; parallelis
  */
 export class PasswordHasher {
   #dummy: Promise<string> | undefined;
+  /**
+   * libuv runs 4 hashes at once by default; more in flight only queue. 64 waiting is ~2 s of
+   * work at ~30 ms a hash on 4 threads — past that, shed load rather than queue.
+   */
+  readonly #limiter = new WorkLimiter(4, 64);
   constructor(private readonly params: Argon2Params, private readonly pepper?: string) {}
 
   private prepare(password: string): string | Buffer {
@@ -17,15 +23,17 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return hash(this.prepare(password), { ...this.params, outputLen: 32 });
+    return this.#limiter.run(() => hash(this.prepare(password), { ...this.params, outputLen: 32 }));
   }
 
   async verify(phc: string, password: string): Promise<boolean> {
-    try {
-      return await verify(phc, this.prepare(password));
-    } catch {
-      return false;
-    }
+    return this.#limiter.run(async () => {
+      try {
+        return await verify(phc, this.prepare(password));
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Spends the same work as a real check, for unknown accounts (no timing oracle for enumeration). */

@@ -14,6 +14,7 @@ const FRIENDLY: Record<string, string> = {
   server_error: 'Something went wrong on our side. Please try again.',
   session_not_found: 'Your sign-in attempt expired. Go back to the application and start again.',
   temporarily_unavailable: 'The service is temporarily unavailable. Please try again shortly.',
+  service_unavailable: 'The service is busy right now. Please try again in a moment.',
 };
 
 export function sendPage(ctx: Context, status: number, html: string): void {

@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
+import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../../observability/logger.js';
 import { runHealthChecks, type HealthCheck } from '../../observability/health.js';
@@ -38,10 +39,10 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
   });
   app.use(probes.routes());
 
-  const interactions = interactionRoutes(deps);
+  const interactions = compose([securityHeaders, interactionErrors(deps.views), interactionRoutes(deps).routes()] as Koa.Middleware[]);
   app.use(async (ctx, next) => {
     if (!ctx.path.startsWith('/interaction/')) return next();
-    await securityHeaders(ctx, () => interactionErrors(deps.views)(ctx, () => interactions.routes()(ctx as never, next)));
+    await interactions(ctx, next);
   });
 
   const handleProtocol = deps.provider.callback();

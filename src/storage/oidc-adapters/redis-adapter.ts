@@ -7,6 +7,15 @@ const CONSUME_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
 
+// Adds an artifact to its grant's index and extends the index's TTL to cover it (any Redis version).
+const INDEX_SCRIPT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+/** Index entries of artifacts stored without an expiry are kept this long. */
+const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
+
 /**
  * Short-lived oidc-provider models in Redis, one hash per artifact (`payload`, `consumed`),
  * expiring with the artifact. A grant index (a set per grant) makes revokeByGrantId possible.
@@ -28,8 +37,7 @@ export class RedisAdapter implements OidcAdapter {
     }
     await multi.exec();
     if (payload.grantId) {
-      const grantKey = this.grantKey(payload.grantId);
-      await this.redis.multi().sadd(grantKey, key).expire(grantKey, expiresIn ?? 24 * 3600, 'GT').expire(grantKey, expiresIn ?? 24 * 3600, 'NX').exec();
+      await this.redis.eval(INDEX_SCRIPT, 1, this.grantKey(payload.grantId), key, String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS));
     }
   }
 

@@ -191,7 +191,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
-    deps.logger.error({ err, path: ctx.path }, 'provider server error');
+    deps.logger.error({ err, path: ctx.path, requestId: ctx.get('x-request-id') }, 'provider server error');
   });
   return provider;
 }

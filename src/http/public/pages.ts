@@ -27,7 +27,7 @@ export function sendPage(ctx: Context, status: number, html: string): void {
 export function renderErrorPage(views: Views, ctx: Context, status: number, code: string, description?: string): void {
   const expose = status < 500;
   const message = FRIENDLY[code] ?? (expose && description ? description : FRIENDLY.server_error);
-  const requestId = ctx.state.requestId as string | undefined;
+  const requestId = (ctx.state.requestId as string | undefined) ?? (ctx.get('x-request-id') || undefined);
   sendPage(ctx, status, views.render('error', 'Error', {
     heading: status >= 500 ? 'Something went wrong' : 'We could not continue',
     message: expose && description && FRIENDLY[code] ? `${message} (${description})` : message,

@@ -15,6 +15,9 @@ import { tokenEndpointTransaction } from './token-endpoint-transaction.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
 import { responseModePolicy } from './response-mode-policy.js';
+import { enforceRegisteredScope } from './registered-scope-allow-list.js';
+import { unauthorizedGrantType } from './unauthorized-grant-type.js';
+import { pushedRequestRequired } from './pushed-request-required.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -184,10 +187,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
   addAtHashToIdTokens(provider);
+  enforceRegisteredScope(provider);
+  pushedRequestRequired(provider);
 
   const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenEndpointTransaction(deps.database, ROUTES.token));
+  provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {

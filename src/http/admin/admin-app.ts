@@ -11,7 +11,7 @@ import { jsonBody } from '../middleware/body-parsers.js';
 import { jsonErrors } from '../middleware/error-handler.js';
 import { requestContext } from '../middleware/request-context.js';
 import { adminAuth } from './admin-auth.js';
-import { pageParams, parseBody } from './validate.js';
+import { pageParams, parseBody, rejectNulInUrl } from './validate.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -55,6 +55,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   });
   app.use(jsonErrors);
   app.use(adminAuth(deps.adminKey));
+  app.use(rejectNulInUrl);
   app.use(jsonBody(BODY_LIMIT_BYTES));
 
   const r = new Router({ prefix: '/admin' });

@@ -1,3 +1,4 @@
+import type { Context, Next } from 'koa';
 import type { z } from 'zod';
 import { GatehouseError } from '../../domain/errors.js';
 
@@ -22,4 +23,13 @@ export function pageParams(query: Record<string, unknown>): { limit: number; aft
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new GatehouseError('invalid_request', 'limit must be an integer from 1 to 200');
   const after = typeof query.after === 'string' && query.after ? query.after : undefined;
   return { limit, after };
+}
+
+/**
+ * No admin id or cursor can contain U+0000 (PostgreSQL text cannot store it, and the driver
+ * fails with a 500 when asked to compare one): refuse it in the path or query up front.
+ */
+export async function rejectNulInUrl(ctx: Context, next: Next): Promise<void> {
+  if (/%00/.test(ctx.path) || /%00/.test(ctx.querystring)) throw new GatehouseError('invalid_request', 'the URL must not contain NUL characters');
+  await next();
 }

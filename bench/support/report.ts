@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoadResult } from './load.js';
+
+export interface Row {
+  scenario: string;
+  target: string;
+  /** 'req/s', 'rotations/s', 'flows/s' */
+  unit: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  serverCores?: number;
+  notes: string[];
+}
+
+export interface Machine {
+  date: string;
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  os: string;
+  memoryGiB: number;
+  versions: Record<string, string>;
+}
+
+export function machineFacts(versions: Record<string, string>): Machine {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    versions,
+  };
+}
+
+export function rowFrom(scenario: string, target: string, unit: string, r: LoadResult, extraNotes: string[] = []): Row {
+  const notes = [...extraNotes];
+  const failed = r.failed + r.errors;
+  if (failed) notes.push(`${failed} failed (${Object.entries(r.statuses).map(([c, n]) => `${c}×${n}`).concat(r.errors ? [`errors×${r.errors}`] : []).join(', ')})`);
+  return { scenario, target, unit, rate: r.rps, p50: r.p50, p99: r.p99, serverCores: r.serverCores, notes };
+}
+
+export interface Verdict { label: string; value: string; target: string; pass: boolean | undefined }
+
+export interface Report {
+  machine: Machine;
+  settings: { seconds: number; warmupSeconds: number; connections: number; flows: number; flowConcurrency: number; argon2: string };
+  rows: Row[];
+  verdicts: Verdict[];
+  failures: string[];
+  totalSeconds: number;
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '–');
+
+const HEADER = `# Benchmarks
+
+Produced by \`npm run bench\` (bench/run.ts); the file is rewritten on every run. Numbers are only
+comparable between runs on the same machine with nothing else running.
+
+**Method.** Each server runs in its own Node process (\`node --import tsx bench/server-process.ts\`),
+so the load generator (autocannon, in the runner process) does not share its event loop; both
+sit on one machine and talk over loopback. Gatehouse runs once on embedded PGlite and once on
+PostgreSQL + Redis (127.0.0.1, a fresh database and Redis key prefix, dropped afterwards), with
+\`LOG_LEVEL=info\` (the product default; per-request access lines are at debug). Each scenario
+gets a short warm-up, then a fixed-duration closed-loop run with N keep-alive connections; req/s
+counts 2xx responses only, and p50/p99 are exact percentiles of 2xx response times. "Server
+CPU" is the server process's user + system CPU time over wall time (1.00 = one core busy; the
+database and Redis are not included). The 70 % pass re-runs client_credentials JWT at 70 % of
+the peak it just measured (autocannon \`overallRate\`). The *library floor* is bare oidc-provider
+(bench/floor-server.ts: memory adapter, one static client, the same ES256 JWT access token)
+doing the same request.
+
+**Targets.**
+- client_credentials JWT on PostgreSQL + Redis ≥ 0.85× the library floor;
+- refresh-token rotation ≥ 1,200 rotations/s per app core;
+- p99 < 25 ms at 70 % of peak (client_credentials JWT).
+`;
+
+export function renderMarkdown(report: Report): string {
+  const { machine: m, settings: s } = report;
+  const lines: string[] = [HEADER];
+  lines.push('## Latest run', '');
+  lines.push(`- Date: ${m.date}; total bench time ${Math.round(report.totalSeconds)} s`);
+  lines.push(`- Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}`);
+  lines.push(`- Software: Node ${m.node}, ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(`- Settings: ${s.seconds} s per scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS); code flows: ${s.flows} flows, ${s.flowConcurrency} at a time (BENCH_FLOWS, BENCH_FLOW_CONCURRENCY)`);
+  lines.push(`- Password hashing in the code flow: ${s.argon2}`);
+  lines.push('');
+  lines.push('| Scenario | Target | Rate | p50 ms | p99 ms | Server CPU | Notes |');
+  lines.push('|---|---|---:|---:|---:|---:|---|');
+  for (const r of report.rows) {
+    lines.push(`| ${r.scenario} | ${r.target} | ${int(r.rate)} ${r.unit} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.serverCores !== undefined ? r.serverCores.toFixed(2) : '–'} | ${r.notes.join('; ')} |`);
+  }
+  lines.push('');
+  lines.push('| Check | Measured | Target | Result |');
+  lines.push('|---|---:|---:|---|');
+  for (const v of report.verdicts) {
+    const result = v.target === '—' ? 'for information' : v.pass === undefined ? 'not measured' : v.pass ? 'pass' : '**miss**';
+    lines.push(`| ${v.label} | ${v.value} | ${v.target} | ${result} |`);
+  }
+  if (report.failures.length) {
+    lines.push('', '**Failures during this run:**', '');
+    for (const f of report.failures) lines.push(`- ${f.replace(/\n/g, ' ')}`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+export function writeReport(root: string, report: Report): string {
+  const file = path.join(root, 'docs', 'benchmarks.md');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, renderMarkdown(report));
+  return file;
+}

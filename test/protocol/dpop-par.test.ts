@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { calculateJwkThumbprint, exportJWK } from 'jose';
+import { backends } from '../support/backends.js';
+import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
+import { CALLBACK, client, createClient, createUser, discover, loginAndGetTokens } from '../support/relying-party.js';
+
+type OAuthError = Error & { error?: string; status?: number };
+
+async function thumbprint(keyPair: client.CryptoKeyPair): Promise<string> {
+  return calculateJwkThumbprint(await exportJWK(keyPair.publicKey));
+}
+
+for (const backend of backends()) {
+  describe(`DPoP (${backend})`, () => {
+    let gh: RunningGatehouse;
+    before(async () => { gh = await startGatehouse(backend); });
+    after(async () => { await gh?.destroy(); });
+
+    it('binds the access token to the DPoP key (token_type DPoP, cnf.jkt)', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const keyPair = await client.randomDPoPKeyPair();
+      const { tokens } = await loginAndGetTokens(gh, config, { user, dpop: client.getDPoPHandle(config, keyPair) });
+      assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+      const info = await client.tokenIntrospection(config, tokens.access_token);
+      assert.equal(info.active, true);
+      assert.equal(info.token_type, 'DPoP');
+      assert.equal((info.cnf as { jkt?: string } | undefined)?.jkt, await thumbprint(keyPair));
+    });
+
+    it('refuses a token request without DPoP for a client registered with dpop_bound_access_tokens', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh, { dpop_bound_access_tokens: true });
+      const config = await discover(gh, app);
+      // RFC 9449 leaves the error code open; oidc-provider answers invalid_grant.
+      await assert.rejects(loginAndGetTokens(gh, config, { user }), (e: OAuthError) => e.status === 400 && ['invalid_grant', 'invalid_request', 'invalid_dpop_proof'].includes(e.error!));
+
+      // The same client with a proof gets a DPoP-bound token.
+      const keyPair = await client.randomDPoPKeyPair();
+      const { tokens } = await loginAndGetTokens(gh, config, { user, dpop: client.getDPoPHandle(config, keyPair) });
+      assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+    });
+
+    it('binds public client refresh tokens to the DPoP key', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh, { token_endpoint_auth_method: 'none' });
+      const config = await discover(gh, app, client.None());
+      const keyPair = await client.randomDPoPKeyPair();
+      const dpop = client.getDPoPHandle(config, keyPair);
+      const { tokens } = await loginAndGetTokens(gh, config, { user, dpop });
+      assert.ok(tokens.refresh_token);
+      const info = await client.tokenIntrospection(config, tokens.refresh_token!);
+      assert.equal((info.cnf as { jkt?: string } | undefined)?.jkt, await thumbprint(keyPair), 'refresh token carries the key binding');
+
+      const otherKey = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
+      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: otherKey }), (e: OAuthError) => e.error === 'invalid_grant');
+      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (e: OAuthError) => e.error === 'invalid_grant' || e.error === 'invalid_request');
+
+      // With the right key it still works: the refusals above were about the key, not a spent token.
+      const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: dpop });
+      assert.equal(refreshed.token_type.toLowerCase(), 'dpop');
+      assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+    });
+
+    it('serves userinfo for a DPoP-bound access token presented with a proof, and not as a bearer token', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const keyPair = await client.randomDPoPKeyPair();
+      const dpop = client.getDPoPHandle(config, keyPair);
+      const { tokens } = await loginAndGetTokens(gh, config, { user, dpop });
+      const info = await client.fetchUserInfo(config, tokens.access_token, user.id, { DPoP: dpop });
+      assert.equal(info.sub, user.id);
+      assert.equal(info.email, user.email);
+
+      const asBearer = await fetch(`${gh.issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      assert.equal(asBearer.status, 401);
+      const wrongKey = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
+      await assert.rejects(client.fetchUserInfo(config, tokens.access_token, user.id, { DPoP: wrongKey }));
+    });
+  });
+
+  describe(`pushed authorization requests (${backend})`, () => {
+    let gh: RunningGatehouse;
+    before(async () => { gh = await startGatehouse(backend); });
+    after(async () => { await gh?.destroy(); });
+
+    it('completes the code flow through PAR', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const { tokens, callbackUrl } = await loginAndGetTokens(gh, config, { user, par: true });
+      assert.equal(callbackUrl.searchParams.get('iss'), gh.issuer);
+      assert.equal(tokens.claims()?.sub, user.id);
+    });
+
+    it('sends only request_uri and client_id through the browser', async () => {
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const url = await client.buildAuthorizationUrlWithPAR(config, {
+        redirect_uri: CALLBACK, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      });
+      assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
+      assert.match(url.searchParams.get('request_uri')!, /^urn:ietf:params:oauth:request_uri:/);
+    });
+
+    it('refuses a plain authorization request from a client that requires PAR, without redirecting', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh, { require_pushed_authorization_requests: true });
+      const config = await discover(gh, app);
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: CALLBACK, scope: 'openid', state: 'st', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      });
+      const res = await fetch(url, { redirect: 'manual' });
+      assert.equal(res.status, 400);
+      assert.equal(res.headers.get('location'), null, 'no redirect to the redirect_uri');
+      const html = await res.text();
+      assert.match(html, /invalid_request/);
+      assert.ok(!html.includes(CALLBACK), 'no form post to the redirect_uri either');
+
+      const post = await fetch(new URL('/authorize', gh.issuer), {
+        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: url.searchParams.toString(),
+      });
+      // POST to the authorization endpoint is not offered at all (404) — in any case never a redirect.
+      assert.ok(post.status >= 400 && post.status < 500, `status ${post.status}`);
+      assert.equal(post.headers.get('location'), null);
+
+      // The same client signs in fine through PAR.
+      const { tokens } = await loginAndGetTokens(gh, config, { user, par: true });
+      assert.equal(tokens.claims()?.sub, user.id);
+    });
+
+    it('refuses a request_uri once it has produced an authorization response', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const url = await client.buildAuthorizationUrlWithPAR(config, {
+        redirect_uri: CALLBACK, scope: 'openid', state: 'st', prompt: 'consent',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      });
+      const ua = new UserAgent();
+      let step = await ua.follow(url.toString(), gh.issuer);
+      step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, {
+        form: { csrf: hiddenField(step.html!, 'csrf'), email: user.email, password: user.password },
+      });
+      step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, { form: { csrf: hiddenField(step.html!, 'csrf'), decision: 'allow' } });
+      assert.ok(step.url.startsWith(CALLBACK) && new URL(step.url).searchParams.get('code'), 'first use yields a code');
+
+      // RFC 9126 §4: request_uri values are one-time use.
+      const replay = await ua.follow(url.toString(), gh.issuer);
+      assert.equal(replay.res.status, 400);
+      assert.equal(replay.res.headers.get('location'), null);
+      assert.match(replay.html ?? '', /invalid_request_uri/);
+    });
+  });
+}

@@ -239,12 +239,14 @@ function verdicts(): Verdict[] {
   for (const backend of BACKENDS) {
     const name = backend === 'pglite' ? 'PGlite' : 'PostgreSQL + Redis';
     const r = rotations[backend];
-    // The app is one Node process: its JavaScript runs on one core, so its rate is the per-core rate.
+    // Per app core: rotations per second of server-process CPU. On this machine the server shares
+    // the cores with the database, Redis and the load generator, so its wall-clock rate is lower.
+    const perCore = r?.serverCores ? r.rps / r.serverCores : undefined;
     out.push({
-      label: `refresh rotation, ${name} (one app process)`,
-      value: r ? `${Math.round(r.rps)}/s${r.serverCores ? ` (server CPU ${r.serverCores.toFixed(2)} → ${Math.round(r.rps / r.serverCores)}/s per busy core)` : ''}` : '–',
-      target: '≥ 1,200/s per app core',
-      pass: r ? r.rps >= 1200 : undefined,
+      label: `refresh rotation, ${name}, per app core`,
+      value: r ? `${perCore !== undefined ? `${Math.round(perCore)}/s per core` : '–'} (${Math.round(r.rps)}/s at ${r.serverCores?.toFixed(2) ?? '?'} cores)` : '–',
+      target: '≥ 1,200/s',
+      pass: perCore !== undefined ? perCore >= 1200 : undefined,
     });
   }
   for (const backend of BACKENDS) {

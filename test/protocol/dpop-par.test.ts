@@ -121,6 +121,13 @@ for (const backend of backends()) {
       assert.match(html, /invalid_request/);
       assert.ok(!html.includes(CALLBACK), 'no form post to the redirect_uri either');
 
+      const formPost = new URL(url);
+      formPost.searchParams.set('response_mode', 'form_post');
+      const fp = await fetch(formPost, { redirect: 'manual' });
+      assert.equal(fp.status, 400);
+      assert.equal(fp.headers.get('location'), null);
+      assert.ok(!(await fp.text()).includes(CALLBACK), 'no auto-submitting form to the redirect_uri');
+
       const post = await fetch(new URL('/authorize', gh.issuer), {
         method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: url.searchParams.toString(),
       });

@@ -162,7 +162,7 @@ for (const backend of backends()) {
     });
 
     it('requires client authentication to introspect', async () => {
-      const { tokens } = await userTokens();
+      const { app, tokens } = await userTokens();
       const res = await fetch(`${gh.issuer}/token/introspection`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -171,7 +171,21 @@ for (const backend of backends()) {
       assert.ok(res.status === 400 || res.status === 401, `status ${res.status}`);
       const body = await res.json();
       assert.equal(body.active, undefined);
+      // oidc-provider answers a missing authentication with invalid_request (RFC 6749 §5.2 would say invalid_client).
       assert.ok(['invalid_client', 'invalid_request'].includes(body.error));
+
+      const wrongSecret = await fetch(`${gh.issuer}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${app.client_id}:not-the-secret`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token: tokens.access_token }).toString(),
+      });
+      assert.equal(wrongSecret.status, 401);
+      const denied = await wrongSecret.json();
+      assert.equal(denied.error, 'invalid_client');
+      assert.equal(denied.active, undefined);
     });
   });
 }

@@ -13,7 +13,7 @@ const redirectUri = z.string().max(2048).superRefine((value, ctx) => {
   }
   if (FORBIDDEN_SCHEMES.has(url.protocol)) ctx.addIssue({ code: 'custom', message: `redirect URI scheme ${url.protocol} is not allowed` });
   if (value.includes('#')) ctx.addIssue({ code: 'custom', message: 'redirect URI must not contain a fragment' });
-  if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.hostname) ctx.addIssue({ code: 'custom', message: 'redirect URI must have a host' });
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && (!url.hostname || !/^https?:\/\/[^/?#]/i.test(value))) ctx.addIssue({ code: 'custom', message: 'redirect URI must have a host' });
   if (/[*]/.test(url.hostname)) ctx.addIssue({ code: 'custom', message: 'redirect URI must not contain wildcards' });
 });
 

@@ -1,4 +1,5 @@
 import type { Database } from '../database.js';
+import { storableId } from './sql-adapter.js';
 import { toProviderClientMetadata } from './provider-client-metadata.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
@@ -7,6 +8,7 @@ export class ClientsAdapter implements OidcAdapter {
   constructor(private readonly database: Database) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!storableId(id)) return undefined;
     const row = await this.database.db()('clients').where({ client_id: id }).first('metadata');
     if (!row) return undefined;
     return toProviderClientMetadata(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata) as AdapterPayload;

@@ -1,6 +1,6 @@
 import type { Database } from '../database.js';
 import { alreadyConsumed } from './already-consumed.js';
-import { SqlAdapter, TABLE, toPayload } from './sql-adapter.js';
+import { SqlAdapter, TABLE, storableId, toPayload } from './sql-adapter.js';
 import type { AdapterPayload } from './types.js';
 
 /** Notes shared through the token request's unit of work. */
@@ -24,6 +24,7 @@ export class RefreshTokenAdapter extends SqlAdapter {
   }
 
   override async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!storableId(id)) return undefined;
     const row = await this.live().andWhere({ id }).first('payload', 'consumed_at', 'successor_id');
     const payload = toPayload(row);
     if (!payload || !row?.consumed_at || !row.successor_id) return payload;

@@ -10,6 +10,9 @@ function expiresAt(expiresIn?: number): Date | null {
 
 export type Row = { payload: AdapterPayload; consumed_at: Date | string | null };
 
+/** PostgreSQL text cannot hold U+0000; no id we issue contains one, so such a lookup finds nothing. */
+export const storableId = (id: string) => typeof id === 'string' && !id.includes('\u0000');
+
 export function toPayload(row: Row | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
   const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as AdapterPayload : row.payload;
@@ -47,14 +50,17 @@ export class SqlAdapter implements OidcAdapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!storableId(id)) return undefined;
     return toPayload(await this.live().andWhere({ id }).first('payload', 'consumed_at'));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!storableId(uid)) return undefined;
     return toPayload(await this.live().andWhere({ uid }).first('payload', 'consumed_at'));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!storableId(userCode)) return undefined;
     return toPayload(await this.live().andWhere({ user_code: userCode }).first('payload', 'consumed_at'));
   }
 
@@ -67,6 +73,7 @@ export class SqlAdapter implements OidcAdapter {
   }
 
   async destroy(id: string): Promise<void> {
+    if (!storableId(id)) return;
     await this.database.db()(TABLE).where({ model: this.model, id }).delete();
   }
 

@@ -187,13 +187,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
   addAtHashToIdTokens(provider);
-  //X
-  //Y
+  enforceRegisteredScope(provider);
+  pushedRequestRequired(provider);
 
   const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenEndpointTransaction(deps.database, ROUTES.token));
-  //Z
+  provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {

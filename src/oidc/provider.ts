@@ -15,7 +15,7 @@ import { tokenEndpointTransaction } from './token-endpoint-transaction.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
 import { responseModePolicy } from './response-mode-policy.js';
-import { enforceRegisteredScope } from './registered-scope-allow-list.js';
+import { enforceRegisteredScope } from './enforce-registered-scope.js';
 import { unauthorizedGrantType } from './unauthorized-grant-type.js';
 import { pushedRequestRequired } from './pushed-request-required.js';
 

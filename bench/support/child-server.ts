@@ -27,6 +27,10 @@ export interface ChildServer {
   name: string;
   pid: number;
   logFile: string;
+  /** False once the process has exited. */
+  readonly alive: boolean;
+  /** How it ended ("code 1", "signal SIGKILL"), once it has. */
+  readonly exitReason: string | undefined;
   /** Last lines of the server's output, for error messages. */
   logTail(lines?: number): string;
   stop(): Promise<void>;
@@ -49,14 +53,20 @@ export async function startChildServer(name: string, script: string, env: Record
     stdio: ['ignore', out, out, 'ipc'],
   });
   fs.closeSync(out);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let alive = true;
-  void exited.then(() => { alive = false; });
+  let exitReason: string | undefined;
+  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
+    alive = false;
+    exitReason = signal ? `signal ${signal}` : `code ${code}`;
+    resolve();
+  }));
 
   const server: ChildServer = {
     name,
     pid: child.pid!,
     logFile,
+    get alive() { return alive; },
+    get exitReason() { return exitReason; },
     logTail(lines = 30) {
       try {
         return fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -83,7 +93,7 @@ export async function startChildServer(name: string, script: string, env: Record
     if (!alive) {
       const tail = server.logTail();
       await server.stop();
-      throw new Error(`${name} exited before it was ready:\n${tail}`);
+      throw new Error(`${name} exited (${exitReason}) before it was ready:\n${tail}`);
     }
     try {
       const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2000) });

@@ -5,6 +5,7 @@ import type { LoadResult } from './load.js';
 
 export interface Row {
   scenario: string;
+  /** The server under test. */
   target: string;
   /** 'req/s', 'rotations/s', 'flows/s' */
   unit: string;
@@ -65,23 +66,30 @@ Produced by \`npm run bench\` (bench/run.ts); the file is rewritten on every run
 comparable between runs on the same machine with nothing else running.
 
 **Method.** Each server runs in its own Node process (\`node --import tsx bench/server-process.ts\`),
-so the load generator (autocannon, in the runner process) does not share its event loop; both
-sit on one machine and talk over loopback. Gatehouse runs once on embedded PGlite and once on
-PostgreSQL + Redis (127.0.0.1, a fresh database and Redis key prefix, dropped afterwards), with
-\`LOG_LEVEL=info\` (the product default; per-request access lines are at debug). Each scenario
-gets a short warm-up, then a fixed-duration closed-loop run with N keep-alive connections; req/s
-counts 2xx responses only, and p50/p99 are exact percentiles of 2xx response times. "Server
-CPU" is the server process's user + system CPU time over wall time (1.00 = one core busy; the
-database and Redis are not included); "CPU ms / op" is that CPU time per successful operation, which
-holds up better than req/s when other work competes for the cores. The 70 % pass re-runs client_credentials JWT at 70 % of
-the peak it just measured (autocannon \`overallRate\`). The *library floor* is bare oidc-provider
-(bench/floor-server.ts: memory adapter, one static client, the same ES256 JWT access token)
-doing the same request.
+so the load generator (autocannon, in the runner process) does not share its event loop; all of
+them share one machine and talk over loopback. Gatehouse runs once on embedded PGlite and once on
+PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped afterwards), with
+\`LOG_LEVEL=info\` (the product default; per-request access lines are at debug).
+- Each scenario gets a short warm-up, then a fixed-duration closed-loop run over N keep-alive
+  connections. req/s counts 2xx responses only; p50/p99 are exact percentiles of 2xx response times.
+- *Server CPU* is the server process's user + system CPU time over wall time (1.00 = one core busy;
+  the database and Redis are not included). *CPU ms / op* is that CPU time per successful
+  operation; it holds up better than req/s when other work competes for the cores.
+- The *70 % of peak* pass re-runs client_credentials JWT at 70 % of the peak just measured
+  (autocannon \`overallRate\`) with each connection's requests evenly spaced. autocannon on its own
+  refills every connection's quota once a second and sends it back to back, which is peak load for
+  part of each second; that run is shown too, for comparison.
+- The *library floor* is bare oidc-provider (bench/floor-server.ts: memory adapter, one static
+  client, the same ES256 JWT access token) doing the same request. It is measured right before
+  each backend's client_credentials JWT run, and each ratio uses that adjacent measurement.
+- Refresh rotation: every request presents a fresh, unused refresh token. Each connection carries
+  its own chain forward (the rotated token from each response is the next request's token); the
+  chains start from refresh tokens minted by the code-flow scenario.
 
 **Targets.**
 - client_credentials JWT on PostgreSQL + Redis ≥ 0.85× the library floor;
 - refresh-token rotation ≥ 1,200 rotations/s per app core (rotations per second of server-process
-  CPU; Gatehouse is one Node process, so on a machine with a core to spare this is also its rate);
+  CPU: Gatehouse is one Node process, so on a machine with a core to spare this is also its rate);
 - p99 < 25 ms at 70 % of peak (client_credentials JWT).
 `;
 
@@ -95,7 +103,7 @@ export function renderMarkdown(report: Report): string {
   lines.push(`- Settings: ${s.seconds} s per scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS); code flows: ${s.flows} flows, ${s.flowConcurrency} at a time (BENCH_FLOWS, BENCH_FLOW_CONCURRENCY)`);
   lines.push(`- Password hashing in the code flow: ${s.argon2}`);
   lines.push('');
-  lines.push('| Scenario | Target | Rate | p50 ms | p99 ms | Server CPU | CPU ms / op | Notes |');
+  lines.push('| Scenario | Server | Rate | p50 ms | p99 ms | Server CPU | CPU ms / op | Notes |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---|');
   for (const r of report.rows) {
     const cores = r.serverCores !== undefined ? r.serverCores.toFixed(2) : '–';

@@ -16,6 +16,7 @@ import { providerClientValidator } from './oidc/client-metadata-validator.js';
 import { createProvider } from './oidc/provider.js';
 import type { Logger } from './observability/logger.js';
 import { Database } from './storage/database.js';
+import { ClientMetadataCache } from './storage/client-metadata-cache.js';
 import { readOrCreateSecretFile } from './storage/key-files.js';
 import { createAdapterFactory } from './storage/oidc-adapters/adapter-factory.js';
 import { sweepExpired } from './storage/oidc-adapters/sql-adapter.js';
@@ -25,6 +26,9 @@ import { SqlClientRepository } from './storage/repositories/clients-repository.j
 import { SqlKeyRepository } from './storage/repositories/keys-repository.js';
 import { SqlResourceRepository } from './storage/repositories/resources-repository.js';
 import { SqlUserRepository } from './storage/repositories/users-repository.js';
+
+/** How long another instance may serve a client's previous metadata after an admin change. */
+const CLIENT_CACHE_TTL_MS = 5_000;
 
 /** How often expired short-lived rows are deleted when they live in SQL. */
 const SWEEP_INTERVAL_MS = 60_000;
@@ -65,7 +69,8 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       return file.value;
     })();
 
-    const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix });
+    const clientCache = new ClientMetadataCache(CLIENT_CACHE_TTL_MS);
+    const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix, clientCache });
     const revoker = new ArtifactRevoker(database, adapterFor);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
@@ -73,7 +78,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
     const views = new Views();
 
     const provider = createProvider({ config, keys, adapterFor, users, resources, database, pages: providerPages(views), logger });
-    const clients = new Clients(new SqlClientRepository(database), providerClientValidator(provider), revoker);
+    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(provider), revoker);
 
     const publicApp = createPublicApp({
       provider, logger, views, users,

@@ -1,17 +1,22 @@
 import type { Database } from '../database.js';
+import type { ClientMetadataCache } from '../client-metadata-cache.js';
 import { storableId } from './sql-adapter.js';
 import { toProviderClientMetadata } from './provider-client-metadata.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
 /** Read side of the clients table for oidc-provider; clients are written by the admin API only. */
 export class ClientsAdapter implements OidcAdapter {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly database: Database, private readonly cache: ClientMetadataCache) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (!storableId(id)) return undefined;
-    const row = await this.database.db()('clients').where({ client_id: id }).first('metadata');
-    if (!row) return undefined;
-    return toProviderClientMetadata(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata) as AdapterPayload;
+    const metadata = await this.cache.get(id, async () => {
+      const row = await this.database.db()('clients').where({ client_id: id }).first('metadata');
+      if (!row) return undefined;
+      return toProviderClientMetadata(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata);
+    });
+    // A copy: oidc-provider must not be able to change what other requests will see.
+    return metadata ? structuredClone(metadata) as AdapterPayload : undefined;
   }
 
   async upsert(): Promise<void> { throw new Error('clients are managed through the admin API'); }

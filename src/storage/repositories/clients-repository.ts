@@ -1,14 +1,16 @@
 import type { Database } from '../database.js';
+import type { ClientMetadataCache } from '../client-metadata-cache.js';
 import type { ClientMetadata } from '../../domain/clients/client-metadata.js';
 import type { ClientRepository } from '../../domain/clients/clients.js';
 
 const parse = (m: unknown) => (typeof m === 'string' ? JSON.parse(m) : m) as ClientMetadata;
 
 export class SqlClientRepository implements ClientRepository {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly database: Database, private readonly cache: ClientMetadataCache) {}
   private get clients() { return this.database.db()('clients'); }
 
   async insert(metadata: ClientMetadata): Promise<void> {
+    this.cache.invalidate(metadata.client_id);
     await this.clients.insert({ client_id: metadata.client_id, metadata: JSON.stringify(metadata) });
   }
 
@@ -24,10 +26,12 @@ export class SqlClientRepository implements ClientRepository {
   }
 
   async replace(clientId: string, metadata: ClientMetadata): Promise<boolean> {
+    this.cache.invalidate(clientId);
     return (await this.clients.where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata), updated_at: new Date() })) > 0;
   }
 
   async delete(clientId: string): Promise<boolean> {
+    this.cache.invalidate(clientId);
     return (await this.clients.where({ client_id: clientId }).delete()) > 0;
   }
 }

@@ -11,7 +11,7 @@ import { createFindAccount } from './account-claims.js';
 import { useHashedClientSecrets } from './client-secret-check.js';
 import { addAtHashToIdTokens } from './id-token-at-hash.js';
 import { recordJwtAccessToken } from './jwt-access-token-records.js';
-import { tokenEndpointTransaction } from './token-endpoint-transaction.js';
+import { tokenRequestScope } from './token-request-scope.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
 import { responseModePolicy } from './response-mode-policy.js';
@@ -192,7 +192,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
-  provider.use(tokenEndpointTransaction(deps.database, ROUTES.token));
+  provider.use(tokenRequestScope(deps.database, ROUTES.token));
   provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 

@@ -17,12 +17,11 @@ const ACQUIRE_TIMEOUT_MS = 5000;
 
 /**
  * The SQL store: PostgreSQL through pg, or PGlite (real Postgres in WASM) on disk.
- * `db()` returns the transaction bound to the current async context, when one is open,
- * so a multi-step write (a refresh-token rotation) commits or rolls back as one unit
- * and PGlite's single connection never deadlocks against itself.
+ * A request scope (AsyncLocalStorage) carries per-request notes between storage adapters, e.g.
+ * the refresh token a rotation consumes, so the rotation can be written as one statement.
  */
 export class Database {
-  readonly #scope = new AsyncLocalStorage<UnitStore>();
+  readonly #scope = new AsyncLocalStorage<RequestScope>();
   private constructor(readonly knex: Knex, readonly kind: 'postgres' | 'pglite', private readonly lock?: DirectoryLock) {}
 
   static async open(options: { databaseUrl?: string; dataDir: string; poolMax: number }): Promise<Database> {
@@ -48,41 +47,19 @@ export class Database {
     }
   }
 
-  /** The query builder for the current context: the open transaction, or the pool. */
+  /** The query builder. */
   db(): Knex {
-    return this.#scope.getStore()?.trx ?? this.knex;
+    return this.knex;
   }
 
-  /**
-   * Runs `fn` in a context where `currentTransaction()` opens a transaction that every later
-   * query in the same context joins. It commits when `fn` says so, and rolls back otherwise.
-   */
-  async withUnitOfWork<T>(fn: (unit: UnitOfWork) => Promise<T>): Promise<T> {
-    const store: UnitStore = { notes: new Map() };
-    const unit: UnitOfWork = {
-      commit: async () => { const trx = store.trx; store.trx = undefined; await trx?.commit(); },
-      rollback: async () => { const trx = store.trx; store.trx = undefined; await trx?.rollback(); },
-    };
-    return this.#scope.run(store, async () => {
-      try {
-        return await fn(unit);
-      } finally {
-        if (store.trx) await unit.rollback().catch(() => undefined);
-      }
-    });
+  /** Runs `fn` with a fresh set of per-request notes that storage adapters use to coordinate. */
+  withRequestScope<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#scope.run({ notes: new Map() }, fn);
   }
 
-  /** Per-request notes of the current unit of work (adapters use them to coordinate); undefined outside one. */
-  unitNotes(): Map<string, unknown> | undefined {
+  /** The notes of the current request scope; undefined outside one. */
+  requestNotes(): Map<string, unknown> | undefined {
     return this.#scope.getStore()?.notes;
-  }
-
-  /** The transaction of the current unit of work, opening it if needed; undefined outside one. */
-  async currentTransaction(): Promise<Knex.Transaction | undefined> {
-    const store = this.#scope.getStore();
-    if (!store) return undefined;
-    if (!store.trx) store.trx = await this.knex.transaction();
-    return store.trx;
   }
 
   async migrate(): Promise<string[]> {
@@ -100,14 +77,8 @@ export class Database {
   }
 }
 
-interface UnitStore {
-  trx?: Knex.Transaction;
+interface RequestScope {
   notes: Map<string, unknown>;
-}
-
-export interface UnitOfWork {
-  commit(): Promise<void>;
-  rollback(): Promise<void>;
 }
 
 /** Wraps a driver error so callers see a typed error; the original stays as `cause` for the log. */

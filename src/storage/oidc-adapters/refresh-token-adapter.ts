@@ -3,19 +3,32 @@ import { alreadyConsumed } from './already-consumed.js';
 import { SqlAdapter, TABLE, storableId, toPayload } from './sql-adapter.js';
 import type { AdapterPayload } from './types.js';
 
-/** Notes shared through the token request's unit of work. */
-export const ROTATED_FROM = 'refresh.rotatedFrom';
+/** Notes shared through the token request's scope (Database.withRequestScope). */
+export const PENDING_CONSUME = 'refresh.pendingConsume';
 export const GRACE_SUCCESSOR = 'refresh.graceSuccessor';
 
 export interface GraceSuccessor { presentedId: string; successorId: string }
 
+// Rotation as one statement: the presented token is consumed (only if it still is unconsumed)
+// and linked to its successor, and the successor is inserted only if that consumption happened.
+// Of N concurrent rotations of one token exactly one inserts; a crash leaves either both or neither.
+const ROTATE_SQL = `
+with consumed as (
+  update ${TABLE} set consumed_at = now(), successor_id = ?
+  where model = 'RefreshToken' and id = ? and consumed_at is null
+  returning id
+)
+insert into ${TABLE} (model, id, payload, grant_id, expires_at)
+select 'RefreshToken', ?, ?::jsonb, ?, ? where exists (select 1 from consumed)
+returning id`;
+
 /**
- * Refresh tokens in SQL, with rotation as one transaction:
- * - consume() locks and marks the presented token inside the request's transaction, so
- *   concurrent redemptions wait on the row lock and then find it consumed (exactly one wins),
- *   and a crash before commit leaves the old token unconsumed;
- * - the successor's upsert records itself on its predecessor (`successor_id`);
- * - within the client's grace window (refresh_token_grace_seconds), a retried refresh of the
+ * Refresh tokens in SQL, rotated atomically:
+ * - consume() of the presented token only notes it (within the token request's scope); the
+ *   successor's upsert then consumes it and stores the successor in one conditional statement
+ *   (ROTATE_SQL). A request that loses a race inserts nothing and gets invalid_grant.
+ * - Outside a token request (no scope), consume() is a plain conditional UPDATE.
+ * - Within the client's grace window (refresh_token_grace_seconds), a retried refresh of the
  *   just-rotated token is answered with that same successor instead of being treated as reuse.
  */
 export class RefreshTokenAdapter extends SqlAdapter {
@@ -28,7 +41,7 @@ export class RefreshTokenAdapter extends SqlAdapter {
     const row = await this.live().andWhere({ id }).first('payload', 'consumed_at', 'successor_id');
     const payload = toPayload(row);
     if (!payload || !row?.consumed_at || !row.successor_id) return payload;
-    const notes = this.database.unitNotes();
+    const notes = this.database.requestNotes();
     if (!notes) return payload;
     const successorId = await this.graceSuccessor(payload, new Date(row.consumed_at), row.successor_id);
     if (!successorId) return payload;
@@ -47,23 +60,35 @@ export class RefreshTokenAdapter extends SqlAdapter {
   }
 
   override async consume(id: string): Promise<void> {
-    const notes = this.database.unitNotes();
-    const grace = notes?.get(GRACE_SUCCESSOR) as GraceSuccessor | undefined;
+    const notes = this.database.requestNotes();
+    if (!notes) return super.consume(id);
+    const grace = notes.get(GRACE_SUCCESSOR) as GraceSuccessor | undefined;
     if (grace?.presentedId === id) return;
-    const q = (await this.database.currentTransaction()) ?? this.database.db();
-    const updated = await q(TABLE).where({ model: this.model, id }).whereNull('consumed_at').update({ consumed_at: new Date() });
-    if (updated !== 1) throw alreadyConsumed(this.model);
-    notes?.set(ROTATED_FROM, id);
+    notes.set(PENDING_CONSUME, id);
   }
 
   override async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const notes = this.database.unitNotes();
+    const notes = this.database.requestNotes();
     // Grace retry: the existing successor is returned instead; this new token is never stored.
     if (notes?.get(GRACE_SUCCESSOR)) return;
-    await super.upsert(id, payload, expiresIn);
-    const rotatedFrom = notes?.get(ROTATED_FROM) as string | undefined;
-    if (rotatedFrom) {
-      await this.database.db()(TABLE).where({ model: this.model, id: rotatedFrom }).update({ successor_id: id });
-    }
+    const predecessor = notes?.get(PENDING_CONSUME) as string | undefined;
+    if (!predecessor) return super.upsert(id, payload, expiresIn);
+    notes!.delete(PENDING_CONSUME);
+    const expires = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+    const result = await this.database.db().raw(ROTATE_SQL, [id, predecessor, id, JSON.stringify(payload), payload.grantId ?? null, expires]);
+    if (!(result as { rows?: unknown[] }).rows?.length) throw alreadyConsumed(this.model);
   }
+}
+
+/**
+ * A noted consumption that no successor followed (oidc-provider always rotates here, so this is
+ * a safety net) is carried out on its own at the end of the request.
+ */
+export async function flushPendingRefreshConsume(database: Database): Promise<void> {
+  const notes = database.requestNotes();
+  const pending = notes?.get(PENDING_CONSUME) as string | undefined;
+  if (!pending) return;
+  notes!.delete(PENDING_CONSUME);
+  const updated = await database.db()(TABLE).where({ model: 'RefreshToken', id: pending }).whereNull('consumed_at').update({ consumed_at: new Date() });
+  if (updated !== 1) throw alreadyConsumed('RefreshToken');
 }

@@ -52,5 +52,5 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
 /** Generous upper bound for a whole run; past it the runner cleans up and exits. */
 export function watchdogMs(s: BenchSettings): number {
   const autocannonRuns = s.backends.length * 9;
-  return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * 120) * 1000;
+  return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * (120 + 4 * s.warmupSeconds)) * 1000;
 }

@@ -21,9 +21,8 @@ export function toPayload(row: Row | undefined): AdapterPayload | undefined {
 }
 
 /**
- * oidc-provider models in PostgreSQL / PGlite. Single use is one conditional UPDATE.
- * A RefreshToken is consumed inside the request's unit of work, so the rotation (old consumed,
- * successor stored) commits as one transaction: a crash in between leaves the old token usable.
+ * oidc-provider models in PostgreSQL / PGlite. Single use is one conditional UPDATE; refresh
+ * tokens extend this with an atomic rotation (refresh-token-adapter.ts).
  */
 export class SqlAdapter implements OidcAdapter {
   constructor(protected readonly database: Database, protected readonly model: string) {}

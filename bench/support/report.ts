@@ -71,7 +71,8 @@ them share one machine and talk over loopback. Gatehouse runs once on embedded P
 PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped afterwards), with
 \`LOG_LEVEL=info\` (the product default; per-request access lines are at debug).
 - Each scenario gets a short warm-up (a freshly started server a longer one), then a
-  fixed-duration closed-loop run over N keep-alive connections. req/s counts 2xx responses only; p50/p99 are exact percentiles of 2xx response times.
+  fixed-duration closed-loop run over N keep-alive connections. req/s counts 2xx responses
+  only; p50/p99 are exact percentiles of 2xx response times.
 - *Server CPU* is the server process's user + system CPU time over wall time (1.00 = one core busy;
   the database and Redis are not included). *CPU ms / op* is that CPU time per successful
   operation; it holds up better than req/s when other work competes for the cores.

@@ -15,8 +15,18 @@ export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFC');
 }
 
+/**
+ * How long one instance may answer token requests with a user's previous profile. Safe for
+ * access control: disabling or deleting a user revokes their grants and sessions in the shared
+ * store at once, and password sign-in always reads the database.
+ */
+const ACCOUNT_CACHE_MS = 5000;
+const ACCOUNT_CACHE_MAX = 10_000;
+
 /** Accounts: creation, lookup, password checks. Knows nothing of HTTP or of the protocol. */
 export class Users {
+  readonly #active = new Map<string, { at: number; user: User | undefined }>();
+
   constructor(
     private readonly repo: UserRepository,
     private readonly hasher: PasswordHasher,
@@ -37,10 +47,19 @@ export class Users {
     return user;
   }
 
-  /** For the provider's findAccount: undefined for unknown or disabled users. */
+  /** For the provider's findAccount (every token request): undefined for unknown or disabled users. */
   async findActive(id: string): Promise<User | undefined> {
-    const user = await this.repo.findById(id);
-    return user && !user.disabled ? user : undefined;
+    const hit = this.#active.get(id);
+    if (hit && Date.now() - hit.at < ACCOUNT_CACHE_MS) return hit.user;
+    const record = await this.repo.findById(id);
+    let user: User | undefined;
+    if (record && !record.disabled) {
+      const { passwordHash: _hash, ...rest } = record;
+      user = rest;
+    }
+    if (this.#active.size >= ACCOUNT_CACHE_MAX) this.#active.clear();
+    this.#active.set(id, { at: Date.now(), user });
+    return user;
   }
 
   list(options: { limit: number; after?: string }): Promise<User[]> {
@@ -59,6 +78,7 @@ export class Users {
     if (input.disabled !== undefined) changes.disabled = input.disabled;
     if (input.password !== undefined) changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password));
     const user = await this.repo.update(id, changes);
+    this.#active.delete(id);
     if (!user) throw notFound('user');
     if (input.disabled === true || input.password !== undefined) await this.revoker.revokeAllFor(id);
     return user;
@@ -68,6 +88,7 @@ export class Users {
     if (!(await this.repo.findById(id))) throw notFound('user');
     await this.revoker.revokeAllFor(id);
     await this.repo.delete(id);
+    this.#active.delete(id);
   }
 
   /**

@@ -13,6 +13,30 @@ redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
+// Stores one artifact (replacing any previous value) with its expiry, in one command.
+const UPSERT_SCRIPT = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+type ScriptedRedis = Redis & {
+  gatehouseUpsert(key: string, payload: string, ttl: string): Promise<number>;
+  gatehouseConsume(key: string, now: string): Promise<number>;
+  gatehouseIndex(indexKey: string, member: string, ttl: string): Promise<number>;
+};
+
+/** Registers our scripts once per connection (ioredis sends them by SHA after the first use). */
+function scripted(redis: Redis): ScriptedRedis {
+  const r = redis as ScriptedRedis;
+  if (typeof r.gatehouseUpsert !== 'function') {
+    redis.defineCommand('gatehouseUpsert', { numberOfKeys: 1, lua: UPSERT_SCRIPT });
+    redis.defineCommand('gatehouseConsume', { numberOfKeys: 1, lua: CONSUME_SCRIPT });
+    redis.defineCommand('gatehouseIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
+  }
+  return r;
+}
+
 /** Index entries of artifacts stored without an expiry are kept this long. */
 const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
 
@@ -21,7 +45,10 @@ const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
  * expiring with the artifact. A grant index (a set per grant) makes revokeByGrantId possible.
  */
 export class RedisAdapter implements OidcAdapter {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly model: string) {}
+  private readonly redis: ScriptedRedis;
+  constructor(redis: Redis, private readonly prefix: string, private readonly model: string) {
+    this.redis = scripted(redis);
+  }
 
   private key(id: string) { return `${this.prefix}${this.model}:${id}`; }
   private grantKey(grantId: string) { return `${this.prefix}grant:${grantId}`; }
@@ -29,15 +56,13 @@ export class RedisAdapter implements OidcAdapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const key = this.key(id);
-    const multi = this.redis.multi().del(key).hset(key, 'payload', JSON.stringify(payload));
-    if (expiresIn) multi.expire(key, expiresIn);
+    await this.redis.gatehouseUpsert(key, JSON.stringify(payload), String(expiresIn ?? 0));
     if (payload.userCode) {
-      multi.set(this.userCodeKey(payload.userCode), id);
-      if (expiresIn) multi.expire(this.userCodeKey(payload.userCode), expiresIn);
+      if (expiresIn) await this.redis.set(this.userCodeKey(payload.userCode), id, 'EX', expiresIn);
+      else await this.redis.set(this.userCodeKey(payload.userCode), id);
     }
-    await multi.exec();
     if (payload.grantId) {
-      await this.redis.eval(INDEX_SCRIPT, 1, this.grantKey(payload.grantId), key, String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS));
+      await this.redis.gatehouseIndex(this.grantKey(payload.grantId), key, String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS));
     }
   }
 
@@ -60,7 +85,7 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   async consume(id: string): Promise<void> {
-    const result = await this.redis.eval(CONSUME_SCRIPT, 1, this.key(id), String(Math.floor(Date.now() / 1000)));
+    const result = await this.redis.gatehouseConsume(this.key(id), String(Math.floor(Date.now() / 1000)));
     if (result !== 1) throw alreadyConsumed(this.model);
   }
 

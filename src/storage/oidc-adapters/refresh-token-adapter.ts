@@ -38,7 +38,7 @@ export class RefreshTokenAdapter extends SqlAdapter {
 
   override async find(id: string): Promise<AdapterPayload | undefined> {
     if (!storableId(id)) return undefined;
-    const row = await this.live().andWhere({ id }).first('payload', 'consumed_at', 'successor_id');
+    const row = await this.findRow(id);
     const payload = toPayload(row);
     if (!payload || !row?.consumed_at || !row.successor_id) return payload;
     const notes = this.database.requestNotes();

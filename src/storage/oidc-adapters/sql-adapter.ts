@@ -13,6 +13,9 @@ export type Row = { payload: AdapterPayload; consumed_at: Date | string | null }
 /** PostgreSQL text cannot hold U+0000; no id we issue contains one, so such a lookup finds nothing. */
 export const storableId = (id: string) => typeof id === 'string' && !id.includes('\u0000');
 
+const FIND_SQL = `select payload, consumed_at, successor_id from ${TABLE}
+where model = ? and id = ? and (expires_at is null or expires_at > now())`;
+
 export function toPayload(row: Row | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
   const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as AdapterPayload : row.payload;
@@ -50,7 +53,13 @@ export class SqlAdapter implements OidcAdapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (!storableId(id)) return undefined;
-    return toPayload(await this.live().andWhere({ id }).first('payload', 'consumed_at'));
+    return toPayload(await this.findRow(id));
+  }
+
+  /** The hot lookup of every token request, as plain SQL (no query building per call). */
+  protected async findRow(id: string): Promise<(Row & { successor_id: string | null }) | undefined> {
+    const result = await this.database.db().raw(FIND_SQL, [this.model, id]);
+    return (result as { rows: (Row & { successor_id: string | null })[] }).rows[0];
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {

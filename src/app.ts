@@ -10,7 +10,7 @@ import { Resources } from './domain/resources/resources.js';
 import { createAdminApp } from './http/admin/admin-app.js';
 import { CsrfTokens } from './http/public/interactions/csrf.js';
 import { providerPages } from './http/public/pages.js';
-import { createPublicApp } from './http/public/public-app.js';
+import { createPublicHandler } from './http/public/public-app.js';
 import { Views } from './http/views.js';
 import { providerClientValidator } from './oidc/client-metadata-validator.js';
 import { createProvider } from './oidc/provider.js';
@@ -80,7 +80,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
     const provider = createProvider({ config, keys, adapterFor, users, resources, database, pages: providerPages(views), logger });
     const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(provider), revoker);
 
-    const publicApp = createPublicApp({
+    const publicHandler = createPublicHandler({
       provider, logger, views, users,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
       registrationEnabled: config.registrationEnabled,
@@ -94,7 +94,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
     });
     const adminApp = createAdminApp({ adminKey, clients, users, resources, logger });
 
-    const publicServer = http.createServer(publicApp.callback());
+    const publicServer = http.createServer(publicHandler);
     const adminServer = http.createServer(adminApp.callback());
     // Keep-alive longer than typical load balancer idle timeouts avoids reset races.
     publicServer.keepAliveTimeout = 65_000;

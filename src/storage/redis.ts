@@ -10,5 +10,7 @@ export function createRedis(url: string): Redis {
     connectTimeout: 2000,
     commandTimeout: 2000,
     lazyConnect: false,
+    // Commands issued in the same tick share one socket write: fewer syscalls under load.
+    enableAutoPipelining: true,
   });
 }

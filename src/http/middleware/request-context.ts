@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../../observability/logger.js';
 
@@ -10,6 +11,15 @@ declare module 'koa' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Gives a raw request its id: the caller's X-Request-Id when sane, else a new one; echoed in the response. */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  req.headers['x-request-id'] = requestId;
+  res.setHeader('X-Request-Id', requestId);
+  return requestId;
+}
 
 /** A request id (taken from X-Request-Id when sane) and a child logger carrying it; one access log line. */
 export function requestContext(logger: Logger) {

@@ -1,10 +1,11 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import compose from 'koa-compose';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../../observability/logger.js';
 import { runHealthChecks, type HealthCheck } from '../../observability/health.js';
-import { requestContext } from '../middleware/request-context.js';
+import { assignRequestId, requestContext } from '../middleware/request-context.js';
 import { securityHeaders } from '../middleware/security-headers.js';
 import type { Views } from '../views.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
@@ -45,12 +46,35 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
     await interactions(ctx, next);
   });
 
-  const handleProtocol = deps.provider.callback();
-  app.use(async (ctx) => {
-    // oidc-provider builds its URLs from originalUrl; hand it the raw request.
-    (ctx.req as unknown as { originalUrl: string }).originalUrl = ctx.originalUrl;
-    ctx.respond = false;
-    await handleProtocol(ctx.req, ctx.res);
-  });
   return app;
+}
+
+const OUR_PATHS = /^\/(interaction\/|healthz(\?|$)|readyz(\?|$))/;
+
+/**
+ * The public port's request listener: our pages and probes go to our Koa app, every protocol
+ * request straight to oidc-provider (its own Koa app) — no second Koa context on the hot path.
+ * Protocol requests still get a request id (X-Request-Id) and, at debug level, an access line.
+ */
+export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const ours = createPublicApp(deps).callback();
+  const protocol = deps.provider.callback();
+  const debug = deps.logger.isLevelEnabled('debug');
+  return (req, res) => {
+    if (OUR_PATHS.test(req.url ?? '/')) {
+      void ours(req, res);
+      return;
+    }
+    const requestId = assignRequestId(req, res);
+    // oidc-provider builds its URLs from originalUrl.
+    (req as unknown as { originalUrl?: string }).originalUrl = req.url;
+    if (debug) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => deps.logger.debug({
+        requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode,
+        ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
+      }, 'request'));
+    }
+    void protocol(req, res);
+  };
 }

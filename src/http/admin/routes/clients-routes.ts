@@ -1,0 +1,37 @@
+import type Router from '@koa/router';
+import { clientMetadataSchema } from '../../../domain/clients/client-metadata.js';
+import type { Clients } from '../../../domain/clients/clients.js';
+import { pageParams, parseBody } from '../validate.js';
+
+function clientResponse(client: object, clientSecret?: string) {
+  return { ...client, ...(clientSecret ? { client_secret: clientSecret, client_secret_expires_at: 0 } : {}) };
+}
+
+/** /admin/clients: RFC 7591 registration by admins; the secret is shown once. */
+export function clientsRoutes(r: Router, clients: Clients): void {
+  r.post('/clients', async (ctx) => {
+    const input = parseBody(clientMetadataSchema, ctx.request.body, 'invalid_client_metadata');
+    const { client, clientSecret } = await clients.create(input);
+    ctx.state.log.info({ event: 'client.created', clientId: client.client_id }, 'client created');
+    ctx.status = 201;
+    ctx.set('Location', `/admin/clients/${encodeURIComponent(client.client_id)}`);
+    ctx.body = clientResponse(client, clientSecret);
+  });
+  r.get('/clients', async (ctx) => {
+    const page = pageParams(ctx.query);
+    const items = await clients.list(page);
+    ctx.body = { items, next_cursor: items.length === page.limit ? items.at(-1)!.client_id : null };
+  });
+  r.get('/clients/:id', async (ctx) => { ctx.body = await clients.get(ctx.params.id!); });
+  r.patch('/clients/:id', async (ctx) => {
+    const input = parseBody(clientMetadataSchema.partial(), ctx.request.body, 'invalid_client_metadata');
+    const { client, clientSecret } = await clients.update(ctx.params.id!, input);
+    ctx.state.log.info({ event: 'client.updated', clientId: client.client_id }, 'client updated');
+    ctx.body = clientResponse(client, clientSecret);
+  });
+  r.delete('/clients/:id', async (ctx) => {
+    await clients.delete(ctx.params.id!);
+    ctx.state.log.info({ event: 'client.deleted', clientId: ctx.params.id }, 'client deleted');
+    ctx.status = 204;
+  });
+}

@@ -3,9 +3,14 @@ import { alreadyConsumed } from './already-consumed.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
 // Marks the artifact consumed only if it exists and was not consumed yet: one atomic step.
+// The consumed marker expires with the artifact.
 const CONSUME_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return -1 end
+if ttl > 0 then
+  if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ttl) then return 1 end
+elseif redis.call('SET', KEYS[2], ARGV[1], 'NX') then return 1 end
+return 0`;
 
 // Adds an artifact to its grant's index and extends the index's TTL to cover it (any Redis version).
 const INDEX_SCRIPT = `
@@ -13,25 +18,16 @@ redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
-// Stores one artifact (replacing any previous value) with its expiry, in one command.
-const UPSERT_SCRIPT = `
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'payload', ARGV[1])
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 1`;
-
 type ScriptedRedis = Redis & {
-  gatehouseUpsert(key: string, payload: string, ttl: string): Promise<number>;
-  gatehouseConsume(key: string, now: string): Promise<number>;
+  gatehouseConsume(key: string, consumedKey: string, now: string): Promise<number>;
   gatehouseIndex(indexKey: string, member: string, ttl: string): Promise<number>;
 };
 
 /** Registers our scripts once per connection (ioredis sends them by SHA after the first use). */
 function scripted(redis: Redis): ScriptedRedis {
   const r = redis as ScriptedRedis;
-  if (typeof r.gatehouseUpsert !== 'function') {
-    redis.defineCommand('gatehouseUpsert', { numberOfKeys: 1, lua: UPSERT_SCRIPT });
-    redis.defineCommand('gatehouseConsume', { numberOfKeys: 1, lua: CONSUME_SCRIPT });
+  if (typeof r.gatehouseConsume !== 'function') {
+    redis.defineCommand('gatehouseConsume', { numberOfKeys: 2, lua: CONSUME_SCRIPT });
     redis.defineCommand('gatehouseIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT });
   }
   return r;
@@ -41,8 +37,10 @@ function scripted(redis: Redis): ScriptedRedis {
 const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
 
 /**
- * Short-lived oidc-provider models in Redis, one hash per artifact (`payload`, `consumed`),
- * expiring with the artifact. A grant index (a set per grant) makes revokeByGrantId possible.
+ * Short-lived oidc-provider models in Redis: the payload as one string key expiring with the
+ * artifact (a single SET … EX on the hot path), a `:consumed` marker beside it for single-use
+ * artifacts. Both keys share a hash tag, so they live in one slot on Redis Cluster. A grant index
+ * (a set per grant) makes revokeByGrantId possible.
  */
 export class RedisAdapter implements OidcAdapter {
   private readonly redis: ScriptedRedis;
@@ -50,13 +48,14 @@ export class RedisAdapter implements OidcAdapter {
     this.redis = scripted(redis);
   }
 
-  private key(id: string) { return `${this.prefix}${this.model}:${id}`; }
-  private grantKey(grantId: string) { return `${this.prefix}grant:${grantId}`; }
-  private userCodeKey(userCode: string) { return `${this.prefix}${this.model}:userCode:${userCode}`; }
+  private key(id: string) { return `${this.prefix}${this.model}:{${id}}`; }
+  private grantKey(grantId: string) { return `${this.prefix}grant:{${grantId}}`; }
+  private userCodeKey(userCode: string) { return `${this.prefix}${this.model}:userCode:{${userCode}}`; }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const key = this.key(id);
-    await this.redis.gatehouseUpsert(key, JSON.stringify(payload), String(expiresIn ?? 0));
+    if (expiresIn) await this.redis.set(key, JSON.stringify(payload), 'EX', expiresIn);
+    else await this.redis.set(key, JSON.stringify(payload));
     if (payload.userCode) {
       if (expiresIn) await this.redis.set(this.userCodeKey(payload.userCode), id, 'EX', expiresIn);
       else await this.redis.set(this.userCodeKey(payload.userCode), id);
@@ -67,10 +66,11 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const hash = await this.redis.hgetall(this.key(id));
-    if (!hash.payload) return undefined;
-    const payload = JSON.parse(hash.payload) as AdapterPayload;
-    if (hash.consumed) payload.consumed = Number(hash.consumed);
+    const key = this.key(id);
+    const [json, consumed] = await this.redis.mget(key, `${key}:consumed`);
+    if (!json) return undefined;
+    const payload = JSON.parse(json) as AdapterPayload;
+    if (consumed) payload.consumed = Number(consumed);
     return payload;
   }
 
@@ -85,12 +85,14 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   async consume(id: string): Promise<void> {
-    const result = await this.redis.gatehouseConsume(this.key(id), String(Math.floor(Date.now() / 1000)));
+    const key = this.key(id);
+    const result = await this.redis.gatehouseConsume(key, `${key}:consumed`, String(Math.floor(Date.now() / 1000)));
     if (result !== 1) throw alreadyConsumed(this.model);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.redis.del(this.key(id));
+    const key = this.key(id);
+    await this.redis.del(key, `${key}:consumed`);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -98,7 +100,7 @@ export class RedisAdapter implements OidcAdapter {
     const keys = await this.redis.smembers(grantKey);
     const mine = keys.filter((k) => k.startsWith(`${this.prefix}${this.model}:`));
     if (mine.length) {
-      await Promise.all(mine.map((k) => this.redis.del(k)));
+      await Promise.all(mine.map((k) => this.redis.del(k, `${k}:consumed`)));
       await this.redis.srem(grantKey, ...mine);
     }
   }

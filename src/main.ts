@@ -1,19 +1,10 @@
-import { ConfigError, loadConfig } from './config/config.js';
+import { loadConfigOrExit } from './config/config.js';
 import { createGatehouse } from './app.js';
 import { createLogger } from './observability/logger.js';
 import { DirectoryLockedError } from './storage/directory-lock.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   if (!config.databaseUrl) logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: using embedded PGlite');
   if (config.issuer.startsWith('http://') && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(config.issuer)) {

@@ -51,6 +51,8 @@ export const configSchema = z.object({
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
   /** Access token lifetime. @default 600 (10 minutes) */
   ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(600),
+  /** Lifetime of access tokens for the admin API (`urn:gatehouse:admin`): short, since a leaked one is an admin. @default 300 */
+  ADMIN_ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.max(3600).default(300),
   /** Authorization code lifetime. @default 60 */
   AUTHORIZATION_CODE_TTL_SECONDS: positiveSeconds.max(600).default(60),
   /** ID token lifetime. @default 3600 */
@@ -97,6 +99,7 @@ export interface Config {
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   ttl: {
     accessTokenSeconds: number;
+    adminAccessTokenSeconds: number;
     authorizationCodeSeconds: number;
     idTokenSeconds: number;
     refreshTokenSeconds: number;
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
     ttl: {
       accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      adminAccessTokenSeconds: e.ADMIN_ACCESS_TOKEN_TTL_SECONDS,
       authorizationCodeSeconds: e.AUTHORIZATION_CODE_TTL_SECONDS,
       idTokenSeconds: e.ID_TOKEN_TTL_SECONDS,
       refreshTokenSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
@@ -164,4 +168,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
   };
+}
+
+/** EX_CONFIG from sysexits.h: the exit code for a configuration error. */
+export const EXIT_CONFIG = 78;
+
+/** For entry points: the validated configuration, or exit 78 with the problems on stderr. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
 }

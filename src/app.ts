@@ -3,10 +3,12 @@ import http from 'node:http';
 import type { Config } from './config/config.js';
 import { PasswordHasher } from './domain/accounts/password-hasher.js';
 import { Users } from './domain/accounts/users.js';
+import { UserSessions } from './domain/accounts/user-sessions.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
 import { SigningKeys } from './domain/keys/signing-keys.js';
 import { Resources } from './domain/resources/resources.js';
+import { BufferedAuditLog } from './domain/audit/audit-log.js';
 import { createAdminApp } from './http/admin/admin-app.js';
 import { CsrfTokens } from './http/public/interactions/csrf.js';
 import { providerPages } from './http/public/pages.js';
@@ -14,7 +16,9 @@ import { createPublicHandler } from './http/public/public-app.js';
 import { Views } from './http/views.js';
 import { providerClientValidator } from './oidc/client-metadata-validator.js';
 import { createProvider } from './oidc/provider.js';
+import { createAdminTokenVerifier } from './oidc/admin-token-verifier.js';
 import type { Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
 import { Database } from './storage/database.js';
 import { ClientMetadataCache } from './storage/client-metadata-cache.js';
 import { readOrCreateSecretFile } from './storage/key-files.js';
@@ -26,6 +30,9 @@ import { SqlClientRepository } from './storage/repositories/clients-repository.j
 import { SqlKeyRepository } from './storage/repositories/keys-repository.js';
 import { SqlResourceRepository } from './storage/repositories/resources-repository.js';
 import { SqlUserRepository } from './storage/repositories/users-repository.js';
+import { SqlAuditEventRepository } from './storage/repositories/audit-events-repository.js';
+import { SqlUserSessionRepository } from './storage/repositories/user-sessions-repository.js';
+import { IssuedJwtRecords } from './storage/repositories/issued-jwt-records.js';
 
 /** How long another instance may serve a client's previous metadata after an admin change. */
 const CLIENT_CACHE_TTL_MS = 5_000;
@@ -49,6 +56,7 @@ export interface Gatehouse {
 export async function createGatehouse(config: Config, logger: Logger): Promise<Gatehouse> {
   const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax });
   let redis: Redis | undefined;
+  let audit: BufferedAuditLog | undefined;
   try {
     const applied = await database.migrate();
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -76,12 +84,18 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
     const resources = new Resources(new SqlResourceRepository(database));
     const views = new Views();
+    audit = new BufferedAuditLog(new SqlAuditEventRepository(database), logger, { flushIntervalMs: config.auditFlushIntervalMs });
 
-    const provider = createProvider({ config, keys, adapterFor, users, resources, database, pages: providerPages(views), logger });
+    const metrics = new Metrics({
+      signingKeys: () => keys.signingKeys,
+      dbPool: () => database.poolStats(),
+      ...(redis ? { redisReady: () => redis!.status === 'ready' } : {}),
+    });
+    const provider = createProvider({ config, keys, adapterFor, users, resources, database, pages: providerPages(views), logger, metrics, audit });
     const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(provider), revoker);
 
     const publicHandler = createPublicHandler({
-      provider, logger, views, users,
+      provider, logger, views, users, metrics, audit,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
       registrationEnabled: config.registrationEnabled,
       passwordMinLength: config.passwordPolicy.minLength,
@@ -92,7 +106,18 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
         { name: 'keys', check: async () => { if (!keys.jwks.keys.length) throw new Error('no signing keys'); } },
       ],
     });
-    const adminApp = createAdminApp({ adminKey, clients, users, resources, logger });
+    const issuedJwts = new IssuedJwtRecords(adapterFor);
+    const verifyAdminToken = createAdminTokenVerifier({
+      issuer: config.issuer,
+      publicJwks: { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) } as never,
+      isRecorded: (jti) => issuedJwts.isRecorded(jti),
+      clientExists: async (clientId) => clients.get(clientId).then(() => true, (err) => {
+        if ((err as { code?: string }).code === 'not_found') return false;
+        throw err;
+      }),
+    });
+    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), revoker);
+    const adminApp = createAdminApp({ adminKey, clients, users, resources, userSessions, verifyAdminToken, logger, metrics, audit });
 
     const publicServer = http.createServer(publicHandler);
     const adminServer = http.createServer(adminApp.callback());
@@ -135,11 +160,14 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
         await Promise.race([drained, deadline]);
         publicServer.closeAllConnections();
         adminServer.closeAllConnections();
+        // After the drain (in-flight requests may still record), before the database closes.
+        await audit?.close();
         await redis?.quit().catch(() => undefined);
         await database.close();
       },
     };
   } catch (err) {
+    await audit?.close();
     redis?.disconnect();
     await database.close().catch(() => undefined);
     throw err;

@@ -75,6 +75,11 @@ export const configSchema = z.object({
   TRUST_PROXY: bool.default(false),
   /** Seconds to wait for in-flight requests on SIGTERM. @default 10 */
   SHUTDOWN_GRACE_SECONDS: positiveSeconds.max(300).default(10),
+  /**
+   * How often queued audit events are written (one multi-row INSERT). Longer means fewer writes
+   * and more events held in memory; shutdown always writes what is queued. @default 200
+   */
+  AUDIT_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(200),
 });
 
 type Env = z.infer<typeof configSchema>;
@@ -112,6 +117,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
   shutdownGraceSeconds: number;
+  auditFlushIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
   };
 }
 

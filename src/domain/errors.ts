@@ -6,7 +6,9 @@ export type ErrorCode =
   | 'invalid_password'
   | 'invalid_credentials'
   | 'unauthorized'
+  | 'invalid_token'
   | 'forbidden'
+  | 'insufficient_scope'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
@@ -21,7 +23,9 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_password: 400,
   invalid_credentials: 401,
   unauthorized: 401,
+  invalid_token: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -7,11 +7,16 @@ import type { LoadedKeys } from '../domain/keys/signing-keys.js';
 import type { Database } from '../storage/database.js';
 import type { OidcAdapter } from '../storage/oidc-adapters/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { providerMetrics } from './provider-metrics.js';
 import { createFindAccount } from './account-claims.js';
 import { useHashedClientSecrets } from './client-secret-check.js';
 import { addAtHashToIdTokens } from './id-token-at-hash.js';
+import { ADMIN_RESOURCE, adminResourceServerInfo } from './admin-resource-server.js';
 import { recordJwtAccessToken } from './jwt-access-token-records.js';
 import { tokenRequestScope } from './token-request-scope.js';
+import { auditProtocolEvents } from './audit-events.js';
+import type { AuditLog } from '../domain/audit/audit-log.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
 import { responseModePolicy } from './response-mode-policy.js';
@@ -46,6 +51,10 @@ export interface ProviderDeps {
   database: Database;
   pages: PageRenderer;
   logger: Logger;
+  /** Protocol request, token and refresh-reuse metrics; none when omitted. */
+  metrics?: Metrics;
+  /** Protocol events (tokens issued, reuse, revocation, logout) into the audit log; none when omitted. */
+  audit?: AuditLog;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -156,7 +165,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator, client) => {
+        getResourceServerInfo: async (ctx, indicator, client) => {
+          if (indicator === ADMIN_RESOURCE) return adminResourceServerInfo(ctx, client, ttl.adminAccessTokenSeconds);
           const resource = await resources.lookup(indicator);
           if (!resource) throw new errors.InvalidTarget(`resource ${indicator} is not registered`);
           // A client with registered scopes gets at most those of the API's scopes.
@@ -190,6 +200,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   enforceRegisteredScope(provider);
   pushedRequestRequired(provider);
 
+  // First, so request latency covers every middleware below.
+  if (deps.metrics) providerMetrics(provider, deps.metrics);
+  // Before the token request scope: it can still turn a 200 into invalid_grant.
+  if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
   const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenRequestScope(deps.database, ROUTES.token));

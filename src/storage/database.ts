@@ -67,6 +67,13 @@ export class Database {
     return applied as string[];
   }
 
+  /** Pool counts for metrics (knex's tarn pool; PGlite's has one connection); undefined when closed. */
+  poolStats(): { used: number; free: number; pending: number } | undefined {
+    const pool = (this.knex.client as { pool?: TarnPool }).pool;
+    if (!pool) return undefined;
+    return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
+  }
+
   async ping(): Promise<void> {
     await this.knex.raw('select 1');
   }
@@ -75,6 +82,13 @@ export class Database {
     await this.knex.destroy();
     this.lock?.release();
   }
+}
+
+/** The part of tarn's Pool (knex's pool) read for metrics. */
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
 }
 
 interface RequestScope {

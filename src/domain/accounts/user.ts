@@ -33,7 +33,8 @@ export interface UserRepository {
   insert(user: NewUser): Promise<User>;
   findById(id: string): Promise<UserRecord | undefined>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
-  list(options: { limit: number; after?: string }): Promise<User[]>;
+  /** `q`: case-insensitive substring of the email or the name. */
+  list(options: { limit: number; after?: string; q?: string }): Promise<User[]>;
   update(id: string, changes: UserChanges): Promise<User | undefined>;
   delete(id: string): Promise<boolean>;
 }

@@ -9,7 +9,8 @@ export interface UpdateUserInput { email?: string; password?: string; name?: str
 
 export type AuthenticationResult =
   | { ok: true; user: User }
-  | { ok: false; reason: 'unknown_email' | 'wrong_password' | 'no_password' | 'disabled' };
+  /** `userId` when the email names an account (for the audit log; never shown to the caller). */
+  | { ok: false; reason: 'unknown_email' | 'wrong_password' | 'no_password' | 'disabled'; userId?: string };
 
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFC');
@@ -62,7 +63,8 @@ export class Users {
     return user;
   }
 
-  list(options: { limit: number; after?: string }): Promise<User[]> {
+  /** `q`: case-insensitive substring of the email or the name. */
+  list(options: { limit: number; after?: string; q?: string }): Promise<User[]> {
     return this.repo.list(options);
   }
 
@@ -103,11 +105,11 @@ export class Users {
     }
     if (!user.passwordHash) {
       await this.hasher.verifyDummy(password);
-      return { ok: false, reason: 'no_password' };
+      return { ok: false, reason: 'no_password', userId: user.id };
     }
     const valid = await this.hasher.verify(user.passwordHash, password.normalize('NFC'));
-    if (!valid) return { ok: false, reason: 'wrong_password' };
-    if (user.disabled) return { ok: false, reason: 'disabled' };
+    if (!valid) return { ok: false, reason: 'wrong_password', userId: user.id };
+    if (user.disabled) return { ok: false, reason: 'disabled', userId: user.id };
     return { ok: true, user };
   }
 }

@@ -49,6 +49,8 @@ export interface LoadedKeys {
   /** Cookie signing keys, newest first. */
   cookieKeys: string[];
   kids: string[];
+  /** When each signing key was made (its age is a metric; rotation policy reads it too). */
+  signingKeys: { kid: string; alg: string; createdAt: Date }[];
 }
 
 /**
@@ -74,6 +76,6 @@ export class SigningKeys {
     const cookieKeys = secrets
       .sort((a, b) => b.name.localeCompare(a.name, undefined, { numeric: true }))
       .map((s) => this.kek.decrypt(s.valueEncrypted, s.name));
-    return { jwks: { keys }, cookieKeys, kids: stored.map((k) => k.kid) };
+    return { jwks: { keys }, cookieKeys, kids: stored.map((k) => k.kid), signingKeys: stored.map(({ kid, alg, createdAt }) => ({ kid, alg, createdAt })) };
   }
 }

@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { ADMIN_RESOURCE } from '../admin/admin-api-resource.js';
 import { GatehouseError, notFound } from '../errors.js';
 
 const scopeToken = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
 
 /** An API that accepts Gatehouse access tokens, named by its resource indicator (RFC 8707). */
 export const resourceInputSchema = z.object({
-  indicator: z.url().refine((u) => !u.includes('#'), 'indicator must not contain a fragment'),
+  indicator: z.url().refine((u) => !u.includes('#'), 'indicator must not contain a fragment')
+    .refine((u) => u !== ADMIN_RESOURCE, `${ADMIN_RESOURCE} is built in and cannot be registered`),
   name: z.string().min(1).max(200).optional(),
   scopes: z.array(z.object({ name: scopeToken, description: z.string().max(500).optional() }).strict()).max(200).default([]),
   access_token_ttl_seconds: z.number().int().min(30).max(86400).optional(),

@@ -2,8 +2,14 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Clients } from '../../domain/clients/clients.js';
 import type { Users } from '../../domain/accounts/users.js';
+import type { UserSessions } from '../../domain/accounts/user-sessions.js';
+import type { AdminTokenVerifier } from '../../domain/admin/admin-api-resource.js';
 import type { Resources } from '../../domain/resources/resources.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { httpMetrics, metricsEndpoint } from '../middleware/http-metrics.js';
+import { openApiRoute } from './openapi.js';
+import { ADMIN_OPERATIONS } from './routes/admin-operations.js';
 import { jsonBody } from '../middleware/body-parsers.js';
 import { jsonErrors } from '../middleware/error-handler.js';
 import { requestContext } from '../middleware/request-context.js';
@@ -12,6 +18,9 @@ import { rejectNulInUrl } from './validate.js';
 import { clientsRoutes } from './routes/clients-routes.js';
 import { resourcesRoutes } from './routes/resources-routes.js';
 import { usersRoutes } from './routes/users-routes.js';
+import { userSessionsRoutes } from './routes/user-sessions-routes.js';
+import { auditRoutes } from './routes/audit-routes.js';
+import type { AuditTrail } from '../../domain/audit/audit-log.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -21,7 +30,14 @@ export interface AdminAppDeps {
   clients: Clients;
   users: Users;
   resources: Resources;
+  userSessions: UserSessions;
+  /** Checks access tokens for urn:gatehouse:admin; without it only the bootstrap key is accepted. */
+  verifyAdminToken?: AdminTokenVerifier;
   logger: Logger;
+  /** Served at GET /metrics (no admin key) and fed with admin request metrics; none when omitted. */
+  metrics?: Metrics;
+  /** Admin changes and auth failures are recorded, and /admin/audit-events served; neither when omitted. */
+  audit?: AuditTrail;
 }
 
 /** The admin port: JSON only, bearer-key auth, never the provider. */
@@ -34,17 +50,23 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Content-Type-Options', 'nosniff');
   });
+  if (deps.metrics) app.use(httpMetrics(deps.metrics, 'admin'));
   app.use(jsonErrors);
-  app.use(adminAuth(deps.adminKey));
+  // Before the key check: Prometheus scrapers on the operator network carry no admin key.
+  if (deps.metrics) app.use(metricsEndpoint(deps.metrics));
+  app.use(adminAuth(deps.adminKey, deps.verifyAdminToken, deps.audit));
   app.use(rejectNulInUrl);
   app.use(jsonBody(BODY_LIMIT_BYTES));
 
   const r = new Router({ prefix: '/admin' });
 
-  clientsRoutes(r, deps.clients);
-  usersRoutes(r, deps.users);
-  resourcesRoutes(r, deps.resources);
+  clientsRoutes(r, deps.clients, deps.audit);
+  usersRoutes(r, deps.users, deps.audit);
+  userSessionsRoutes(r, deps.userSessions);
+  resourcesRoutes(r, deps.resources, deps.audit);
+  if (deps.audit) auditRoutes(r, deps.audit);
 
+  openApiRoute(r, ADMIN_OPERATIONS, { title: 'Gatehouse admin API', version: '1' });
   app.use(r.routes());
   app.use(r.allowedMethods({ throw: true }));
   return app;

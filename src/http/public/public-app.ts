@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../../observability/logger.js';
 import { runHealthChecks, type HealthCheck } from '../../observability/health.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { httpMetrics } from '../middleware/http-metrics.js';
 import { assignRequestId, requestContext } from '../middleware/request-context.js';
 import { securityHeaders } from '../middleware/security-headers.js';
 import type { Views } from '../views.js';
@@ -16,6 +18,8 @@ export interface PublicAppDeps extends InteractionDeps {
   views: Views;
   healthChecks: HealthCheck[];
   trustProxy: boolean;
+  /** Request metrics for our pages and probes (protocol requests are counted inside the provider). */
+  metrics?: Metrics;
 }
 
 /**
@@ -26,6 +30,7 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy });
   app.silent = true;
   app.use(requestContext(deps.logger));
+  if (deps.metrics) app.use(httpMetrics(deps.metrics, 'public'));
 
   const probes = new Router();
   probes.get('/healthz', (ctx) => {

@@ -1,5 +1,6 @@
 import type { Database } from '../database.js';
 import type { UserSessionRevoker } from '../../domain/accounts/user.js';
+import type { GrantRevoker } from '../../domain/accounts/user-sessions.js';
 import type { ClientTokenRevoker } from '../../domain/clients/clients.js';
 import { MODEL_ROUTING } from '../oidc-adapters/model-routing.js';
 import type { OidcAdapter } from '../oidc-adapters/types.js';
@@ -8,7 +9,7 @@ import type { OidcAdapter } from '../oidc-adapters/types.js';
  * Ends everything a user (or a client) holds: their grants and every token issued under them
  * (wherever the token's model lives), and their browser sessions.
  */
-export class ArtifactRevoker implements UserSessionRevoker, ClientTokenRevoker {
+export class ArtifactRevoker implements UserSessionRevoker, ClientTokenRevoker, GrantRevoker {
   private readonly adapters: OidcAdapter[];
   constructor(private readonly database: Database, adapterFor: (model: string) => OidcAdapter) {
     this.adapters = Object.keys(MODEL_ROUTING).filter((m) => m !== 'Client').map(adapterFor);
@@ -18,6 +19,12 @@ export class ArtifactRevoker implements UserSessionRevoker, ClientTokenRevoker {
     for (const grantId of grantIds) {
       await Promise.all(this.adapters.map((a) => a.revokeByGrantId(grantId)));
     }
+  }
+
+  /** One grant: every token issued under it (wherever it lives), then the grant itself. */
+  async revokeGrant(grantId: string): Promise<void> {
+    await this.revokeGrants([grantId]);
+    await this.database.db()('oidc_models').where({ model: 'Grant', id: grantId }).delete();
   }
 
   async revokeAllFor(userId: string): Promise<void> {

@@ -52,9 +52,11 @@ export class SqlUserRepository implements UserRepository {
     return row ? toRecord(row as Row) : undefined;
   }
 
-  async list({ limit, after }: { limit: number; after?: string }): Promise<User[]> {
+  async list({ limit, after, q: search }: { limit: number; after?: string; q?: string }): Promise<User[]> {
     const q = this.users.orderBy('id').limit(limit);
     if (after) q.where('id', '>', after);
+    // position() rather than LIKE: no wildcard characters to escape in what the admin typed.
+    if (search) q.whereRaw("(position(lower(?) in lower(email)) > 0 or position(lower(?) in lower(coalesce(name, ''))) > 0)", [search, search]);
     return (await q).map((r) => toUser(r as Row));
   }
 

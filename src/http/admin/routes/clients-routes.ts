@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
 import { clientMetadataSchema } from '../../../domain/clients/client-metadata.js';
 import type { Clients } from '../../../domain/clients/clients.js';
+import type { AuditLog } from '../../../domain/audit/audit-log.js';
+import { recordAdminChange } from '../admin-audit.js';
 import { pageParams, parseBody } from '../validate.js';
 
 function clientResponse(client: object, clientSecret?: string) {
@@ -8,11 +10,12 @@ function clientResponse(client: object, clientSecret?: string) {
 }
 
 /** /admin/clients: RFC 7591 registration by admins; the secret is shown once. */
-export function clientsRoutes(r: Router, clients: Clients): void {
+export function clientsRoutes(r: Router, clients: Clients, audit?: AuditLog): void {
   r.post('/clients', async (ctx) => {
     const input = parseBody(clientMetadataSchema, ctx.request.body, 'invalid_client_metadata');
     const { client, clientSecret } = await clients.create(input);
     ctx.state.log.info({ event: 'client.created', clientId: client.client_id }, 'client created');
+    recordAdminChange(audit, ctx, { type: 'client.created', clientId: client.client_id, data: { after: client } });
     ctx.status = 201;
     ctx.set('Location', `/admin/clients/${encodeURIComponent(client.client_id)}`);
     ctx.body = clientResponse(client, clientSecret);
@@ -25,13 +28,20 @@ export function clientsRoutes(r: Router, clients: Clients): void {
   r.get('/clients/:id', async (ctx) => { ctx.body = await clients.get(ctx.params.id!); });
   r.patch('/clients/:id', async (ctx) => {
     const input = parseBody(clientMetadataSchema.partial(), ctx.request.body, 'invalid_client_metadata');
+    const before = await clients.get(ctx.params.id!);
     const { client, clientSecret } = await clients.update(ctx.params.id!, input);
     ctx.state.log.info({ event: 'client.updated', clientId: client.client_id }, 'client updated');
+    recordAdminChange(audit, ctx, {
+      type: 'client.updated', clientId: client.client_id,
+      data: { before, after: client, changed: Object.keys(input), ...(clientSecret ? { secret_issued: true } : {}) },
+    });
     ctx.body = clientResponse(client, clientSecret);
   });
   r.delete('/clients/:id', async (ctx) => {
+    const before = await clients.get(ctx.params.id!);
     await clients.delete(ctx.params.id!);
     ctx.state.log.info({ event: 'client.deleted', clientId: ctx.params.id }, 'client deleted');
+    recordAdminChange(audit, ctx, { type: 'client.deleted', clientId: before.client_id, data: { before } });
     ctx.status = 204;
   });
 }

@@ -5,11 +5,13 @@ import { GatehouseError } from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
 import { ACR_PASSWORD } from '../../../oidc/provider.js';
+import type { AuditLog } from '../../../domain/audit/audit-log.js';
+import { auditContext } from '../../middleware/audit-context.js';
 import { formBody } from '../../middleware/body-parsers.js';
 import type { Views } from '../../views.js';
 import { renderErrorPage, sendPage } from '../pages.js';
 import type { CsrfTokens } from './csrf.js';
-import { PasswordStep } from './password-step.js';
+import { PasswordStep, type LoginFailureCounter } from './password-step.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -30,6 +32,10 @@ export interface InteractionDeps {
   csrf: CsrfTokens;
   registrationEnabled: boolean;
   passwordMinLength: number;
+  /** Counts failed sign-ins; none when omitted. */
+  metrics?: LoginFailureCounter;
+  /** Sign-ins, registrations and consents into the audit log; none when omitted. */
+  audit?: AuditLog;
 }
 
 function loginState(details: Details): LoginState {
@@ -43,7 +49,7 @@ function loginState(details: Details): LoginState {
  */
 export function interactionRoutes(deps: InteractionDeps): Router {
   const { provider, views, csrf } = deps;
-  const steps = [new PasswordStep(deps.users)];
+  const steps = [new PasswordStep(deps.users, deps.metrics)];
   const router = new Router({ prefix: '/interaction' });
   router.use(formBody(FORM_LIMIT_BYTES));
 
@@ -96,7 +102,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   };
 
   /** Grants what the prompt asks for and finishes the consent prompt. */
-  const grantConsent = async (ctx: Context, d: Details) => {
+  const grantConsent = async (ctx: Context, d: Details, automatic = false) => {
     const { prompt: { details: promptDetails }, params, session } = d;
     const accountId = (session as { accountId: string }).accountId;
     const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = promptDetails as {
@@ -109,6 +115,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
+    deps.audit?.record({
+      type: 'consent.granted', actor: `user:${accountId}`, subject: accountId, clientId: String(params.client_id), ...auditContext(ctx),
+      data: { scope: missingOIDCScope ?? [], claims: missingOIDCClaims ?? [], resource_scopes: missingResourceScopes ?? {}, grant_id: grantId, automatic },
+    });
     await finish(ctx, { consent: { grantId } }, { mergeWithLastSubmission: true });
   };
 
@@ -121,7 +131,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const d = await details(ctx);
     if (d.prompt.name === 'login') return renderLogin(ctx, d);
     if (d.prompt.name === 'consent') {
-      if (await isFirstParty(d)) return grantConsent(ctx, d);
+      if (await isFirstParty(d)) return grantConsent(ctx, d, true);
       return renderConsent(ctx, d);
     }
     throw new GatehouseError('invalid_request', `unsupported prompt ${d.prompt.name}`);
@@ -136,7 +146,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const step = nextStep(steps, state);
     if (!step || step.id !== ctx.params.step) throw new GatehouseError('invalid_request', 'unexpected sign-in step');
     const outcome = await step.submit(form, ctx.state.log);
-    if (!outcome.ok) return renderLogin(ctx, d, outcome.status, outcome.message, outcome.email);
+    if (!outcome.ok) {
+      deps.audit?.record({
+        type: 'login.failed', actor: 'anonymous', subject: outcome.userId, clientId: String(d.params.client_id), ...auditContext(ctx),
+        data: { reason: outcome.reason, step: step.id },
+      });
+      return renderLogin(ctx, d, outcome.status, outcome.message, outcome.email);
+    }
     const updated = applyStep(state, step.id, outcome.result);
     if (nextStep(steps, updated)) {
       d.result = { ...(d.result ?? {}), gatehouseLogin: updated };
@@ -144,6 +160,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       ctx.status = 303;
       return ctx.redirect(`/interaction/${d.uid}`);
     }
+    deps.audit?.record({
+      type: 'login.succeeded', actor: `user:${updated.accountId!}`, subject: updated.accountId!, clientId: String(d.params.client_id), ...auditContext(ctx),
+      data: { amr: updated.amr, steps: updated.completed },
+    });
     await finish(ctx, {
       login: { accountId: updated.accountId!, acr: ACR_PASSWORD, amr: updated.amr, remember: true },
     }, { mergeWithLastSubmission: false });
@@ -178,6 +198,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     try {
       const user = await deps.users.create({ email, password: form.password ?? '', name: form.name?.trim() || null });
       ctx.state.log.info({ event: 'user.registered', userId: user.id }, 'user registered');
+      deps.audit?.record({ type: 'user.registered', actor: `user:${user.id}`, subject: user.id, clientId: String(d.params.client_id), ...auditContext(ctx), data: {} });
       await finish(ctx, {
         login: { accountId: user.id, acr: ACR_PASSWORD, amr: ['pwd'], remember: true },
       }, { mergeWithLastSubmission: false });

@@ -1,0 +1,169 @@
+import type { AuditEvent, AuditEventInput, AuditEventType, StoredAuditEvent } from './audit-event.js';
+import { cleanText, scrubAuditData } from './scrub.js';
+
+/** The emitters' port: record() never waits for storage and never throws. */
+export interface AuditLog {
+  record(event: AuditEventInput): void;
+}
+
+/** Which events to list; every member narrows. */
+export interface AuditFilter {
+  type?: AuditEventType;
+  subject?: string;
+  clientId?: string;
+  since?: Date;
+  until?: Date;
+}
+
+/** Storage port for the audit log (storage/ implements it). */
+export interface AuditEventRepository {
+  /** Appends the events with one statement. */
+  insertMany(events: readonly AuditEvent[]): Promise<void>;
+  /**
+   * One page of events matching `filter`: newest first (`desc`, ids below `after`) or oldest
+   * first (`asc`, ids above `after`).
+   */
+  list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]>;
+}
+
+/** Page of a listing: newest first (`desc`) or oldest first (`asc`); `after` is the last id seen. */
+export interface AuditPage {
+  limit: number;
+  after?: string;
+  order: 'asc' | 'desc';
+}
+
+/** The admin side: record and read back. */
+export interface AuditTrail extends AuditLog {
+  list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]>;
+}
+
+/** The little of a logger the writer needs (pino's Logger satisfies it). */
+export interface AuditErrorLog {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface AuditWriterOptions {
+  /** How often queued events are written. @default 200 ms */
+  flushIntervalMs?: number;
+  /** A batch this large is written at once, without waiting for the timer. @default 500 */
+  batchSize?: number;
+  /**
+   * Most events held in memory while the database refuses writes; beyond it new events are
+   * dropped (and counted in the error log) rather than exhausting memory. @default 50000
+   */
+  maxQueued?: number;
+  /** Attempts close() makes to write what is left before giving up. @default 3 */
+  closeAttempts?: number;
+}
+
+/** Bounds for request-derived text: enough for any real value, not a storage vector. */
+export const MAX_ID_CHARS = 256;
+const MAX_USER_AGENT_CHARS = 512;
+/** Pause between close() attempts while the database is briefly unavailable. */
+const CLOSE_RETRY_MS = 250;
+
+/**
+ * The audit log's writer. record() only appends to an in-memory queue (the token endpoint never
+ * waits for an audit write); a timer writes the queue in batches of one multi-row INSERT. A failed
+ * write keeps the events for the next attempt. close() writes whatever is left.
+ */
+export class BufferedAuditLog implements AuditTrail {
+  readonly #queue: AuditEvent[] = [];
+  readonly #options: Required<AuditWriterOptions>;
+  #timer?: NodeJS.Timeout;
+  #flushing?: Promise<void>;
+  #closed = false;
+  #dropped = 0;
+  #failing = false;
+
+  constructor(private readonly repo: AuditEventRepository, private readonly log: AuditErrorLog, options: AuditWriterOptions = {}) {
+    this.#options = { flushIntervalMs: 200, batchSize: 500, maxQueued: 50_000, closeAttempts: 3, ...options };
+    this.#timer = setInterval(() => { void this.flush(); }, this.#options.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Events waiting to be written. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  record(input: AuditEventInput): void {
+    if (this.#closed) {
+      this.log.warn({ event: input.type }, 'audit event recorded after close; dropped');
+      return;
+    }
+    if (this.#queue.length >= this.#options.maxQueued) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(normalize(input));
+    if (this.#queue.length >= this.#options.batchSize) void this.flush();
+  }
+
+  /** Lists stored events; what this instance has queued is written first, so an admin reads their own changes. */
+  async list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]> {
+    if (this.#queue.length) await this.flush();
+    return this.repo.list(filter, page);
+  }
+
+  /** Writes everything queued so far, batch by batch; resolves when done or a write failed. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#drain().finally(() => { this.#flushing = undefined; });
+    return this.#flushing;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length) {
+      const batch = this.#queue.slice(0, this.#options.batchSize);
+      try {
+        await this.repo.insertMany(batch);
+      } catch (err) {
+        // Keep the batch at the head of the queue; the next tick tries again.
+        if (!this.#failing) this.log.error({ err, queued: this.#queue.length }, 'audit log write failed; events kept for retry');
+        this.#failing = true;
+        this.#reportDropped();
+        return;
+      }
+      this.#queue.splice(0, batch.length);
+      if (this.#failing) this.log.warn({ queued: this.#queue.length }, 'audit log writes recovered');
+      this.#failing = false;
+      this.#reportDropped();
+    }
+  }
+
+  #reportDropped(): void {
+    if (!this.#dropped) return;
+    this.log.error({ dropped: this.#dropped, maxQueued: this.#options.maxQueued }, 'audit events dropped: queue full while writes failed');
+    this.#dropped = 0;
+  }
+
+  /** Stops the timer and writes everything queued; call before the database closes. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (let attempt = 1; attempt <= this.#options.closeAttempts; attempt++) {
+      await this.#flushing;
+      await this.flush();
+      if (!this.#queue.length) return;
+      if (attempt < this.#options.closeAttempts) await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS));
+    }
+    this.log.error({ lost: this.#queue.length }, 'audit events could not be written before shutdown');
+  }
+}
+
+function normalize(input: AuditEventInput): AuditEvent {
+  const text = (v: string | undefined, max: number) => (v === undefined || v === '' ? undefined : cleanText(v, max));
+  return {
+    type: input.type,
+    actor: cleanText(input.actor, MAX_ID_CHARS) as AuditEvent['actor'],
+    subject: text(input.subject, MAX_ID_CHARS),
+    clientId: text(input.clientId, MAX_ID_CHARS),
+    ip: text(input.ip, MAX_ID_CHARS),
+    userAgent: text(input.userAgent, MAX_USER_AGENT_CHARS),
+    requestId: text(input.requestId, MAX_ID_CHARS),
+    data: (input.data ? scrubAuditData(input.data) : {}) as Record<string, unknown>,
+    occurredAt: new Date(),
+  };
+}

@@ -1,0 +1,42 @@
+import { clientMetadataSchema } from '../../../domain/clients/client-metadata.js';
+import { resourceInputSchema, resourcePatchSchema } from '../../../domain/resources/resources.js';
+import { op, type AdminOperation } from '../openapi.js';
+import { createUserSchema, updateUserSchema } from './users-routes.js';
+
+/**
+ * The admin API as documented in /admin/openapi.json: one line per route, with the same zod
+ * schema the route validates its body with. A route missing here still appears in the document
+ * (as `x-undocumented`); an entry whose route is not registered is left out.
+ */
+export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
+  op('get', '/metrics', 'Prometheus metrics (text exposition); served without the admin key', [200], undefined, { public: true }),
+  op('get', '/admin/openapi.json', 'This OpenAPI document', [200]),
+
+  op('post', '/admin/clients', 'Register a client (RFC 7591 metadata); the secret is shown once', [201, 400], clientMetadataSchema),
+  op('get', '/admin/clients', 'List clients (?limit=1..200&after=<client_id>)', [200, 400]),
+  op('get', '/admin/clients/:id', 'Read a client', [200, 404]),
+  op('patch', '/admin/clients/:id', 'Change a client’s metadata', [200, 400, 404], clientMetadataSchema.partial()),
+  op('delete', '/admin/clients/:id', 'Delete a client and revoke what was issued to it', [204, 404]),
+
+  op('post', '/admin/users', 'Create a user', [201, 400, 409], createUserSchema),
+  op('get', '/admin/users', 'List users (?limit=1..200&after=<id>&q=<substring of email or name>)', [200, 400]),
+  op('get', '/admin/users/:id', 'Read a user', [200, 404]),
+  op('patch', '/admin/users/:id', 'Change a user (email, password, name, disabled …)', [200, 400, 404, 409], updateUserSchema),
+  op('delete', '/admin/users/:id', 'Delete a user and revoke their grants', [204, 404]),
+  op('post', '/admin/users/:id/disable', 'Disable a user (ends their sessions, grants and tokens)', [200, 404]),
+  op('post', '/admin/users/:id/enable', 'Enable a user', [200, 404]),
+  op('get', '/admin/users/:id/sessions', 'A user’s browser sessions', [200, 404]),
+  op('delete', '/admin/users/:id/sessions', 'End all of a user’s sessions', [204, 404]),
+  op('delete', '/admin/users/:id/sessions/:sid', 'End one session (by its uid)', [204, 404]),
+  op('get', '/admin/users/:id/grants', 'A user’s grants', [200, 404]),
+  op('delete', '/admin/users/:id/grants/:grantId', 'Revoke a grant and what was issued from it', [204, 404]),
+
+  op('post', '/admin/resources', 'Register an API (resource indicator)', [201, 400, 409], resourceInputSchema),
+  op('get', '/admin/resources', 'List APIs', [200]),
+  op('get', '/admin/resources/:indicator', 'Read an API', [200, 404]),
+  op('patch', '/admin/resources/:indicator', 'Change an API', [200, 400, 404], resourcePatchSchema),
+  op('delete', '/admin/resources/:indicator', 'Delete an API', [204, 404]),
+
+  op('get', '/admin/audit-events', 'Audit events, newest first (?type=&user=&client=&since=&until=&limit=&after=)', [200, 400]),
+  op('get', '/admin/audit-events/export', 'Audit events as NDJSON, oldest first (same filters)', [200, 400]),
+];

@@ -1,0 +1,118 @@
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AuditLog } from '../domain/audit/audit-log.js';
+import type { AuditRequestContext } from '../domain/audit/audit-event.js';
+
+/** The InvalidGrant detail when a rotated refresh token comes back (the message is only the code). */
+const REFRESH_TOKEN_REUSED = 'refresh token already used';
+
+/** Token response members whose presence (never value) an audit event notes. */
+const ISSUED_MEMBERS = ['access_token', 'refresh_token', 'id_token'] as const;
+
+type Entities = {
+  Account?: { accountId?: string };
+  Grant?: { accountId?: string; jti?: string };
+  RefreshToken?: { accountId?: string; consumed?: unknown; grantId?: string };
+  AccessToken?: { accountId?: string; clientId?: string };
+  ClientCredentials?: { clientId?: string };
+};
+
+const entitiesOf = (ctx: KoaContextWithOIDC) => (ctx.oidc?.entities ?? {}) as Entities;
+
+function requestOf(ctx: KoaContextWithOIDC): AuditRequestContext {
+  return { ip: ctx.ip || undefined, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.get('x-request-id') || undefined };
+}
+
+/**
+ * Protocol events into the audit log: tokens issued, refresh token reuse, revocations, logouts.
+ * The token and revocation outcomes are read by a middleware (installed before the token request
+ * scope) because only the final status is true: a rotation that loses a concurrent race is turned
+ * into `invalid_grant` after oidc-provider's `grant.success` has fired. No token value is recorded.
+ */
+export function auditProtocolEvents(provider: Provider, audit: AuditLog, paths: { token: string; revocation: string }): void {
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'POST' || (ctx.path !== paths.token && ctx.path !== paths.revocation)) return next();
+    await next();
+    const c = ctx as unknown as KoaContextWithOIDC;
+    const clientId = c.oidc?.client?.clientId;
+    if (ctx.status !== 200 || !clientId) return;
+    const entities = entitiesOf(c);
+    if (ctx.path === paths.token) {
+      const body = (ctx.body && typeof ctx.body === 'object' ? ctx.body : {}) as Record<string, unknown>;
+      audit.record({
+        type: 'token.issued',
+        actor: `client:${clientId}`,
+        subject: entities.Account?.accountId ?? entities.Grant?.accountId,
+        clientId,
+        ...requestOf(c),
+        data: {
+          grant_type: String(c.oidc.params?.grant_type ?? ''),
+          ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
+          issued: ISSUED_MEMBERS.filter((m) => typeof body[m] === 'string'),
+        },
+      });
+      return;
+    }
+    // Revocation answers 200 whether or not anything was revoked (RFC 7009 §2.2): record only a
+    // token that was found and that this client may revoke (the allowedPolicy in provider.ts).
+    const [kind, token] = (['RefreshToken', 'AccessToken', 'ClientCredentials'] as const)
+      .map((k) => [k, entities[k] as { accountId?: string; clientId?: string } | undefined] as const)
+      .find(([, t]) => t) ?? [];
+    if (!kind || token?.clientId !== clientId) return;
+    audit.record({
+      type: 'token.revoked',
+      actor: `client:${clientId}`,
+      subject: token.accountId,
+      clientId,
+      ...requestOf(c),
+      data: { token_type: kind, via: 'revocation' },
+    });
+  });
+
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
+    if (!(err instanceof errors.InvalidGrant) || (err as { error_detail?: string }).error_detail !== REFRESH_TOKEN_REUSED) return;
+    const refreshToken = entitiesOf(ctx).RefreshToken;
+    // Only a token that was already consumed is reuse (and revokes its family); losing a
+    // concurrent rotation is not.
+    if (!refreshToken?.consumed) return;
+    const clientId = ctx.oidc?.client?.clientId;
+    audit.record({
+      type: 'refresh.reuse_detected',
+      actor: clientId ? `client:${clientId}` : 'anonymous',
+      subject: refreshToken.accountId,
+      clientId,
+      ...requestOf(ctx),
+      data: { grant_id: refreshToken.grantId, family_revoked: true },
+    });
+  });
+
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    // The revocation endpoint's own event is recorded above, with the token type.
+    if (ctx.oidc?.route === 'revocation') return;
+    const entities = entitiesOf(ctx);
+    const session = ctx.oidc?.session as { accountId?: string } | undefined;
+    const clientId = ctx.oidc?.client?.clientId;
+    const subject = entities.Grant?.accountId ?? entities.RefreshToken?.accountId ?? session?.accountId;
+    audit.record({
+      type: 'token.revoked',
+      actor: ctx.oidc?.route === 'token' && clientId ? `client:${clientId}` : subject ? `user:${subject}` : 'system',
+      subject,
+      clientId,
+      ...requestOf(ctx),
+      data: { grant_id: grantId, via: ctx.oidc?.route ?? 'unknown' },
+    });
+  });
+
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const accountId = (ctx.oidc?.session as { accountId?: string } | undefined)?.accountId;
+    const clientId = ctx.oidc?.client?.clientId;
+    audit.record({
+      type: 'logout',
+      actor: accountId ? `user:${accountId}` : 'anonymous',
+      subject: accountId,
+      clientId,
+      ...requestOf(ctx),
+      data: {},
+    });
+  });
+}

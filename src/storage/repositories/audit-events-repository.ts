@@ -1,0 +1,56 @@
+import type { AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
+import type { AuditEventRepository, AuditFilter, AuditPage } from '../../domain/audit/audit-log.js';
+import type { Database } from '../database.js';
+
+type Row = {
+  id: string; occurred_at: Date | string; type: string; actor: string; subject: string | null; client_id: string | null;
+  ip: string | null; user_agent: string | null; request_id: string | null; data: unknown;
+};
+
+const toEvent = (r: Row): StoredAuditEvent => ({
+  id: r.id,
+  occurred_at: new Date(r.occurred_at).toISOString(),
+  type: r.type as AuditEventType,
+  actor: r.actor,
+  subject: r.subject,
+  client_id: r.client_id,
+  ip: r.ip,
+  user_agent: r.user_agent,
+  request_id: r.request_id,
+  data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data ?? {}) as Record<string, unknown>,
+});
+
+/** `audit_events`: append-only; ids are the cursor (pg returns bigint as text, PGlite as number: cast). */
+export class SqlAuditEventRepository implements AuditEventRepository {
+  constructor(private readonly database: Database) {}
+
+  async insertMany(events: readonly AuditEvent[]): Promise<void> {
+    if (!events.length) return;
+    await this.database.db()('audit_events').insert(events.map((e) => ({
+      occurred_at: e.occurredAt,
+      type: e.type,
+      actor: e.actor,
+      subject: e.subject ?? null,
+      client_id: e.clientId ?? null,
+      ip: e.ip ?? null,
+      user_agent: e.userAgent ?? null,
+      request_id: e.requestId ?? null,
+      // Stringified: the pg driver would turn a top-level array into a PostgreSQL array.
+      data: JSON.stringify(e.data),
+    })));
+  }
+
+  async list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]> {
+    const q = this.database.db()('audit_events')
+      .select(this.database.db().raw('id::text as id'), 'occurred_at', 'type', 'actor', 'subject', 'client_id', 'ip', 'user_agent', 'request_id', 'data');
+    if (filter.type) q.where('type', filter.type);
+    if (filter.subject) q.where('subject', filter.subject);
+    if (filter.clientId) q.where('client_id', filter.clientId);
+    if (filter.since) q.where('occurred_at', '>=', filter.since);
+    if (filter.until) q.where('occurred_at', '<', filter.until);
+    if (page.after) q.where('audit_events.id', page.order === 'desc' ? '<' : '>', page.after);
+    // Qualified: a bare `id` in ORDER BY would sort by the text alias ("10" < "9").
+    const rows = await q.orderBy('audit_events.id', page.order).limit(page.limit);
+    return (rows as Row[]).map(toEvent);
+  }
+}

@@ -1,3 +1,4 @@
+import { affectedRows } from '../affected-rows.js';
 import type { Database } from '../database.js';
 import type { ClientMetadataCache } from '../client-metadata-cache.js';
 import type { ClientMetadata } from '../../domain/clients/client-metadata.js';
@@ -27,11 +28,11 @@ export class SqlClientRepository implements ClientRepository {
 
   async replace(clientId: string, metadata: ClientMetadata): Promise<boolean> {
     this.cache.invalidate(clientId);
-    return (await this.clients.where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata), updated_at: new Date() })) > 0;
+    return affectedRows(await this.clients.where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata), updated_at: new Date() })) > 0;
   }
 
   async delete(clientId: string): Promise<boolean> {
     this.cache.invalidate(clientId);
-    return (await this.clients.where({ client_id: clientId }).delete()) > 0;
+    return affectedRows(await this.clients.where({ client_id: clientId }).delete()) > 0;
   }
 }

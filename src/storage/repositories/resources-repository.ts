@@ -1,3 +1,4 @@
+import { affectedRows } from '../affected-rows.js';
 import type { Database } from '../database.js';
 import type { Resource, ResourceInput, ResourceRepository } from '../../domain/resources/resources.js';
 
@@ -52,6 +53,6 @@ export class SqlResourceRepository implements ResourceRepository {
   }
 
   async delete(indicator: string): Promise<boolean> {
-    return (await this.table.where({ indicator }).delete()) > 0;
+    return affectedRows(await this.table.where({ indicator }).delete()) > 0;
   }
 }

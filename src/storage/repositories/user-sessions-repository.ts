@@ -1,3 +1,4 @@
+import { affectedRows } from '../affected-rows.js';
 import type { Database } from '../database.js';
 import type { UserGrant, UserSession, UserSessionStore } from '../../domain/accounts/user-sessions.js';
 import { storableId, TABLE } from '../oidc-adapters/sql-adapter.js';
@@ -8,8 +9,6 @@ type Row = { id: string; payload: Payload | string; expires_at: Date | string | 
 const parse = (p: Payload | string): Payload => (typeof p === 'string' ? JSON.parse(p) as Payload : p);
 const fromEpoch = (v: unknown): Date | null => (typeof v === 'number' ? new Date(v * 1000) : null);
 const toDate = (v: Date | string | null): Date | null => (v ? new Date(v) : null);
-/** knex's delete answers a count on pg but a result object ({ rowCount }) on PGlite. */
-const affected = (res: unknown): number => (typeof res === 'number' ? res : Number((res as { rowCount?: number }).rowCount ?? 0));
 const scopeList = (v: unknown): string[] => (typeof v === 'string' ? v.split(' ').filter(Boolean) : []);
 
 /**
@@ -46,11 +45,11 @@ export class SqlUserSessionRepository implements UserSessionStore {
       .where({ model: 'Session', uid })
       .whereRaw("payload->>'accountId' = ?", [userId])
       .delete();
-    return affected(deleted) > 0;
+    return affectedRows(deleted) > 0;
   }
 
   async deleteSessions(userId: string): Promise<number> {
-    return affected(await this.database.db()(TABLE).where({ model: 'Session' }).whereRaw("payload->>'accountId' = ?", [userId]).delete());
+    return affectedRows(await this.database.db()(TABLE).where({ model: 'Session' }).whereRaw("payload->>'accountId' = ?", [userId]).delete());
   }
 
   async listGrants(userId: string): Promise<UserGrant[]> {

@@ -1,3 +1,4 @@
+import { affectedRows } from '../affected-rows.js';
 import type { Database } from '../database.js';
 import { GatehouseError } from '../../domain/errors.js';
 import type { NewUser, User, UserChanges, UserRecord, UserRepository } from '../../domain/accounts/user.js';
@@ -77,6 +78,6 @@ export class SqlUserRepository implements UserRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return (await this.users.where({ id }).delete()) > 0;
+    return affectedRows(await this.users.where({ id }).delete()) > 0;
   }
 }

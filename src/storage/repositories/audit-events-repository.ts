@@ -20,13 +20,19 @@ const toEvent = (r: Row): StoredAuditEvent => ({
   data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data ?? {}) as Record<string, unknown>,
 });
 
+const INSERT_BATCH_SQL = `insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data)
+select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb)
+from jsonb_to_recordset(?::jsonb) as e(occurred_at timestamptz, type text, actor text, subject text,
+  client_id text, ip text, user_agent text, request_id text, data jsonb)`;
+
 /** `audit_events`: append-only; ids are the cursor (pg returns bigint as text, PGlite as number: cast). */
 export class SqlAuditEventRepository implements AuditEventRepository {
   constructor(private readonly database: Database) {}
 
   async insertMany(events: readonly AuditEvent[]): Promise<void> {
     if (!events.length) return;
-    await this.database.db()('audit_events').insert(events.map((e) => ({
+    // One JSON parameter for the whole batch: no per-value bind building on the app side.
+    const batch = JSON.stringify(events.map((e) => ({
       occurred_at: e.occurredAt,
       type: e.type,
       actor: e.actor,
@@ -35,9 +41,9 @@ export class SqlAuditEventRepository implements AuditEventRepository {
       ip: e.ip ?? null,
       user_agent: e.userAgent ?? null,
       request_id: e.requestId ?? null,
-      // Stringified: the pg driver would turn a top-level array into a PostgreSQL array.
-      data: JSON.stringify(e.data),
+      data: e.data,
     })));
+    await this.database.db().raw(INSERT_BATCH_SQL, [batch]);
   }
 
   async list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]> {

@@ -5,7 +5,8 @@
  * databases, PGlite directories and Redis keys, on failure and on SIGINT / SIGTERM too.
  *
  * Settings: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_FLOWS,
- * BENCH_FLOW_CONCURRENCY, BENCH_BACKENDS, BENCH_LOG_LEVEL, BENCH_SERVER_NODE_ARGS (settings.ts).
+ * BENCH_FLOW_CONCURRENCY, BENCH_BACKENDS, BENCH_LOG_LEVEL, BENCH_SERVER_NODE_ARGS, BENCH_REPORT_FILE
+ * (settings.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { PG_ADMIN_URL, TEST_REDIS_URL, type BackendName, type TestStorage } from '../test/support/backends.js';
 import { startFloor, type Floor } from './scenarios/floor.js';
+import { benchAuditCost } from './scenarios/audit-cost.js';
 import { benchGatehouse } from './scenarios/gatehouse.js';
 import { ROOT, killAllChildServersNow, stopAllChildServers } from './support/child-server.js';
 import type { BenchContext } from './support/context.js';
@@ -27,7 +29,7 @@ const progress = (message: string) => process.stderr.write(`[${elapsed()}] ${mes
 
 const ctx: BenchContext = {
   settings,
-  results: { rows: [], floorPeak: {}, peak: {}, atPartialLoad: {}, rotations: {} },
+  results: { rows: [], floorPeak: {}, peak: {}, atPartialLoad: {}, rotations: {}, auditCost: {} },
   progress,
   storages: new Set<TestStorage>(),
 };
@@ -95,6 +97,10 @@ async function main(): Promise<number> {
         failures.push((err as Error).message);
         progress(`FAILED ${(err as Error).message}`);
       });
+      await benchAuditCost(ctx, backend).catch((err) => {
+        failures.push((err as Error).message);
+        progress(`FAILED ${(err as Error).message}`);
+      });
     }
     await floor?.stop();
   } finally {
@@ -111,7 +117,7 @@ async function main(): Promise<number> {
     failures,
     totalSeconds: (Date.now() - startedAt) / 1000,
   };
-  const file = writeReport(ROOT, report);
+  const file = writeReport(ROOT, report, s.reportFile);
   process.stdout.write(`\n${renderMarkdown(report)}\nwritten to ${path.relative(process.cwd(), file)}\n`);
   return failures.length ? 1 : 0;
 }

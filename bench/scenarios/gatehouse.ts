@@ -1,19 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { createTestStorage, type BackendName } from '../../test/support/backends.js';
-import { cpuSeconds, freePort, startChildServer, type ChildServer } from '../support/child-server.js';
+import { cpuSeconds, type ChildServer } from '../support/child-server.js';
 import { backendLabel, fmt, measureOn, warmAndMeasure, type BenchContext } from '../support/context.js';
 import {
   FORM, RESOURCE, basicAuth, prepareFixture, refreshChains, runCodeFlows,
   type BenchFixture, type ChainStats, type RemoteGatehouse,
 } from '../support/gatehouse-fixture.js';
+import { startGatehouseServer } from '../support/gatehouse-server.js';
 import { measure, type LoadSpec } from '../support/load.js';
 import { rowFrom } from '../support/report.js';
-import { ARGON2_ENV, PARTIAL_LOAD } from '../support/settings.js';
+import { FRESH_SERVER_WARMUP_FACTOR, PARTIAL_LOAD } from '../support/settings.js';
 
 /** Refresh chains kept in reserve per connection, for chains that break mid-run. */
 const SPARE_CHAINS_PER_CONNECTION = 1;
-/** Extra warm-up of a freshly started server, in scenario warm-ups. */
-const FRESH_SERVER_WARMUP_FACTOR = 2;
 
 interface Under {
   ctx: BenchContext; backend: BackendName; server: ChildServer; gh: RemoteGatehouse; fixture: BenchFixture; label: string;
@@ -30,21 +28,7 @@ export async function benchGatehouse(ctx: BenchContext, backend: BackendName, be
   const storage = await createTestStorage(backend);
   ctx.storages.add(storage);
   try {
-    const port = await freePort();
-    const adminPort = await freePort();
-    const gh: RemoteGatehouse = {
-      issuer: `http://localhost:${port}`,
-      publicUrl: `http://127.0.0.1:${port}`,
-      adminUrl: `http://127.0.0.1:${adminPort}`,
-      adminKey: randomBytes(32).toString('base64url'),
-    };
-    const server = await startChildServer(`gatehouse-${backend}`, 'bench/server-process.ts', {
-      ...storage.env,
-      ...ARGON2_ENV,
-      PORT: String(port), HOST: '127.0.0.1', ISSUER: gh.issuer,
-      ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', GATEHOUSE_ADMIN_KEY: gh.adminKey,
-      LOG_LEVEL: ctx.settings.logLevel, SHUTDOWN_GRACE_SECONDS: '2',
-    }, `${gh.publicUrl}/readyz`, ctx.settings.serverNodeArgs);
+    const { server, gh } = await startGatehouseServer(ctx, `gatehouse-${backend}`, storage);
     ctx.progress(`${label}: server up (pid ${server.pid})`);
     try {
       const under: Under = { ctx, backend, server, gh, fixture: await prepareFixture(gh), label, beforePeak };

@@ -12,6 +12,8 @@ export interface Results {
   peak: Partial<Record<BackendName, LoadResult>>;
   atPartialLoad: Partial<Record<BackendName, LoadResult>>;
   rotations: Partial<Record<BackendName, LoadResult>>;
+  /** client_credentials JWT with the audit log on and off, each the mean of alternated runs. */
+  auditCost: Partial<Record<BackendName, { on: LoadResult; off: LoadResult }>>;
 }
 
 /** Shared by the scenario modules: settings, results, progress output, storage to clean up. */

@@ -18,12 +18,16 @@ export interface BenchSettings {
   logLevel: string;
   /** Extra node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. (BENCH_SERVER_NODE_ARGS) */
   serverNodeArgs: string[];
+  /** Where the report is written, relative to the repository root. @default docs/benchmarks.md (BENCH_REPORT_FILE) */
+  reportFile: string | undefined;
 }
 
 /** The product's Argon2id defaults (config.ts), spelled out so the report states what the flows paid. */
 export const ARGON2_ENV = { ARGON2_MEMORY_KIB: '19456', ARGON2_ITERATIONS: '2', ARGON2_PARALLELISM: '1' };
 /** Share of the measured peak at which the latency target is checked. */
 export const PARTIAL_LOAD = 0.7;
+/** Extra warm-up of a freshly started server, in scenario warm-ups. */
+export const FRESH_SERVER_WARMUP_FACTOR = 2;
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
@@ -46,11 +50,14 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     backends: backends as BackendName[],
     logLevel: env.BENCH_LOG_LEVEL ?? 'info',
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    reportFile: env.BENCH_REPORT_FILE || undefined,
   };
 }
 
 /** Generous upper bound for a whole run; past it the runner cleans up and exits. */
 export function watchdogMs(s: BenchSettings): number {
   const autocannonRuns = s.backends.length * 9;
-  return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * (120 + 4 * s.warmupSeconds)) * 1000;
+  // The audit on / off pair: two server starts, two fresh warm-ups and four half-length runs per backend.
+  const auditPair = s.backends.length * (120 + 2 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 4 * (s.seconds + s.warmupSeconds));
+  return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * (120 + 4 * s.warmupSeconds) + auditPair) * 1000;
 }

@@ -8,6 +8,8 @@ const FLOOR_RATIO_TARGET = 0.85;
 const ROTATIONS_PER_CORE_TARGET = 1200;
 /** p99 at 70 % of peak, milliseconds. */
 const P99_AT_PARTIAL_LOAD_TARGET_MS = 25;
+/** Throughput with the audit log on, as a share of the same run with it off (the admin-plane issue). */
+const AUDIT_ON_OFF_RATIO_TARGET = 0.95;
 
 /** The run's results held against the targets in the report header. */
 export function verdicts(results: Results, backends: BackendName[]): Verdict[] {
@@ -43,6 +45,16 @@ export function verdicts(results: Results, backends: BackendName[]): Verdict[] {
       value: r ? `${r.p99.toFixed(2)} ms` : '–',
       target: `< ${P99_AT_PARTIAL_LOAD_TARGET_MS} ms`,
       pass: r ? r.p99 < P99_AT_PARTIAL_LOAD_TARGET_MS : undefined,
+    });
+  }
+  for (const backend of backends) {
+    const pair = results.auditCost[backend];
+    const ratio = pair?.off.rps ? pair.on.rps / pair.off.rps : undefined;
+    out.push({
+      label: `client_credentials JWT, ${label(backend)}: audit log on ÷ off`,
+      value: ratio !== undefined ? `${ratio.toFixed(2)}× (${Math.round(pair!.on.rps)} / ${Math.round(pair!.off.rps)})` : '–',
+      target: `≥ ${AUDIT_ON_OFF_RATIO_TARGET}×`,
+      pass: ratio !== undefined ? ratio >= AUDIT_ON_OFF_RATIO_TARGET : undefined,
     });
   }
   return out;

@@ -80,6 +80,11 @@ export const configSchema = z.object({
    * and more events held in memory; shutdown always writes what is queued. @default 200
    */
   AUDIT_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(200),
+  /**
+   * Keep an audit log (sign-ins, tokens issued, revocations, admin changes) in `audit_events`.
+   * false: nothing is recorded and the admin audit endpoints list no events. @default true
+   */
+  AUDIT_LOG_ENABLED: bool.default(true),
 });
 
 type Env = z.infer<typeof configSchema>;
@@ -118,6 +123,7 @@ export interface Config {
   trustProxy: boolean;
   shutdownGraceSeconds: number;
   auditFlushIntervalMs: number;
+  auditLogEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -174,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
+    auditLogEnabled: e.AUDIT_LOG_ENABLED,
   };
 }
 

@@ -3,6 +3,8 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/config.js';
 import type { Users } from '../domain/accounts/users.js';
 import type { Resources } from '../domain/resources/resources.js';
+import type { Authorization } from '../domain/authorization/authorization.js';
+import { rbacHeldScopes } from './rbac-scopes.js';
 import type { LoadedKeys } from '../domain/keys/signing-keys.js';
 import type { Database } from '../storage/database.js';
 import type { OidcAdapter } from '../storage/oidc-adapters/types.js';
@@ -23,6 +25,9 @@ import { responseModePolicy } from './response-mode-policy.js';
 import { enforceRegisteredScope } from './enforce-registered-scope.js';
 import { unauthorizedGrantType } from './unauthorized-grant-type.js';
 import { pushedRequestRequired } from './pushed-request-required.js';
+import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-settings-metadata.js';
+import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
+import { clientBasedCors } from './client-based-cors.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -55,6 +60,8 @@ export interface ProviderDeps {
   metrics?: Metrics;
   /** Protocol events (tokens issued, reuse, revocation, logout) into the audit log; none when omitted. */
   audit?: AuditLog;
+  /** Roles and permissions: narrows API scopes (RBAC) and answers the `roles` claim; neither when omitted. */
+  authorization?: Authorization;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -78,9 +85,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
-    findAccount: createFindAccount(deps.users) as Configuration['findAccount'],
+    findAccount: createFindAccount(deps.users, deps.authorization && ((id) => deps.authorization!.roleNames(id))) as Configuration['findAccount'],
     claims: {
-      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      // `roles` is returned only for clients registered with roles_claim: true (account-claims.ts).
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'roles'],
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
@@ -107,9 +115,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       dPoPSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
     },
     extraClientMetadata: {
-      properties: ['first_party', 'refresh_token_grace_seconds', 'registered_scope'],
+      properties: ['first_party', 'refresh_token_grace_seconds', 'registered_scope', 'roles_claim', ...CLIENT_SETTINGS_PROPERTIES],
       validator(_ctx, key, value) {
+        validateClientSetting(key, value);
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('first_party must be a boolean');
+        if (key === 'roles_claim' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('roles_claim must be a boolean');
         if (key === 'refresh_token_grace_seconds' && value !== undefined && !(Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 60)) {
           throw new errors.InvalidClientMetadata('refresh_token_grace_seconds must be an integer from 0 to 60');
         }
@@ -117,8 +127,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     routes: ROUTES,
     ttl: {
-      AccessToken: (_ctx, token) => (token.resourceServer?.accessTokenTTL ?? ttl.accessTokenSeconds),
-      ClientCredentials: (_ctx, token) => (token.resourceServer?.accessTokenTTL ?? ttl.accessTokenSeconds),
+      AccessToken: (_ctx, token, client) => (token.resourceServer?.accessTokenTTL ?? clientAccessTokenTtl(client, ttl.accessTokenSeconds)),
+      ClientCredentials: (_ctx, token, client) => (token.resourceServer?.accessTokenTTL ?? clientAccessTokenTtl(client, ttl.accessTokenSeconds)),
       AuthorizationCode: ttl.authorizationCodeSeconds,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,
@@ -127,11 +137,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       PushedAuthorizationRequest: 60,
       DeviceCode: 600,
       BackchannelAuthenticationRequest: 600,
-      // Sliding per token, capped by the absolute lifetime of the whole rotation chain.
-      RefreshToken: (_ctx, token) => {
+      // Sliding per token (shortened by the client's refresh_token_ttl_seconds), capped by the absolute lifetime of the whole rotation chain.
+      RefreshToken: (_ctx, token, client) => {
         const chainStart = (token as unknown as { iiat?: number }).iiat ?? epoch();
         const remaining = chainStart + ttl.refreshTokenAbsoluteSeconds - epoch();
-        return Math.max(1, Math.min(ttl.refreshTokenSeconds, remaining));
+        return refreshTokenTtl(client, ttl.refreshTokenSeconds, remaining);
       },
     },
     interactions: {
@@ -171,11 +181,13 @@ export function createProvider(deps: ProviderDeps): Provider {
           if (!resource) throw new errors.InvalidTarget(`resource ${indicator} is not registered`);
           // A client with registered scopes gets at most those of the API's scopes.
           const registered = (client as unknown as { registered_scope?: string }).registered_scope?.split(' ');
-          const scopes = resource.scopes.map((s) => s.name).filter((s) => !registered || registered.includes(s));
+          // An RBAC-enforced API: only the scopes the user (or, for client_credentials, the client) holds.
+          const held = deps.authorization ? await rbacHeldScopes(deps.authorization, ctx, client.clientId, indicator) : undefined;
+          const scopes = resource.scopes.map((s) => s.name).filter((s) => (!registered || registered.includes(s)) && (!held || held.has(s)));
           return {
             scope: scopes.join(' '),
             audience: resource.indicator,
-            accessTokenTTL: resource.access_token_ttl_seconds ?? ttl.accessTokenSeconds,
+            accessTokenTTL: resourceAccessTokenTtl(resource.access_token_ttl_seconds, client, ttl.accessTokenSeconds),
             accessTokenFormat: resource.access_token_format,
             ...(resource.access_token_format === 'jwt' ? { jwt: { sign: { alg: resource.signing_alg ?? defaultAlg } } } : {}),
           };
@@ -191,6 +203,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     renderError: (ctx, out, error) => deps.pages.error(ctx as never, out, error),
     expiresWithSession: async () => false,
+    clientBasedCORS: clientBasedCors,
   };
 
   const provider = new Provider(config.issuer, configuration);

@@ -18,9 +18,17 @@ export const AUDIT_EVENT_TYPES = [
   'client.created',
   'client.updated',
   'client.deleted',
+  'client.secret_rotated',
   'resource.created',
   'resource.updated',
   'resource.deleted',
+  'role.created',
+  'role.updated',
+  'role.deleted',
+  'role.assigned',
+  'role.unassigned',
+  'permission.granted',
+  'permission.revoked',
   'admin.auth_failed',
 ] as const;
 

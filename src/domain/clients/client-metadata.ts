@@ -17,6 +17,31 @@ const redirectUri = z.string().max(2048).superRefine((value, ctx) => {
   if (/[*]/.test(url.hostname)) ctx.addIssue({ code: 'custom', message: 'redirect URI must not contain wildcards' });
 });
 
+/** Below 30 s clock skew between an API and Gatehouse eats most of the token's life. */
+export const ACCESS_TOKEN_TTL_MIN_SECONDS = 30;
+/** One day: access tokens cannot be recalled from APIs that verify JWTs locally, so keep them short. */
+export const ACCESS_TOKEN_TTL_MAX_SECONDS = 86_400;
+export const REFRESH_TOKEN_TTL_MIN_SECONDS = 60;
+/** One year; the effective lifetime is also capped by REFRESH_TOKEN_TTL_SECONDS and the chain's absolute lifetime. */
+export const REFRESH_TOKEN_TTL_MAX_SECONDS = 31_536_000;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** A serialized origin (scheme://host[:port], nothing else): https, or http on loopback for development. */
+const corsOrigin = z.string().max(2048).superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `CORS origin must be an absolute origin: ${value}` });
+    return;
+  }
+  if (url.origin !== value) ctx.addIssue({ code: 'custom', message: `CORS origin must be scheme://host[:port] with no path or trailing slash: ${value}` });
+  else if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    ctx.addIssue({ code: 'custom', message: `CORS origin must use https (http only for localhost): ${value}` });
+  }
+});
+
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
@@ -44,7 +69,25 @@ export const clientMetadataSchema = z.object({
   first_party: z.boolean().optional(),
   /** Gatehouse: seconds during which a retried refresh of the just-rotated token returns the same successor. */
   refresh_token_grace_seconds: z.number().int().min(0).max(60).optional(),
+  /** Gatehouse: include the user's role names as a `roles` claim in ID tokens and userinfo. */
+  roles_claim: z.boolean().optional(),
+  /** Gatehouse: lifetime of this client's access tokens (an API's own, shorter, lifetime still wins). */
+  access_token_ttl_seconds: z.number().int().min(ACCESS_TOKEN_TTL_MIN_SECONDS).max(ACCESS_TOKEN_TTL_MAX_SECONDS).optional(),
+  /** Gatehouse: caps each refresh token of this client; the chain's absolute lifetime still applies. */
+  refresh_token_ttl_seconds: z.number().int().min(REFRESH_TOKEN_TTL_MIN_SECONDS).max(REFRESH_TOKEN_TTL_MAX_SECONDS).optional(),
+  /** Gatehouse: browser origins allowed to call the token, introspection, revocation, PAR and userinfo endpoints for this client. */
+  allowed_cors_origins: z.array(corsOrigin).max(50).optional(),
 }).strict();
 
 export type ClientMetadataInput = z.infer<typeof clientMetadataSchema>;
-export type ClientMetadata = ClientMetadataInput & { client_id: string; client_secret?: string; client_id_issued_at: number };
+/** A rotated-out secret, still accepted until `expires_at` (epoch seconds); only its hash is kept. */
+export interface PreviousClientSecret { hash: string; expires_at: number }
+
+export type ClientMetadata = ClientMetadataInput & {
+  client_id: string;
+  /** Hash of the current secret (never the plaintext). */
+  client_secret?: string;
+  client_id_issued_at: number;
+  /** Hashes of rotated-out secrets during their overlap window. */
+  client_secrets_previous?: PreviousClientSecret[];
+};

@@ -20,6 +20,25 @@ export function clientSecretMatches(stored: string | undefined, presented: unkno
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * Checks a presented secret against the current hash and every rotated-out hash whose overlap
+ * window is still open. Every candidate is compared (no early exit), so the time taken does not
+ * tell which one matched.
+ */
+export function clientSecretMatchesAny(
+  current: string | undefined,
+  previous: readonly { hash: string; expires_at: number }[] | undefined,
+  presented: unknown,
+  nowSeconds: number,
+): boolean {
+  let matched = clientSecretMatches(current, presented);
+  for (const old of previous ?? []) {
+    const match = clientSecretMatches(old.hash, presented);
+    matched = (match && old.expires_at > nowSeconds) || matched;
+  }
+  return matched;
+}
+
 export function generateClientId(): string {
   return randomBytes(16).toString('base64url');
 }

@@ -1,5 +1,5 @@
-import { GatehouseError, notFound } from '../errors.js';
-import type { ClientMetadata, ClientMetadataInput } from './client-metadata.js';
+import { conflict, GatehouseError, notFound } from '../errors.js';
+import type { ClientMetadata, ClientMetadataInput, PreviousClientSecret } from './client-metadata.js';
 import { generateClientId, generateClientSecret, hashClientSecret } from './client-secrets.js';
 
 /** Storage port for registered clients. */
@@ -7,7 +7,11 @@ export interface ClientRepository {
   insert(metadata: ClientMetadata): Promise<void>;
   find(clientId: string): Promise<ClientMetadata | undefined>;
   list(options: { limit: number; after?: string }): Promise<ClientMetadata[]>;
-  replace(clientId: string, metadata: ClientMetadata): Promise<boolean>;
+  /**
+   * Replaces a client's metadata. With `ifSecretHash`, only while the stored secret hash is still
+   * that one (`undefined`: still none), so a concurrent rotation is never silently overwritten.
+   */
+  replace(clientId: string, metadata: ClientMetadata, options?: { ifSecretHash: string | undefined }): Promise<boolean>;
   delete(clientId: string): Promise<boolean>;
 }
 
@@ -21,7 +25,16 @@ export interface ClientTokenRevoker {
   revokeAllForClient(clientId: string): Promise<void>;
 }
 
-export type PublicClient = Omit<ClientMetadata, 'client_secret'>;
+export type PublicClient = Omit<ClientMetadata, 'client_secret' | 'client_secrets_previous'>;
+
+/** Default overlap of a secret rotation: a day to roll the new secret out. */
+export const DEFAULT_SECRET_OVERLAP_SECONDS = 86_400;
+/** Longest overlap: a week; an old secret should not outlive a normal deployment cycle. */
+export const MAX_SECRET_OVERLAP_SECONDS = 604_800;
+/** Bounds the metadata row; a rotation beyond this many open windows ends the oldest early. */
+const MAX_PREVIOUS_SECRETS = 5;
+
+const epochSeconds = () => Math.floor(Date.now() / 1000);
 
 function withDefaults(input: ClientMetadataInput): ClientMetadataInput {
   const grantTypes = input.grant_types ?? ['authorization_code'];
@@ -48,11 +61,28 @@ function check(metadata: ClientMetadataInput): void {
   }
 }
 
+const changedConcurrently = () => conflict('the client was changed concurrently (its secret was rotated or it was deleted); retry');
+
 const needsSecret = (m: ClientMetadataInput) => m.token_endpoint_auth_method === 'client_secret_basic' || m.token_endpoint_auth_method === 'client_secret_post';
 
+/** What admins see of a client: never the secret's hash nor the previous secrets' hashes. */
 export function publicClient(metadata: ClientMetadata): PublicClient {
-  const { client_secret: _secret, ...rest } = metadata;
+  const { client_secret: _secret, client_secrets_previous: _previous, ...rest } = metadata;
   return rest;
+}
+
+/**
+ * The secrets still accepted after a rotation at `now` with `overlapSeconds`: the outgoing one
+ * until now+overlap, and every older one no longer than that either (an overlap of 0 therefore
+ * ends all old secrets at once, which is what a leaked secret needs). Expired entries are dropped.
+ */
+function previousAfterRotation(current: ClientMetadata, now: number, overlapSeconds: number): PreviousClientSecret[] {
+  const until = now + overlapSeconds;
+  const candidates = [
+    ...(current.client_secret ? [{ hash: current.client_secret, expires_at: until }] : []),
+    ...(current.client_secrets_previous ?? []).map((p) => ({ hash: p.hash, expires_at: Math.min(p.expires_at, until) })),
+  ];
+  return candidates.filter((p) => p.expires_at > now).slice(0, MAX_PREVIOUS_SECRETS);
 }
 
 /** Client registration by admins. The secret is returned once, at creation, and stored only hashed. */
@@ -91,7 +121,7 @@ export class Clients {
   async update(clientId: string, changes: ClientMetadataInput): Promise<{ client: PublicClient; clientSecret?: string }> {
     const current = await this.repo.find(clientId);
     if (!current) throw notFound('client');
-    const { client_id, client_id_issued_at, client_secret, ...currentInput } = current;
+    const { client_id, client_id_issued_at, client_secret, client_secrets_previous, ...currentInput } = current;
     const merged = withDefaults({ ...currentInput, ...changes });
     check(merged);
     let newSecret: string | undefined;
@@ -100,10 +130,45 @@ export class Clients {
       newSecret = generateClientSecret();
       secretHash = hashClientSecret(newSecret);
     }
-    const metadata: ClientMetadata = { ...merged, client_id, client_id_issued_at, ...(secretHash ? { client_secret: secretHash } : {}) };
+    // Secrets in their overlap window stay valid while the client still authenticates with a secret.
+    const now = epochSeconds();
+    const previous = secretHash ? (client_secrets_previous ?? []).filter((p) => p.expires_at > now) : [];
+    const metadata: ClientMetadata = {
+      ...merged, client_id, client_id_issued_at,
+      ...(secretHash ? { client_secret: secretHash } : {}),
+      ...(previous.length ? { client_secrets_previous: previous } : {}),
+    };
     await this.validator.validate(metadata);
-    await this.repo.replace(clientId, metadata);
+    if (!(await this.repo.replace(clientId, metadata, { ifSecretHash: client_secret }))) throw changedConcurrently();
     return { client: publicClient(metadata), clientSecret: newSecret };
+  }
+
+  /**
+   * Issues a new secret (returned once) and keeps the outgoing one valid for `overlapSeconds`,
+   * so deployments can switch over without downtime. Only for clients that authenticate with a
+   * secret; public and private_key_jwt clients have none to rotate.
+   */
+  async rotateSecret(clientId: string, overlapSeconds = DEFAULT_SECRET_OVERLAP_SECONDS): Promise<{ clientSecret: string; previousExpiresAt: number | null }> {
+    if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_SECRET_OVERLAP_SECONDS) {
+      throw new GatehouseError('invalid_request', `overlap_seconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS}`);
+    }
+    const current = await this.repo.find(clientId);
+    if (!current) throw notFound('client');
+    if (!needsSecret(current)) {
+      throw new GatehouseError('invalid_request', `a client with token_endpoint_auth_method ${current.token_endpoint_auth_method ?? 'none'} has no secret to rotate`);
+    }
+    const now = epochSeconds();
+    const clientSecret = generateClientSecret();
+    const previous = previousAfterRotation(current, now, overlapSeconds);
+    const { client_secrets_previous: _old, ...rest } = current;
+    const metadata: ClientMetadata = {
+      ...rest,
+      client_secret: hashClientSecret(clientSecret),
+      ...(previous.length ? { client_secrets_previous: previous } : {}),
+    };
+    await this.validator.validate(metadata);
+    if (!(await this.repo.replace(clientId, metadata, { ifSecretHash: current.client_secret }))) throw changedConcurrently();
+    return { clientSecret, previousExpiresAt: current.client_secret && overlapSeconds > 0 ? now + overlapSeconds : null };
   }
 
   async delete(clientId: string): Promise<void> {

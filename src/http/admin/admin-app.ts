@@ -20,6 +20,8 @@ import { resourcesRoutes } from './routes/resources-routes.js';
 import { usersRoutes } from './routes/users-routes.js';
 import { userSessionsRoutes } from './routes/user-sessions-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
+import { rolesRoutes } from './routes/roles-routes.js';
+import type { Authorization } from '../../domain/authorization/authorization.js';
 import type { AuditTrail } from '../../domain/audit/audit-log.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
@@ -31,6 +33,8 @@ export interface AdminAppDeps {
   users: Users;
   resources: Resources;
   userSessions: UserSessions;
+  /** Roles and permissions (/admin/roles, role assignments, direct grants); not served when omitted. */
+  authorization?: Authorization;
   /** Checks access tokens for urn:gatehouse:admin; without it only the bootstrap key is accepted. */
   verifyAdminToken?: AdminTokenVerifier;
   logger: Logger;
@@ -64,6 +68,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   usersRoutes(r, deps.users, deps.audit);
   userSessionsRoutes(r, deps.userSessions);
   resourcesRoutes(r, deps.resources, deps.audit);
+  if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);
   if (deps.audit) auditRoutes(r, deps.audit);
 
   openApiRoute(r, ADMIN_OPERATIONS, { title: 'Gatehouse admin API', version: '1' });

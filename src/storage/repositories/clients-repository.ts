@@ -26,9 +26,15 @@ export class SqlClientRepository implements ClientRepository {
     return (await q).map((r: { metadata: unknown }) => parse(r.metadata));
   }
 
-  async replace(clientId: string, metadata: ClientMetadata): Promise<boolean> {
+  /** One conditional UPDATE: with `ifSecretHash`, the secret check and the write cannot be split by a concurrent rotation. */
+  async replace(clientId: string, metadata: ClientMetadata, options?: { ifSecretHash: string | undefined }): Promise<boolean> {
     this.cache.invalidate(clientId);
-    return affectedRows(await this.clients.where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata), updated_at: new Date() })) > 0;
+    const q = this.clients.where({ client_id: clientId });
+    if (options) {
+      if (options.ifSecretHash === undefined) q.whereRaw("metadata->>'client_secret' is null");
+      else q.whereRaw("metadata->>'client_secret' = ?", [options.ifSecretHash]);
+    }
+    return affectedRows(await q.update({ metadata: JSON.stringify(metadata), updated_at: new Date() })) > 0;
   }
 
   async delete(clientId: string): Promise<boolean> {

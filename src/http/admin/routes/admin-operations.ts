@@ -1,7 +1,9 @@
 import { clientMetadataSchema } from '../../../domain/clients/client-metadata.js';
 import { resourceInputSchema, resourcePatchSchema } from '../../../domain/resources/resources.js';
 import { op, type AdminOperation } from '../openapi.js';
+import { permissionSchema, roleInputSchema, rolePatchSchema } from '../../../domain/authorization/roles.js';
 import { createUserSchema, updateUserSchema } from './users-routes.js';
+import { rotateSecretSchema } from './clients-routes.js';
 
 /**
  * The admin API as documented in /admin/openapi.json: one line per route, with the same zod
@@ -17,6 +19,7 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   op('get', '/admin/clients/:id', 'Read a client', [200, 404]),
   op('patch', '/admin/clients/:id', 'Change a client’s metadata', [200, 400, 404], clientMetadataSchema.partial()),
   op('delete', '/admin/clients/:id', 'Delete a client and revoke what was issued to it', [204, 404]),
+  op('post', '/admin/clients/:id/secret', 'Rotate a client’s secret: the new one is shown once, the old one works for overlap_seconds (default 86400)', [200, 400, 404, 409], rotateSecretSchema),
 
   op('post', '/admin/users', 'Create a user', [201, 400, 409], createUserSchema),
   op('get', '/admin/users', 'List users (?limit=1..200&after=<id>&q=<substring of email or name>)', [200, 400]),
@@ -36,6 +39,21 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   op('get', '/admin/resources/:indicator', 'Read an API', [200, 404]),
   op('patch', '/admin/resources/:indicator', 'Change an API', [200, 400, 404], resourcePatchSchema),
   op('delete', '/admin/resources/:indicator', 'Delete an API', [204, 404]),
+
+  op('post', '/admin/roles', 'Create a role: a name and scopes of registered APIs', [201, 400, 409], roleInputSchema),
+  op('get', '/admin/roles', 'List roles', [200]),
+  op('get', '/admin/roles/:role', 'Read a role (by name)', [200, 404]),
+  op('patch', '/admin/roles/:role', 'Change a role (permissions given replace the set)', [200, 400, 404, 409], rolePatchSchema),
+  op('delete', '/admin/roles/:role', 'Delete a role and its assignments', [204, 404]),
+  op('get', '/admin/users/:id/roles', 'A user’s roles', [200, 404]),
+  op('put', '/admin/users/:id/roles/:role', 'Assign a role to a user', [204, 400, 404, 409]),
+  op('delete', '/admin/users/:id/roles/:role', 'Take a role from a user', [204, 400, 404]),
+  op('get', '/admin/users/:id/permissions', 'A user’s roles, direct permissions and effective permissions (their union)', [200, 404]),
+  op('put', '/admin/users/:id/permissions', 'Grant a user one permission directly', [204, 400, 404, 409], permissionSchema),
+  op('delete', '/admin/users/:id/permissions', 'Revoke a user’s direct permission (?resource=&scope=)', [204, 400, 404]),
+  op('get', '/admin/clients/:id/roles', 'A client’s roles (they restrict client_credentials tokens)', [200, 404]),
+  op('put', '/admin/clients/:id/roles/:role', 'Assign a role to a client', [204, 400, 404, 409]),
+  op('delete', '/admin/clients/:id/roles/:role', 'Take a role from a client', [204, 400, 404]),
 
   op('get', '/admin/audit-events', 'Audit events, newest first (?type=&user=&client=&since=&until=&limit=&after=)', [200, 400]),
   op('get', '/admin/audit-events/export', 'Audit events as NDJSON, oldest first (same filters)', [200, 400]),

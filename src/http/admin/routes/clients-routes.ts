@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { clientMetadataSchema } from '../../../domain/clients/client-metadata.js';
-import type { Clients } from '../../../domain/clients/clients.js';
+import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS, type Clients } from '../../../domain/clients/clients.js';
 import type { AuditLog } from '../../../domain/audit/audit-log.js';
 import { recordAdminChange } from '../admin-audit.js';
 import { pageParams, parseBody } from '../validate.js';
@@ -8,6 +9,11 @@ import { pageParams, parseBody } from '../validate.js';
 function clientResponse(client: object, clientSecret?: string) {
   return { ...client, ...(clientSecret ? { client_secret: clientSecret, client_secret_expires_at: 0 } : {}) };
 }
+
+/** POST /admin/clients/:id/secret: how long the outgoing secret keeps working (seconds; default a day). */
+export const rotateSecretSchema = z.object({
+  overlap_seconds: z.number().int().min(0).max(MAX_SECRET_OVERLAP_SECONDS).optional(),
+}).strict();
 
 /** /admin/clients: RFC 7591 registration by admins; the secret is shown once. */
 export function clientsRoutes(r: Router, clients: Clients, audit?: AuditLog): void {
@@ -36,6 +42,18 @@ export function clientsRoutes(r: Router, clients: Clients, audit?: AuditLog): vo
       data: { before, after: client, changed: Object.keys(input), ...(clientSecret ? { secret_issued: true } : {}) },
     });
     ctx.body = clientResponse(client, clientSecret);
+  });
+  r.post('/clients/:id/secret', async (ctx) => {
+    // An empty body means the default overlap.
+    const input = parseBody(rotateSecretSchema, ctx.request.body ?? {});
+    const overlapSeconds = input.overlap_seconds ?? DEFAULT_SECRET_OVERLAP_SECONDS;
+    const { clientSecret, previousExpiresAt } = await clients.rotateSecret(ctx.params.id!, overlapSeconds);
+    ctx.state.log.info({ event: 'client.secret_rotated', clientId: ctx.params.id }, 'client secret rotated');
+    recordAdminChange(audit, ctx, {
+      type: 'client.secret_rotated', clientId: ctx.params.id!,
+      data: { overlap_seconds: overlapSeconds, previous_secret_expires_at: previousExpiresAt },
+    });
+    ctx.body = { client_id: ctx.params.id, ...clientResponse({}, clientSecret), previous_secret_expires_at: previousExpiresAt };
   });
   r.delete('/clients/:id', async (ctx) => {
     const before = await clients.get(ctx.params.id!);

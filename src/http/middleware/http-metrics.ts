@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Metrics, MetricsPort } from '../../observability/metrics.js';
+import { timeRequest } from '../../observability/request-timing.js';
 
 /** The label for a request no route matched: raw paths are unbounded, so they never become labels. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -10,19 +11,10 @@ export const UNMATCHED_ROUTE = 'unmatched';
  */
 export function httpMetrics(metrics: Metrics, port: MetricsPort) {
   return async function observeRequest(ctx: Context, next: Next): Promise<void> {
-    const started = process.hrtime.bigint();
-    let status: number | undefined;
-    try {
-      await next();
-      status = ctx.status;
-    } catch (err) {
-      status = (err as { status?: number }).status ?? 500;
-      throw err;
-    } finally {
+    await timeRequest(next, () => ctx.status, (status, seconds) => {
       const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeRequest(port, ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, status ?? 500, seconds);
-    }
+      metrics.observeRequest(port, ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, status, seconds);
+    });
   };
 }
 

@@ -22,7 +22,16 @@ function unique(permissions: Permission[]): Permission[] {
  * names it; tokens for it then carry only the scopes the subject holds. Nothing here is cached:
  * a change to roles applies to the next token.
  */
+/**
+ * Which APIs are RBAC-enforced changes only when roles or direct grants are written. Each instance
+ * keeps the set for this long (its own writes forget it at once): the same bounded staleness as an
+ * API's other settings (Resources.RESOURCE_CACHE_MS). Who holds what is read per token, uncached.
+ */
+const ENFORCED_CACHE_MS = 5000;
+
 export class Authorization {
+  #enforced: { at: number; resources: Set<string> } | undefined;
+
   constructor(private readonly repo: RoleRepository, private readonly resourceScopes: ResourceScopes) {}
 
   /** Every permission must name a scope that its registered resource declares. */
@@ -39,7 +48,9 @@ export class Authorization {
   async createRole(input: RoleInput): Promise<Role> {
     await this.validate(input.permissions);
     if (await this.repo.findByName(input.name)) throw conflict('a role with this name already exists');
-    return this.repo.insert({ id: randomUUID(), name: input.name, description: input.description, permissions: unique(input.permissions) });
+    const created = await this.repo.insert({ id: randomUUID(), name: input.name, description: input.description, permissions: unique(input.permissions) });
+    this.forgetEnforced();
+    return created;
   }
 
   async getRole(name: string): Promise<Role> {
@@ -55,6 +66,7 @@ export class Authorization {
     if (changes.permissions) await this.validate(changes.permissions);
     if (changes.name && changes.name !== role.name && await this.repo.findByName(changes.name)) throw conflict('a role with this name already exists');
     const updated = await this.repo.update(role.id, { ...changes, ...(changes.permissions ? { permissions: unique(changes.permissions) } : {}) });
+    this.forgetEnforced();
     if (!updated) throw notFound('role');
     return updated;
   }
@@ -62,6 +74,7 @@ export class Authorization {
   async deleteRole(name: string): Promise<Role> {
     const role = await this.getRole(name);
     if (!(await this.repo.delete(role.id))) throw notFound('role');
+    this.forgetEnforced();
     return role;
   }
 
@@ -99,11 +112,13 @@ export class Authorization {
     await this.holder('user', userId);
     await this.validate([permission]);
     if (!(await this.repo.grant(userId, permission))) throw conflict('the user already holds this permission directly');
+    this.forgetEnforced();
   }
 
   async revokePermission(userId: string, permission: Permission): Promise<void> {
     await this.holder('user', userId);
     if (!(await this.repo.revoke(userId, permission))) throw notFound('direct permission');
+    this.forgetEnforced();
   }
 
   async effectivePermissions(userId: string): Promise<EffectivePermissions> {
@@ -122,7 +137,18 @@ export class Authorization {
   }
 
   /** A resource is RBAC-enforced when any role or direct grant names it. */
-  isEnforced(resource: string): Promise<boolean> { return this.repo.isReferenced(resource); }
+  async isEnforced(resource: string): Promise<boolean> {
+    const now = Date.now();
+    if (!this.#enforced || now - this.#enforced.at >= ENFORCED_CACHE_MS) {
+      this.#enforced = { at: now, resources: new Set(await this.repo.referencedResources()) };
+    }
+    return this.#enforced.resources.has(resource);
+  }
+
+  /** Role and permission writes change which APIs are enforced: forget the cached set. */
+  private forgetEnforced(): void {
+    this.#enforced = undefined;
+  }
 
   /**
    * The scopes of `resource` a token for this holder may carry, or undefined when the resource
@@ -130,6 +156,7 @@ export class Authorization {
    */
   async heldScopes(holder: RoleHolder, holderId: string, resource: string): Promise<Set<string> | undefined> {
     if (!(await this.isEnforced(resource))) return undefined;
-    return new Set(await this.repo.heldScopes(holder, holderId, resource));
+    const held = await this.repo.heldScopes(holder, holderId, resource);
+    return held ? new Set(held) : undefined;
   }
 }

@@ -58,8 +58,10 @@ export interface RoleRepository {
   directPermissions(userId: string): Promise<Permission[]>;
   /** Whether any role or direct grant names this resource (which makes the resource RBAC-enforced). */
   isReferenced(resource: string): Promise<boolean>;
-  /** The scopes on `resource` held by a holder: through roles, and for users also directly. */
-  heldScopes(holder: RoleHolder, holderId: string, resource: string): Promise<string[]>;
+  /** Every resource some role or direct grant names. */
+  referencedResources(): Promise<string[]>;
+  /** The holder's scopes on `resource`, or undefined when no role or direct grant names it (not enforced). */
+  heldScopes(holder: RoleHolder, holderId: string, resource: string): Promise<string[] | undefined>;
 }
 
 /** Answers the scopes a registered API declares, or undefined when it is not registered. */

@@ -118,19 +118,31 @@ export class SqlRoleRepository implements RoleRepository {
     return (rows as Permission[]).sort(byPermission);
   }
 
+  async referencedResources(): Promise<string[]> {
+    const result = await this.db.raw('select resource from role_permissions union select resource from user_permissions');
+    return (result as { rows: Array<{ resource: string }> }).rows.map((r) => r.resource);
+  }
+
   async isReferenced(resource: string): Promise<boolean> {
     if (await this.db('role_permissions').where({ resource }).first('resource')) return true;
     return Boolean(await this.db('user_permissions').where({ resource }).first('resource'));
   }
 
-  async heldScopes(holder: RoleHolder, holderId: string, resource: string): Promise<string[]> {
+  async heldScopes(holder: RoleHolder, holderId: string, resource: string): Promise<string[] | undefined> {
+    // One round trip on the token path: whether the API is RBAC-enforced, and what the holder has.
     const { table, column } = ASSIGNMENTS[holder];
-    const viaRoles = this.db('role_permissions').distinct('role_permissions.scope')
-      .join(table, `${table}.role_id`, 'role_permissions.role_id')
-      .where(`${table}.${column}`, holderId).andWhere('role_permissions.resource', resource);
-    const query = holder === 'user'
-      ? viaRoles.union((qb) => { qb.select('scope').from('user_permissions').where({ user_id: holderId, resource }); })
-      : viaRoles;
-    return ((await query) as Array<{ scope: string }>).map((r) => r.scope);
+    const direct = holder === 'user' ? 'union select scope from user_permissions where user_id = :holder and resource = :resource' : '';
+    const result = await this.db.raw(`select
+        (exists (select 1 from role_permissions where resource = :resource)
+          or exists (select 1 from user_permissions where resource = :resource)) as enforced,
+        coalesce((select array_agg(scope) from (
+          select rp.scope from role_permissions rp join ${table} a on a.role_id = rp.role_id
+          where a.${column} = :holder and rp.resource = :resource
+          ${direct}
+        ) held), '{}') as scopes`, { resource, holder: holderId });
+    const row = (result as { rows: Array<{ enforced: boolean; scopes: string[] | string }> }).rows[0]!;
+    if (!row.enforced) return undefined;
+    // pg parses text[]; PGlite too, but be lenient with the '{a,b}' literal form.
+    return Array.isArray(row.scopes) ? row.scopes : String(row.scopes).replace(/^\{|\}$/g, '').split(',').filter(Boolean);
   }
 }

@@ -1,0 +1,135 @@
+import { parseArgs } from 'node:util';
+import { AdminClient, ApiError, connectionFromEnv } from './admin-client.js';
+import { COMMANDS, type CommandContext } from './admin-commands.js';
+import { auditTail, DEFAULT_POLL_MS, DEFAULT_TAIL } from './audit-tail.js';
+import { UsageError } from './cli-output.js';
+import { applyCommand, exportCommand, planCommand, type Output } from './config-as-code.js';
+import { loadConfigFile } from './config-file.js';
+
+/** Exit codes: 0 done, 1 the admin API refused or could not be reached, 2 wrong usage (or a bad file). */
+export const EXIT_OK = 0;
+export const EXIT_API_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+export const USAGE = `usage: gatehouse <command> [options]
+
+  clients   list | get <client_id> | delete <client_id>
+            create [--name N] [--redirect-uri U]… [--grant-type G]… [--scope S] [--auth-method M] [--json '{…}']
+  users     list [--q text] | get|disable|enable|delete <id|email>
+            create --email E [--name N] [--email-verified] [--password-env VAR]
+  resources list | delete <indicator>
+            create <indicator> [--name N] [--scope name[=description]]… [--json '{…}']
+  roles     list | delete <name>
+            create <name> [--description D] [--permission "<resource> <scope>"]…
+            assign|unassign <role> (--user <id|email> | --client <client_id>)
+  audit     tail [--type T] [--user ID] [--client ID] [--limit N] [--follow] [--interval ms]
+  plan -f gatehouse.yaml     what apply would change
+  apply -f gatehouse.yaml    make the server match the file (objects it did not create are never changed)
+  export                     the server's state as a gatehouse.yaml (stdout)
+
+options: --table (compact table instead of JSON), --help
+env: GATEHOUSE_ADMIN_URL (default http://127.0.0.1:3001), GATEHOUSE_ADMIN_TOKEN or
+     GATEHOUSE_ADMIN_KEY (default: the file keys/admin-key)
+`;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  table: { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  json: { type: 'string' },
+  name: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'grant-type': { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  'auth-method': { type: 'string' },
+  q: { type: 'string' },
+  email: { type: 'string' },
+  'email-verified': { type: 'boolean' },
+  'password-env': { type: 'string' },
+  indicator: { type: 'string' },
+  description: { type: 'string' },
+  permission: { type: 'string', multiple: true },
+  user: { type: 'string' },
+  client: { type: 'string' },
+  type: { type: 'string' },
+  limit: { type: 'string' },
+  follow: { type: 'boolean' },
+  interval: { type: 'string' },
+} as const;
+
+const io: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function positiveInt(v: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}`);
+  return n;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values: flags, positionals } = parsed;
+  const [group, verb, ...args] = positionals;
+  if (flags.help || !group) {
+    process.stdout.write(USAGE);
+    return group || flags.help ? EXIT_OK : EXIT_USAGE;
+  }
+  // scope is repeatable for resources; elsewhere (clients create) it is one string.
+  const scope = flags.scope;
+  if (group === 'clients' && scope && scope.length > 1) throw new UsageError('--scope is given once for a client (space-separated scopes)');
+  const conn = connectionFromEnv(env);
+  if (!conn) throw new UsageError('no admin credentials: set GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_TOKEN, or run where keys/admin-key exists');
+  const api = new AdminClient(conn);
+  const table = Boolean(flags.table);
+
+  if (group === 'plan' || group === 'apply') {
+    if (verb !== undefined) throw new UsageError(`${group} takes no arguments besides -f <file>`);
+    if (!flags.file) throw new UsageError(`${group} needs -f <file>`);
+    const file = loadConfigFile(flags.file, env);
+    return group === 'plan' ? planCommand(api, file, io) : applyCommand(api, file, io);
+  }
+  if (group === 'export') {
+    if (verb !== undefined) throw new UsageError('export takes no arguments (it writes to stdout)');
+    return exportCommand(api, io);
+  }
+  if (group === 'audit') {
+    if (verb !== 'tail' || args.length) throw new UsageError('audit has one command: audit tail [--type T] [--follow]');
+    await auditTail(api, {
+      type: flags.type, user: flags.user, client: flags.client, follow: Boolean(flags.follow), table,
+      limit: positiveInt(flags.limit, 'limit', DEFAULT_TAIL, 200),
+      intervalMs: positiveInt(flags.interval, 'interval', DEFAULT_POLL_MS),
+    }, (s) => process.stdout.write(s));
+    return EXIT_OK;
+  }
+  const handler = COMMANDS[group]?.[verb ?? ''];
+  if (!handler) {
+    throw new UsageError(COMMANDS[group] ? `unknown ${group} command: ${verb ?? '(none)'} (one of ${Object.keys(COMMANDS[group]!).join(', ')})` : `unknown command: ${group}`);
+  }
+  const ctx: CommandContext = { api, args, flags: { ...flags, scope: group === 'clients' ? scope?.[0] : scope }, table, env };
+  await handler(ctx);
+  return EXIT_OK;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gatehouse: ${err.message}\nrun 'gatehouse --help' for usage\n`);
+      process.exitCode = EXIT_USAGE;
+    } else if (err instanceof ApiError) {
+      process.stderr.write(`gatehouse: ${err.error}${err.description ? `: ${err.description}` : ''}\n`);
+      process.exitCode = EXIT_API_ERROR;
+    } else {
+      process.stderr.write(`gatehouse: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = EXIT_API_ERROR;
+    }
+  },
+);

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import http from 'node:http';
+import type Provider from 'oidc-provider';
 import type { Config } from './config/config.js';
 import { PasswordHasher } from './domain/accounts/password-hasher.js';
 import { Users } from './domain/accounts/users.js';
@@ -7,6 +8,9 @@ import { UserSessions } from './domain/accounts/user-sessions.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
 import { SigningKeys } from './domain/keys/signing-keys.js';
+import { SigningKeyWatcher } from './domain/keys/signing-key-watcher.js';
+import { LiveProvider } from './oidc/live-provider.js';
+import { redisKeyChangeChannel } from './storage/key-change-channel.js';
 import { Resources } from './domain/resources/resources.js';
 import { BufferedAuditLog } from './domain/audit/audit-log.js';
 import { DisabledAuditLog } from './domain/audit/disabled-audit-log.js';
@@ -16,7 +20,7 @@ import { providerPages } from './http/public/pages.js';
 import { createPublicHandler } from './http/public/public-app.js';
 import { Views } from './http/views.js';
 import { providerClientValidator } from './oidc/client-metadata-validator.js';
-import { createProvider } from './oidc/provider.js';
+import { createProvider, ROUTES } from './oidc/provider.js';
 import { createAdminTokenVerifier } from './oidc/admin-token-verifier.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -52,7 +56,8 @@ export interface Gatehouse {
   close(): Promise<void>;
   database: Database;
   redis?: Redis;
-  kids: string[];
+  /** The kids published right now. */
+  readonly kids: string[];
 }
 
 /** The one composition root: storage → domain → provider → both HTTP servers. */
@@ -72,7 +77,18 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       return kek.value;
     })();
     const kek = new KeyEncryption(Buffer.from(kekValue, 'base64url'));
-    const keys = await new SigningKeys(new SqlKeyRepository(database), kek).load();
+    const keyRepository = new SqlKeyRepository(database);
+    const signingKeys = new SigningKeys(keyRepository, kek, {
+      publishSeconds: config.signingKeys.publishSeconds,
+      minPublishSeconds: config.signingKeys.minPublishSeconds,
+      retireGraceSeconds: config.signingKeys.retireGraceSeconds,
+      // Anything a key signs: ID tokens, JWT access tokens (deployment, admin, per-API and per-client lifetimes).
+      longestSignedTokenSeconds: async () => Math.max(
+        config.ttl.idTokenSeconds, config.ttl.accessTokenSeconds, config.ttl.adminAccessTokenSeconds,
+        await keyRepository.longestConfiguredAccessTokenTtl(),
+      ),
+    });
+    const keys = await signingKeys.load();
 
     const adminKey = config.adminKey ?? (() => {
       const file = readOrCreateSecretFile(config.keysDir, 'admin-key', 32);
@@ -100,21 +116,37 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       ? new BufferedAuditLog(new SqlAuditEventRepository(database), logger, { flushIntervalMs: config.auditFlushIntervalMs })
       : new DisabledAuditLog();
 
-    const metrics = new Metrics({
-      signingKeys: () => keys.signingKeys,
+    const metrics: Metrics = new Metrics({
+      signingKeys: () => providers.keys.signingKeys,
       dbPool: () => database.poolStats(),
       ...(redis ? { redisReady: () => redis!.status === 'ready' } : {}),
     });
     // Disabled: the provider's protocol hooks are not installed at all, so the token endpoint
     // pays nothing for the audit log (bench: "audit log on ÷ off").
-    const provider = createProvider({
-      config, keys, adapterFor, users, resources, database, pages: providerPages(views), logger, metrics, authorization,
-      audit: config.auditLogEnabled ? audit : undefined,
+    const pages = providerPages(views);
+    const providerAudit = config.auditLogEnabled ? audit : undefined;
+    // Rebuilt when the signing keys change (rotation, revocation, a scheduled transition).
+    const providers: LiveProvider = new LiveProvider((loaded): Provider => createProvider({
+      config, keys: loaded, adapterFor, users, resources, database, pages, logger, metrics, authorization, audit: providerAudit,
+    }), keys);
+    const keyWatcher = new SigningKeyWatcher({
+      load: () => signingKeys.load(),
+      apply: (loaded) => providers.replace(loaded),
+      serving: () => providers.keys.fingerprint,
+      pollSeconds: config.signingKeys.pollSeconds,
+      ...(redis ? { channel: redisKeyChangeChannel(redis, config.redisKeyPrefix) } : {}),
+      ...(config.signingKeys.rotationIntervalSeconds > 0
+        ? { beforeTick: () => signingKeys.rotateIfDue(config.signingKeys.rotationIntervalSeconds) }
+        : {}),
+      onError: (err) => logger.warn({ err: { message: (err as Error).message } }, 'signing key refresh failed; serving the previous key set'),
+      onApplied: (loaded, before) => logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
     });
-    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(provider), revoker);
+    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker);
 
     const publicHandler = createPublicHandler({
-      provider, logger, views, users, metrics, audit,
+      providers, logger, views, users, metrics, audit,
+      jwksMaxAgeSeconds: config.signingKeys.jwksMaxAgeSeconds,
+      jwksPath: ROUTES.jwks,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
       registrationEnabled: config.registrationEnabled,
       passwordMinLength: config.passwordPolicy.minLength,
@@ -122,13 +154,13 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       healthChecks: [
         { name: 'database', check: () => database.ping() },
         ...(redis ? [{ name: 'redis', check: async () => { await redis!.ping(); } }] : []),
-        { name: 'keys', check: async () => { if (!keys.jwks.keys.length) throw new Error('no signing keys'); } },
+        { name: 'keys', check: async () => { if (!providers.keys.jwks.keys.length) throw new Error('no signing keys'); } },
       ],
     });
     const issuedJwts = new IssuedJwtRecords(adapterFor);
     const verifyAdminToken = createAdminTokenVerifier({
       issuer: config.issuer,
-      publicJwks: { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) } as never,
+      publicJwks: () => providers.keys.publicJwks as never,
       isRecorded: (jti) => issuedJwts.isRecorded(jti),
       clientExists: async (clientId) => clients.get(clientId).then(() => true, (err) => {
         if ((err as { code?: string }).code === 'not_found') return false;
@@ -136,7 +168,11 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       }),
     });
     const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), revoker);
-    const adminApp = createAdminApp({ adminKey, clients, users, resources, userSessions, authorization, verifyAdminToken, logger, metrics, audit });
+    const adminApp = createAdminApp({
+      adminKey, clients, users, resources, userSessions, authorization, verifyAdminToken, logger, metrics, audit,
+      keys: { signingKeys, changed: () => keyWatcher.changed() },
+    });
+    await keyWatcher.start(keys.nextTransitionAt);
 
     const publicServer = http.createServer(publicHandler);
     const adminServer = http.createServer(adminApp.callback());
@@ -161,7 +197,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       adminServer,
       database,
       redis,
-      kids: keys.kids,
+      get kids() { return providers.keys.kids; },
       async listen() {
         const publicPort = await listenOn(publicServer, config.port, config.host);
         const adminPort = await listenOn(adminServer, config.adminPort, config.adminHost);
@@ -169,6 +205,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       },
       async close() {
         clearInterval(sweeper);
+        await keyWatcher.stop();
         const stop = (server: Server) => new Promise<void>((resolve) => {
           if (!server.listening) return resolve();
           server.close(() => resolve());

@@ -38,6 +38,7 @@ const COLUMNS = {
   users: ['id', 'email', 'name', 'email_verified', 'disabled'],
   resources: ['indicator', 'name', 'scopes', 'access_token_format'],
   roles: ['name', 'description', 'permissions'],
+  keys: ['kid', 'alg', 'state', 'activated_at', 'retired_at'],
 };
 
 const show = (ctx: CommandContext, value: unknown, columns?: string[]) => printResult(value, { table: ctx.table, columns });
@@ -120,6 +121,23 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
     },
     assign: (ctx) => assignment(ctx, 'PUT'),
     unassign: (ctx) => assignment(ctx, 'DELETE'),
+  },
+  keys: {
+    list: async (ctx) => show(ctx, (await ctx.api.get('/admin/keys')).items, COLUMNS.keys),
+    rotate: async (ctx) => {
+      if (ctx.args.length) throw new UsageError('keys rotate takes flags only');
+      const body: Record<string, unknown> = {};
+      if (str(ctx.flags.alg)) body.alg = ctx.flags.alg;
+      if (ctx.flags.emergency) body.emergency = true;
+      const publish = str(ctx.flags['publish-seconds']);
+      if (publish !== undefined) {
+        if (!/^\d+$/.test(publish)) throw new UsageError('--publish-seconds must be a whole number of seconds');
+        body.publish_seconds = Number(publish);
+      }
+      const result = await ctx.api.post('/admin/keys/rotate', body);
+      show(ctx, ctx.table ? result.items : result, COLUMNS.keys);
+    },
+    revoke: async (ctx) => show(ctx, await ctx.api.post(`/admin/keys/${enc(one(ctx, 'kid'))}/revoke`)),
   },
 };
 

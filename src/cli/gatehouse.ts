@@ -22,6 +22,8 @@ export const USAGE = `usage: gatehouse <command> [options]
   roles     list | delete <name>
             create <name> [--description D] [--permission "<resource> <scope>"]…
             assign|unassign <role> (--user <id|email> | --client <client_id>)
+  keys      list | revoke <kid>
+            rotate [--alg ES256|RS256|EdDSA] [--publish-seconds N] [--emergency]
   audit     tail [--type T] [--user ID] [--client ID] [--limit N] [--follow] [--interval ms]
   plan -f gatehouse.yaml     what apply would change
   apply -f gatehouse.yaml    make the server match the file (objects it did not create are never changed)
@@ -55,6 +57,9 @@ const OPTIONS = {
   limit: { type: 'string' },
   follow: { type: 'boolean' },
   interval: { type: 'string' },
+  alg: { type: 'string' },
+  'publish-seconds': { type: 'string' },
+  emergency: { type: 'boolean' },
 } as const;
 
 const io: Output = {

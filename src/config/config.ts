@@ -85,6 +85,22 @@ export const configSchema = z.object({
    * false: nothing is recorded and the admin audit endpoints list no events. @default true
    */
   AUDIT_LOG_ENABLED: bool.default(true),
+  /** `Cache-Control: max-age` of /jwks: how long relying parties may cache the key set. @default 300 */
+  JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /**
+   * How often each instance re-reads the signing keys (the fallback when no Redis notification
+   * arrives, and the tick that moves keys through next → current → previous → retired). @default 5
+   */
+  SIGNING_KEY_POLL_SECONDS: z.coerce.number().int().min(1).max(10).default(5),
+  /**
+   * How long a staged key is published in JWKS before it signs. At least JWKS_MAX_AGE_SECONDS +
+   * SIGNING_KEY_POLL_SECONDS + 5, so every relying party's cached key set holds it first. @default 600
+   */
+  SIGNING_KEY_PUBLISH_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).optional(),
+  /** Extra time a replaced key stays in JWKS after the longest token it can have signed expired (clock skew). @default 300 */
+  SIGNING_KEY_RETIRE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** Rotate the signing keys automatically when the current ones are this old (staged, like POST /admin/keys/rotate). 0 = off. @default 0 */
+  SIGNING_KEY_ROTATION_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
 });
 
 type Env = z.infer<typeof configSchema>;
@@ -124,7 +140,20 @@ export interface Config {
   shutdownGraceSeconds: number;
   auditFlushIntervalMs: number;
   auditLogEnabled: boolean;
+  signingKeys: {
+    jwksMaxAgeSeconds: number;
+    /** The shortest safe publish time: cache lifetime + poll interval + skew margin. */
+    minPublishSeconds: number;
+    pollSeconds: number;
+    publishSeconds: number;
+    retireGraceSeconds: number;
+    /** 0 = no automatic rotation. */
+    rotationIntervalSeconds: number;
+  };
 }
+
+/** Clock skew between instances and slow reloads that a staged key's publish time must absorb. */
+export const SIGNING_KEY_SKEW_MARGIN_SECONDS = 5;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -145,6 +174,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) {
     throw new ConfigError(['PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH']);
+  }
+  // A margin over cache lifetime + propagation for slow reloads and clock skew between instances.
+  const minPublish = e.JWKS_MAX_AGE_SECONDS + e.SIGNING_KEY_POLL_SECONDS + SIGNING_KEY_SKEW_MARGIN_SECONDS;
+  const publishSeconds = e.SIGNING_KEY_PUBLISH_SECONDS ?? Math.max(600, minPublish);
+  if (publishSeconds < minPublish) {
+    throw new ConfigError([`SIGNING_KEY_PUBLISH_SECONDS: must be at least JWKS_MAX_AGE_SECONDS + SIGNING_KEY_POLL_SECONDS + ${SIGNING_KEY_SKEW_MARGIN_SECONDS} (${minPublish})`]);
   }
   return {
     port: e.PORT,
@@ -181,6 +216,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
     auditLogEnabled: e.AUDIT_LOG_ENABLED,
+    signingKeys: {
+      jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,
+      minPublishSeconds: minPublish,
+      pollSeconds: e.SIGNING_KEY_POLL_SECONDS,
+      publishSeconds,
+      retireGraceSeconds: e.SIGNING_KEY_RETIRE_GRACE_SECONDS,
+      rotationIntervalSeconds: e.SIGNING_KEY_ROTATION_INTERVAL_SECONDS,
+    },
   };
 }
 

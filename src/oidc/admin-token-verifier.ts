@@ -3,8 +3,8 @@ import { ADMIN_RESOURCE, type AdminTokenCheck, type AdminTokenVerifier } from '.
 
 export interface AdminTokenVerifierDeps {
   issuer: string;
-  /** Our public signing keys (private parts stripped). */
-  publicJwks: JSONWebKeySet;
+  /** Our public signing keys as published right now (they change with key rotation). */
+  publicJwks: () => JSONWebKeySet;
   /** Whether the client-credentials JWT with this jti is still recorded (deleted on revocation, gone at expiry). */
   isRecorded(jti: string): Promise<boolean>;
   /** Whether the client still exists (deleting a client does not touch its client-credentials tokens). */
@@ -20,11 +20,20 @@ const ALGORITHMS = ['ES256'];
  * client), still recorded (not revoked) and its client still registered.
  */
 export function createAdminTokenVerifier(deps: AdminTokenVerifierDeps): AdminTokenVerifier {
-  const keys = createLocalJWKSet(deps.publicJwks);
+  let source: JSONWebKeySet | undefined;
+  let keys: ReturnType<typeof createLocalJWKSet>;
+  const currentKeys = () => {
+    const jwks = deps.publicJwks();
+    if (jwks !== source) {
+      source = jwks;
+      keys = createLocalJWKSet(jwks);
+    }
+    return keys;
+  };
   return async function verifyAdminToken(token: string): Promise<AdminTokenCheck> {
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(token, keys, { issuer: deps.issuer, audience: ADMIN_RESOURCE, typ: 'at+jwt', algorithms: ALGORITHMS }));
+      ({ payload: claims } = await jwtVerify(token, currentKeys(), { issuer: deps.issuer, audience: ADMIN_RESOURCE, typ: 'at+jwt', algorithms: ALGORITHMS }));
     } catch (err) {
       return { ok: false, reason: (err as { code?: string }).code ?? 'malformed' };
     }

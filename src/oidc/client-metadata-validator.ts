@@ -1,15 +1,15 @@
-import type Provider from 'oidc-provider';
+import type { ProviderRef } from './live-provider.js';
 import { GatehouseError } from '../domain/errors.js';
 import type { ClientMetadataValidator } from '../domain/clients/clients.js';
 import type { ClientMetadata } from '../domain/clients/client-metadata.js';
 import { toProviderClientMetadata } from '../storage/oidc-adapters/provider-client-metadata.js';
 
 /** oidc-provider's own client schema is the final word on a metadata set. */
-export function providerClientValidator(provider: Provider): ClientMetadataValidator {
+export function providerClientValidator(providers: ProviderRef): ClientMetadataValidator {
   return {
     async validate(metadata: ClientMetadata) {
       try {
-        await (provider.Client as unknown as { validate(m: unknown): Promise<void> }).validate(toProviderClientMetadata(metadata));
+        await (providers.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(toProviderClientMetadata(metadata));
       } catch (err) {
         const e = err as { error?: string; error_description?: string; message?: string };
         const code = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';

@@ -217,7 +217,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   if (deps.metrics) providerMetrics(provider, deps.metrics);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
   if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
-  const publicJwks = { keys: keys.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
+  const publicJwks = keys.publicJwks;
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenRequestScope(deps.database, ROUTES.token));
   provider.use(unauthorizedGrantType(ROUTES.token));

@@ -97,6 +97,26 @@ describe('gatehouse CLI commands (pglite)', () => {
     assert.ok(events.every((e) => e.type === 'role.created'));
   });
 
+  it('lists, rotates (staged) and revokes signing keys', async () => {
+    const listed = await cli(gh, ['keys', 'list']);
+    ok(listed);
+    assert.equal(listed.json.filter((k: { state: string }) => k.state === 'current').length, 3);
+    const staged = await cli(gh, ['keys', 'rotate', '--alg', 'EdDSA', '--publish-seconds', '3600']);
+    ok(staged);
+    assert.equal(staged.json.items[0].state, 'next');
+    assert.equal(staged.json.items[0].alg, 'EdDSA');
+    const table = await cli(gh, ['keys', 'list', '--table']);
+    ok(table);
+    assert.match(table.stdout, new RegExp(`${staged.json.items[0].kid}\\s+EdDSA\\s+next`));
+    const revoked = await cli(gh, ['keys', 'revoke', staged.json.items[0].kid]);
+    ok(revoked);
+    assert.equal(revoked.json.revoked.state, 'retired');
+    const tooSoon = await cli(gh, ['keys', 'rotate', '--publish-seconds', '1']);
+    assert.equal(tooSoon.code, 1);
+    assert.match(tooSoon.stderr, /publish_seconds/);
+    assert.equal((await cli(gh, ['keys', 'rotate', '--publish-seconds', 'soon'])).code, 2);
+  });
+
   it('exits 2 on bad usage, with a hint', async () => {
     for (const args of [['clients', 'frobnicate'], ['clients', 'get'], ['nonsense'], ['clients', 'list', '--no-such-flag'], ['roles', 'assign', 'x'], ['plan'], []]) {
       const r = await cli(gh, args);

@@ -29,6 +29,8 @@ export const AUDIT_EVENT_TYPES = [
   'role.unassigned',
   'permission.granted',
   'permission.revoked',
+  'key.rotation_staged',
+  'key.revoked',
   'admin.auth_failed',
 ] as const;
 

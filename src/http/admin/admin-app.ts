@@ -21,6 +21,7 @@ import { usersRoutes } from './routes/users-routes.js';
 import { userSessionsRoutes } from './routes/user-sessions-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { rolesRoutes } from './routes/roles-routes.js';
+import { keysRoutes, type KeysRoutesDeps } from './routes/keys-routes.js';
 import type { Authorization } from '../../domain/authorization/authorization.js';
 import type { AuditTrail } from '../../domain/audit/audit-log.js';
 
@@ -40,6 +41,8 @@ export interface AdminAppDeps {
   logger: Logger;
   /** Served at GET /metrics (no admin key) and fed with admin request metrics; none when omitted. */
   metrics?: Metrics;
+  /** Signing keys (/admin/keys); not served when omitted. */
+  keys?: Omit<KeysRoutesDeps, 'audit'>;
   /** Admin changes and auth failures are recorded, and /admin/audit-events served; neither when omitted. */
   audit?: AuditTrail;
 }
@@ -69,6 +72,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   userSessionsRoutes(r, deps.userSessions);
   resourcesRoutes(r, deps.resources, deps.audit);
   if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);
+  if (deps.keys) keysRoutes(r, { ...deps.keys, audit: deps.audit });
   if (deps.audit) auditRoutes(r, deps.audit);
 
   openApiRoute(r, ADMIN_OPERATIONS, { title: 'Gatehouse admin API', version: '1' });

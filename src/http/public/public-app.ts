@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import compose from 'koa-compose';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type Provider from 'oidc-provider';
+import type { LiveProvider } from '../../oidc/live-provider.js';
 import type { Logger } from '../../observability/logger.js';
 import { runHealthChecks, type HealthCheck } from '../../observability/health.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -13,7 +13,11 @@ import type { Views } from '../views.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
 
 export interface PublicAppDeps extends InteractionDeps {
-  provider: Provider;
+  providers: LiveProvider;
+  /** Cache-Control max-age of /jwks (relying parties' key-set caches; key rotation waits this long). */
+  jwksMaxAgeSeconds: number;
+  /** The provider's JWKS route. */
+  jwksPath: string;
   logger: Logger;
   views: Views;
   healthChecks: HealthCheck[];
@@ -63,7 +67,8 @@ const OUR_PATHS = /^\/(interaction\/|healthz(\?|$)|readyz(\?|$))/;
  */
 export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const ours = createPublicApp(deps).callback();
-  const protocol = deps.provider.callback();
+  const { providers } = deps;
+  const jwksCacheControl = deps.jwksMaxAgeSeconds > 0 ? `public, max-age=${deps.jwksMaxAgeSeconds}` : 'no-cache';
   const debug = deps.logger.isLevelEnabled('debug');
   return (req, res) => {
     if (OUR_PATHS.test(req.url ?? '/')) {
@@ -80,6 +85,8 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
         ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
       }, 'request'));
     }
-    void protocol(req, res);
+    if (req.url === deps.jwksPath) res.setHeader('Cache-Control', jwksCacheControl);
+    // Read per request: a key change swaps in a new provider between requests.
+    void providers.listener(req, res);
   };
 }

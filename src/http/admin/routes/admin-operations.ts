@@ -4,6 +4,7 @@ import { op, type AdminOperation } from '../openapi.js';
 import { permissionSchema, roleInputSchema, rolePatchSchema } from '../../../domain/authorization/roles.js';
 import { createUserSchema, updateUserSchema } from './users-routes.js';
 import { rotateSecretSchema } from './clients-routes.js';
+import { rotateKeysSchema } from './keys-routes.js';
 
 /**
  * The admin API as documented in /admin/openapi.json: one line per route, with the same zod
@@ -54,6 +55,10 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   op('get', '/admin/clients/:id/roles', 'A client’s roles (they restrict client_credentials tokens)', [200, 404]),
   op('put', '/admin/clients/:id/roles/:role', 'Assign a role to a client', [204, 400, 404, 409]),
   op('delete', '/admin/clients/:id/roles/:role', 'Take a role from a client', [204, 400, 404]),
+
+  op('get', '/admin/keys', 'Signing keys with their state (next, current, previous, retired) and times', [200]),
+  op('post', '/admin/keys/rotate', 'Stage new signing keys: published in JWKS now, signing after publish_seconds; the replaced keys stay published until their tokens expired. emergency: revoke the signing keys now', [201, 400, 409], rotateKeysSchema),
+  op('post', '/admin/keys/:kid/revoke', 'Revoke a key now (compromise): it leaves JWKS at once; a replacement signs if it was signing', [200, 404, 409]),
 
   op('get', '/admin/audit-events', 'Audit events, newest first (?type=&user=&client=&since=&until=&limit=&after=)', [200, 400]),
   op('get', '/admin/audit-events/export', 'Audit events as NDJSON, oldest first (same filters)', [200, 400]),

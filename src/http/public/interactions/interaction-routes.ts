@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../../../oidc/live-provider.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
@@ -26,7 +27,8 @@ const SCOPE_TEXT: Record<string, string> = {
 const FORM_LIMIT_BYTES = 16 * 1024;
 
 export interface InteractionDeps {
-  provider: Provider;
+  /** The provider serving right now (it is rebuilt when signing keys change). */
+  providers: ProviderRef;
   users: Users;
   views: Views;
   csrf: CsrfTokens;
@@ -48,26 +50,26 @@ function loginState(details: Details): LoginState {
  * oidc-provider owns the protocol; these routes only establish who the user is and what they allow.
  */
 export function interactionRoutes(deps: InteractionDeps): Router {
-  const { provider, views, csrf } = deps;
+  const { views, csrf } = deps;
   const steps = [new PasswordStep(deps.users, deps.metrics)];
   const router = new Router({ prefix: '/interaction' });
   router.use(formBody(FORM_LIMIT_BYTES));
 
   /** Records the result on the interaction and sends the browser back to the provider (303). */
   const finish = async (ctx: Context, result: Parameters<Provider['interactionResult']>[2], options: { mergeWithLastSubmission: boolean }) => {
-    const to = await provider.interactionResult(ctx.req, ctx.res, result, options);
+    const to = await deps.providers.current.interactionResult(ctx.req, ctx.res, result, options);
     ctx.status = 303;
     ctx.redirect(to);
   };
 
   const details = async (ctx: Context): Promise<Details> => {
-    const d = await provider.interactionDetails(ctx.req, ctx.res);
+    const d = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     if (d.uid !== ctx.params.uid) throw new GatehouseError('invalid_request', 'interaction mismatch');
     return d;
   };
 
   const clientName = async (d: Details) => {
-    const client = await provider.Client.find(String(d.params.client_id));
+    const client = await deps.providers.current.Client.find(String(d.params.client_id));
     return client?.clientName ?? String(d.params.client_id);
   };
 
@@ -109,8 +111,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]>;
     };
     const grant = d.grantId
-      ? (await provider.Grant.find(d.grantId))!
-      : new provider.Grant({ accountId, clientId: String(params.client_id) });
+      ? (await deps.providers.current.Grant.find(d.grantId))!
+      : new deps.providers.current.Grant({ accountId, clientId: String(params.client_id) });
     if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
     if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
@@ -123,7 +125,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   };
 
   const isFirstParty = async (d: Details) => {
-    const client = await provider.Client.find(String(d.params.client_id));
+    const client = await deps.providers.current.Client.find(String(d.params.client_id));
     return (client as unknown as { first_party?: boolean } | undefined)?.first_party === true;
   };
 

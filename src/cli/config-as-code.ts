@@ -41,8 +41,8 @@ export async function applyCommand(api: AdminClient, file: ConfigFile, io: Outpu
 
 /**
  * `gatehouse export`: the server's resources, roles, clients (those with a unique client_name,
- * the key of a client in the file) and user-role assignments, in the file format. Secrets never
- * leave the server, so none are written.
+ * the key of a client in the file, with the roles of those apply created) and user-role
+ * assignments, in the file format. Secrets never leave the server, so none are written.
  */
 export async function exportCommand(api: AdminClient, io: Output): Promise<number> {
   const state = await readServerState(api, 'all');
@@ -56,7 +56,10 @@ export async function exportCommand(api: AdminClient, io: Output): Promise<numbe
   const doc = {
     resources: state.resources.map(resourceAsConfig),
     roles: state.roles.map(roleAsConfig),
-    clients: clients.map(clientAsConfig),
+    clients: clients.map((c) => {
+      const roles = state.clientRoles.get(c.client_id);
+      return roles?.length ? { ...clientAsConfig(c), roles } : clientAsConfig(c);
+    }),
     user_roles: [...state.userRoles.values()].filter((u) => u.roles.length).map((u) => ({ email: u.user.email, roles: u.roles })),
   };
   io.out(toYaml(doc).trimEnd());

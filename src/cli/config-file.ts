@@ -10,21 +10,22 @@ import { UsageError } from './cli-output.js';
  * gatehouse.yaml, the config-as-code file (see README "CLI and config-as-code"):
  *   resources:  [{indicator, name?, scopes: [{name, description?}], …admin API resource fields}]
  *   roles:      [{name, description?, permissions: [{resource, scope}]}]
- *   clients:    [{client_name, …RFC 7591 metadata}]   client_name is the key (unique in the file)
+ *   clients:    [{client_name, roles?: [role names], …RFC 7591 metadata}]   client_name is the key (unique in the file);
+ *               roles is the file's own field (the client's role assignments), never sent as metadata
  *   user_roles: [{email, roles: [role names]}]
  * Entries are validated with the same zod schemas the admin API uses.
  */
 export interface ConfigFile {
   resources: ResourceInput[];
   roles: RoleInput[];
-  clients: (ClientMetadataInput & { client_name: string })[];
+  clients: (ClientMetadataInput & { client_name: string; roles?: string[] })[];
   user_roles: { email: string; roles: string[] }[];
 }
 
 const fileSchema = z.object({
   resources: z.array(resourceInputSchema).default([]),
   roles: z.array(roleInputSchema).default([]),
-  clients: z.array(clientMetadataSchema.extend({ client_name: z.string().min(1).max(200) })).default([]),
+  clients: z.array(clientMetadataSchema.extend({ client_name: z.string().min(1).max(200), roles: z.array(z.string().min(1)).optional() })).default([]),
   user_roles: z.array(z.object({ email: z.string().min(3), roles: z.array(z.string().min(1)) }).strict()).default([]),
 }).strict();
 

@@ -10,7 +10,7 @@ export type ChangeAction = 'create' | 'update' | 'delete' | 'assign' | 'unassign
 /** One step of a plan; `run` performs it and may return a line to show once (a new client secret). */
 export interface Change {
   action: ChangeAction;
-  kind: 'resource' | 'role' | 'client' | 'user_role';
+  kind: 'resource' | 'role' | 'client' | 'user_role' | 'client_role';
   key: string;
   fields?: string[];
   run(api: AdminClient): Promise<string | void>;
@@ -102,8 +102,26 @@ export function computePlan(file: ConfigFile, state: ServerState): Plan {
     changes.push({ action: 'update', kind: 'role', key: want.name, fields, run: (api) => api.patch(`/admin/roles/${enc(want.name)}`, patch).then(() => undefined) });
   }
 
+  // Managed roles: those on the server with the marker, and those this apply creates.
+  const managedRoles = new Set([...state.roles.filter(isManagedRole).map((r) => r.name), ...file.roles.filter((r) => !state.roles.some((s) => s.name === r.name)).map((r) => r.name)]);
+  const roleKnown = (role: string) => state.roles.some((r) => r.name === role) || file.roles.some((r) => r.name === role);
+  /** A managed client's role assignments, the same rule as user_roles: the listed roles are assigned, unlisted managed roles taken away. */
+  const clientRoleChanges = (label: string, clientId: () => string, held: string[], wanted: string[]) => {
+    const path = (role: string) => `/admin/clients/${enc(clientId())}/roles/${enc(role)}`;
+    for (const role of wanted) {
+      if (held.includes(role)) continue;
+      if (!roleKnown(role)) { conflicts.push(`client ${label}: role ${role} is neither on the server nor in the file`); continue; }
+      changes.push({ action: 'assign', kind: 'client_role', key: `${role} to client ${label}`, run: (api) => api.put(path(role)).then(() => undefined) });
+    }
+    for (const role of held) {
+      if (wanted.includes(role) || !managedRoles.has(role)) continue;
+      changes.push({ action: 'unassign', kind: 'client_role', key: `${role} from client ${label}`, run: (api) => api.delete(path(role)).then(() => undefined) });
+    }
+  };
+
   // Clients, by client_name: a managed client with that name, else any client with that name.
-  for (const want of file.clients) {
+  // `roles` is the file's own field (role assignments), never client metadata.
+  for (const { roles: wantRoles, ...want } of file.clients) {
     const named = state.clients.filter((c) => c.client_name === want.client_name);
     const managed = named.filter(isManagedClient);
     const desired = clientWithDefaults(want);
@@ -113,40 +131,46 @@ export function computePlan(file: ConfigFile, state: ServerState): Plan {
     if (!have && named.length) {
       const closest = named.map((c) => changedFields(desired, clientAsConfig(c), ['grant_types'])).sort((a, b) => a.length - b.length)[0]!;
       if (closest.length) notManaged('client', label, closest);
+      if (wantRoles) conflicts.push(`client ${label} was not created by gatehouse apply, so its roles are left alone; assign them by hand or remove roles from its entry`);
       continue;
     }
     const contacts = [...(want.contacts ?? []), MANAGED_CONTACT];
     if (!have) {
+      // The client_id is only known once the create has run; the assignments after it read it from here.
+      let createdId = '';
       changes.push({
         action: 'create', kind: 'client', key: label,
         run: async (api) => {
           const created = await api.post('/admin/clients', { ...want, contacts });
+          createdId = created.client_id;
           return created.client_secret ? `client ${label}: client_id ${created.client_id}, client_secret ${created.client_secret} (shown once: store it now)` : `client ${label}: client_id ${created.client_id}`;
         },
       });
+      if (wantRoles) clientRoleChanges(label, () => createdId, [], wantRoles);
       continue;
     }
     const fields = changedFields(desired, clientAsConfig(have), ['grant_types']);
-    if (!fields.length) continue;
-    const patch = { ...pick(desired, fields), ...(fields.includes('contacts') ? { contacts } : {}) };
-    changes.push({
-      action: 'update', kind: 'client', key: label, fields,
-      run: async (api) => {
-        const updated = await api.patch(`/admin/clients/${enc(have.client_id)}`, patch);
-        if (updated.client_secret) return `client ${label}: client_id ${have.client_id}, new client_secret ${updated.client_secret} (shown once: store it now)`;
-      },
-    });
+    if (fields.length) {
+      const patch = { ...pick(desired, fields), ...(fields.includes('contacts') ? { contacts } : {}) };
+      changes.push({
+        action: 'update', kind: 'client', key: label, fields,
+        run: async (api) => {
+          const updated = await api.patch(`/admin/clients/${enc(have.client_id)}`, patch);
+          if (updated.client_secret) return `client ${label}: client_id ${have.client_id}, new client_secret ${updated.client_secret} (shown once: store it now)`;
+        },
+      });
+    }
+    if (wantRoles) clientRoleChanges(label, () => have.client_id, state.clientRoles.get(have.client_id) ?? [], wantRoles);
   }
 
   // User-role assignments: for each user in the file, its roles there are assigned; managed roles it holds but the file does not list are taken away.
-  const managedRoles = new Set([...state.roles.filter(isManagedRole).map((r) => r.name), ...file.roles.filter((r) => !state.roles.some((s) => s.name === r.name)).map((r) => r.name)]);
   for (const entry of file.user_roles) {
     const held = state.userRoles.get(entry.email.toLowerCase());
     if (!held) { conflicts.push(`user_roles: no user with email ${entry.email} (gatehouse apply does not create users)`); continue; }
     const userId = held.user.id as string;
     for (const role of entry.roles) {
       if (held.roles.includes(role)) continue;
-      if (!state.roles.some((r) => r.name === role) && !file.roles.some((r) => r.name === role)) { conflicts.push(`user_roles: role ${role} for ${entry.email} is neither on the server nor in the file`); continue; }
+      if (!roleKnown(role)) { conflicts.push(`user_roles: role ${role} for ${entry.email} is neither on the server nor in the file`); continue; }
       changes.push({ action: 'assign', kind: 'user_role', key: `${role} to ${entry.email}`, run: (api) => api.put(`/admin/users/${enc(userId)}/roles/${enc(role)}`).then(() => undefined) });
     }
     for (const role of held.roles) {
@@ -169,11 +193,12 @@ export function computePlan(file: ConfigFile, state: ServerState): Plan {
     changes.push({ action: 'delete', kind: 'client', key: `${JSON.stringify(have.client_name ?? '')} (${have.client_id})`, run: (api) => api.delete(`/admin/clients/${enc(have.client_id)}`).then(() => undefined) });
   }
   return { changes, conflicts };
+
 }
 
 const SIGN: Record<ChangeAction, string> = { create: '+', update: '~', delete: '-', assign: '+', unassign: '-' };
 
 export function describeChange(c: Change): string {
-  const what = c.kind === 'user_role' ? `role ${c.key}` : `${c.kind} ${c.key}`;
+  const what = c.kind === 'user_role' || c.kind === 'client_role' ? `role ${c.key}` : `${c.kind} ${c.key}`;
   return `${SIGN[c.action]} ${c.action} ${what}${c.fields?.length ? ` (${c.fields.join(', ')})` : ''}`;
 }

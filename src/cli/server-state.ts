@@ -8,6 +8,8 @@ export interface ServerState {
   clients: any[];
   /** Users with at least one role (only when `withAllUserRoles`), or the users the file names. */
   userRoles: Map<string, { user: any; roles: string[] }>;
+  /** Role names held by each managed client, by client_id; clients made by hand are not read. */
+  clientRoles: Map<string, string[]>;
 }
 
 export async function readServerState(api: AdminClient, emails: string[] | 'all'): Promise<ServerState> {
@@ -24,7 +26,12 @@ export async function readServerState(api: AdminClient, emails: string[] | 'all'
     const held = (await api.get(`/admin/users/${encodeURIComponent(user.id)}/roles`)).items as any[];
     userRoles.set(String(user.email).toLowerCase(), { user, roles: held.map((r) => r.name).sort() });
   }
-  return { resources, roles, clients, userRoles };
+  const clientRoles = new Map<string, string[]>();
+  for (const client of clients.filter(isManagedClient)) {
+    const held = (await api.get(`/admin/clients/${encodeURIComponent(client.client_id)}/roles`)).items as any[];
+    clientRoles.set(client.client_id, held.map((r) => r.name).sort());
+  }
+  return { resources, roles, clients, userRoles, clientRoles };
 }
 
 export const isManagedResource = (r: any) => hasTag(r.name);

@@ -267,5 +267,52 @@ user_roles:
       assert.match(r.stderr, /role not-mine exists but was not created by gatehouse apply/);
       assert.equal((await gh.admin('GET', '/admin/roles/not-mine')).body.description, 'by hand');
     });
+
+    it('assigns the roles listed under a client, after creating it, and takes away the ones dropped', async () => {
+      const withRoles = (roles: string) => `
+resources:
+  - indicator: https://stock.example
+    scopes: [{name: "stock:read"}]
+roles:
+  - name: stock-reader
+    permissions: [{resource: "https://stock.example", scope: "stock:read"}]
+clients:
+  - client_name: Stock job
+    grant_types: [client_credentials]
+    scope: stock:read
+    roles: ${roles}
+`;
+      const file = write('client-roles.yaml', withRoles('[stock-reader]'));
+      const plan = await cli(gh, ['plan', '-f', file]);
+      ok(plan);
+      const lines = plan.stdout.trim().split('\n');
+      const at = (line: string) => { const i = lines.indexOf(line); assert.ok(i >= 0, `${line} missing from\n${plan.stdout}`); return i; };
+      at('+ create resource https://stock.example');
+      at('+ create role stock-reader');
+      assert.ok(at('+ create client "Stock job"') < at('+ assign role stock-reader to client "Stock job"'), 'assigned after the create');
+
+      ok(await cli(gh, ['apply', '-f', file]));
+      const client = (await gh.admin('GET', '/admin/clients')).body.items.find((c: any) => c.client_name === 'Stock job');
+      assert.equal(client.roles, undefined, 'roles is not client metadata');
+      const rolesOf = async () => (await gh.admin('GET', `/admin/clients/${client.client_id}/roles`)).body.items.map((r: any) => r.name);
+      assert.deepEqual(await rolesOf(), ['stock-reader']);
+      const again = await cli(gh, ['apply', '-f', file]);
+      ok(again);
+      assert.equal(again.stdout.trim(), 'No changes. The server matches the file.');
+
+      const exported = await cli(gh, ['export']);
+      ok(exported);
+      assert.match(exported.stdout, /client_name: Stock job\n(?:    .*\n)*    roles:\n      - stock-reader/);
+      const replan = await cli(gh, ['plan', '-f', write('client-roles-export.yaml', exported.stdout)]);
+      ok(replan);
+      assert.equal(replan.stdout.trim(), 'No changes. The server matches the file.');
+
+      const dropped = write('client-roles.yaml', withRoles('[]'));
+      const plan2 = await cli(gh, ['plan', '-f', dropped]);
+      ok(plan2);
+      assert.deepEqual(plan2.stdout.trim().split('\n'), ['- unassign role stock-reader from client "Stock job"', 'Plan: 1 change(s).']);
+      ok(await cli(gh, ['apply', '-f', dropped]));
+      assert.deepEqual(await rolesOf(), []);
+    });
   });
 }

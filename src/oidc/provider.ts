@@ -28,6 +28,9 @@ import { pushedRequestRequired } from './pushed-request-required.js';
 import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-settings-metadata.js';
 import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
 import { clientBasedCors } from './client-based-cors.js';
+import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
+import { revocationScope } from './revocation-scope.js';
+import { isStorageUnavailable } from '../storage/storage-errors.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -201,7 +204,11 @@ export function createProvider(deps: ProviderDeps): Provider {
         },
       },
     },
-    renderError: (ctx, out, error) => deps.pages.error(ctx as never, out, error),
+    renderError: (ctx, out, error) => {
+      if (!isStorageUnavailable(error)) return deps.pages.error(ctx as never, out, error);
+      ctx.status = 503;
+      return deps.pages.error(ctx as never, { ...UNAVAILABLE_BODY }, error);
+    },
     expiresWithSession: async () => false,
     clientBasedCORS: clientBasedCors,
   };
@@ -215,15 +222,22 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   // First, so request latency covers every middleware below.
   if (deps.metrics) providerMetrics(provider, deps.metrics);
+  // Inside the metrics, so they count the 503 it answers for an unreachable store.
+  failClosedOnStorageOutage(provider);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
   if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
   const publicJwks = keys.publicJwks;
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenRequestScope(deps.database, ROUTES.token));
+  provider.use(revocationScope(deps.database, ROUTES.revocation));
   provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    if (isStorageUnavailable(err)) {
+      deps.logger.warn({ err: { name: err.name, message: err.message }, path: ctx.path, requestId: ctx.get('x-request-id') }, 'storage unavailable: answered 503');
+      return;
+    }
     deps.logger.error({ err, path: ctx.path, requestId: ctx.get('x-request-id') }, 'provider server error');
   });
   return provider;

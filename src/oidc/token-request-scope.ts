@@ -1,5 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Database } from '../storage/database.js';
+import { isStorageUnavailable } from '../storage/storage-errors.js';
+import { UNAVAILABLE_BODY } from './storage-outage.js';
 import { flushPendingRefreshConsume, GRACE_SUCCESSOR, type GraceSuccessor } from '../storage/oidc-adapters/refresh-token-adapter.js';
 
 /**
@@ -16,6 +18,12 @@ export function tokenRequestScope(database: Database, tokenPath: string) {
       try {
         await flushPendingRefreshConsume(database);
       } catch (err) {
+        if (isStorageUnavailable(err)) {
+          ctx.status = 503;
+          ctx.set('Retry-After', '2');
+          ctx.body = { ...UNAVAILABLE_BODY };
+          return;
+        }
         ctx.status = 400;
         ctx.body = { error: 'invalid_grant', error_description: (err as Error).message };
         return;

@@ -13,7 +13,7 @@ export function createAdapterFactory(deps: { database: Database; redis?: Redis; 
   return function adapterFor(model: string): OidcAdapter {
     switch (routeFor(model)) {
       case 'clients': return new ClientsAdapter(deps.database, deps.clientCache);
-      case 'ephemeral': return deps.redis ? new RedisAdapter(deps.redis, deps.redisPrefix, model) : new SqlAdapter(deps.database, model);
+      case 'ephemeral': return deps.redis ? new RedisAdapter(deps.redis, deps.redisPrefix, model, () => deps.database.requestNotes()) : new SqlAdapter(deps.database, model);
       default: return model === 'RefreshToken' ? new RefreshTokenAdapter(deps.database) : new SqlAdapter(deps.database, model);
     }
   };

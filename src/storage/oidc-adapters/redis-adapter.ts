@@ -33,6 +33,21 @@ function scripted(redis: Redis): ScriptedRedis {
   return r;
 }
 
+/**
+ * Request-scope note (Database.withRequestScope): while it holds an array, deletions are queued
+ * there instead of run, for the caller to run once the durable (SQL) part of the request held.
+ */
+export const DEFERRED_REDIS_DELETES = 'redis.deferredDeletes';
+type DeferredDelete = () => Promise<unknown>;
+
+/** Runs the deletions a request scope queued (see DEFERRED_REDIS_DELETES). */
+export async function runDeferredRedisDeletes(notes: Map<string, unknown> | undefined): Promise<void> {
+  const queued = notes?.get(DEFERRED_REDIS_DELETES) as DeferredDelete[] | undefined;
+  if (!queued?.length) return;
+  notes!.set(DEFERRED_REDIS_DELETES, []);
+  await Promise.all(queued.map((run) => run()));
+}
+
 /** Index entries of artifacts stored without an expiry are kept this long. */
 const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
 
@@ -44,7 +59,13 @@ const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
  */
 export class RedisAdapter implements OidcAdapter {
   private readonly redis: ScriptedRedis;
-  constructor(redis: Redis, private readonly prefix: string, private readonly model: string) {
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly model: string,
+    /** The current request scope's notes (deferred deletions); none outside a scope. */
+    private readonly requestNotes?: () => Map<string, unknown> | undefined,
+  ) {
     this.redis = scripted(redis);
   }
 
@@ -91,11 +112,27 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   async destroy(id: string): Promise<void> {
+    if (!this.defer(() => this.deleteArtifact(id))) await this.deleteArtifact(id);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    if (!this.defer(() => this.deleteGrantArtifacts(grantId))) await this.deleteGrantArtifacts(grantId);
+  }
+
+  /** Queues `run` when the request scope defers deletions; true when it did. */
+  private defer(run: DeferredDelete): boolean {
+    const queue = this.requestNotes?.()?.get(DEFERRED_REDIS_DELETES) as DeferredDelete[] | undefined;
+    if (!queue) return false;
+    queue.push(run);
+    return true;
+  }
+
+  private async deleteArtifact(id: string): Promise<void> {
     const key = this.key(id);
     await this.redis.del(key, `${key}:consumed`);
   }
 
-  async revokeByGrantId(grantId: string): Promise<void> {
+  private async deleteGrantArtifacts(grantId: string): Promise<void> {
     const grantKey = this.grantKey(grantId);
     const keys = await this.redis.smembers(grantKey);
     const mine = keys.filter((k) => k.startsWith(`${this.prefix}${this.model}:`));

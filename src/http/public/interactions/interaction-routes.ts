@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { ProviderRef } from '../../../oidc/live-provider.js';
+import { isStorageUnavailable } from '../../../storage/storage-errors.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
@@ -238,6 +239,12 @@ export function interactionErrors(views: Views) {
     try {
       await next();
     } catch (err) {
+      if (isStorageUnavailable(err)) {
+        ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'storage unavailable: interaction answered 503');
+        ctx.set('Retry-After', '2');
+        renderErrorPage(views, ctx, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a moment.');
+        return;
+      }
       const e = err as { status?: number; statusCode?: number; error?: string; code?: string; message?: string; error_description?: string; expose?: boolean };
       const status = e.status ?? e.statusCode ?? 500;
       if (status >= 500) ctx.state.log?.error({ err }, 'interaction failed');

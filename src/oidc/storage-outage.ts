@@ -1,0 +1,51 @@
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { isStorageUnavailable } from '../storage/storage-errors.js';
+
+const FLAG = 'gatehouseStorageUnavailable';
+export const UNAVAILABLE_BODY = {
+  error: 'temporarily_unavailable',
+  error_description: 'the service is temporarily unavailable, retry shortly',
+} as const;
+const RETRY_AFTER_SECONDS = '2';
+
+/**
+ * A store that cannot be reached (PostgreSQL, Redis, the pool) fails the request closed with
+ * 503 `temporarily_unavailable` and a generic body, instead of oidc-provider's 500
+ * `server_error`: nothing is issued or accepted without the check the store provides, and the
+ * client knows it may retry. oidc-provider reports every 5xx through `server_error` before it
+ * answers; that event marks the request, and this middleware rewrites the answer on the way out.
+ */
+export function failClosedOnStorageOutage(provider: Provider): void {
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: unknown) => {
+    if (isStorageUnavailable(err)) (ctx.state as Record<string, unknown>)[FLAG] = true;
+  });
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      // Thrown past oidc-provider's own error handling (the resume endpoint): Koa would answer a plain 500.
+      if (!isStorageUnavailable(err)) throw err;
+      (ctx.state as Record<string, unknown>)[FLAG] = true;
+      ctx.body = { ...UNAVAILABLE_BODY };
+    }
+    if (!(ctx.state as Record<string, unknown>)[FLAG]) return;
+    ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+    ctx.set('Cache-Control', 'no-store');
+    const location = ctx.response.get('location');
+    if (location && ctx.status >= 300 && ctx.status < 400) {
+      // An authorization error sent back to the client (RFC 6749 §4.1.2.1).
+      const url = new URL(location);
+      for (const params of [url.searchParams, new URLSearchParams(url.hash.slice(1))]) {
+        if (params.get('error') === 'server_error') {
+          params.set('error', UNAVAILABLE_BODY.error);
+          params.set('error_description', UNAVAILABLE_BODY.error_description);
+        }
+      }
+      ctx.redirect(url.toString());
+      return;
+    }
+    ctx.status = 503;
+    if (ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body)) ctx.body = { ...UNAVAILABLE_BODY };
+  });
+}

@@ -10,6 +10,8 @@ import { KeyEncryption } from './domain/keys/key-encryption.js';
 import { SigningKeys } from './domain/keys/signing-keys.js';
 import { SigningKeyWatcher } from './domain/keys/signing-key-watcher.js';
 import { LiveProvider } from './oidc/live-provider.js';
+import { SignInThrottle } from './domain/authn/sign-in-throttle.js';
+import { RedisAttemptCounter, SqlAttemptCounter } from './storage/attempt-counters.js';
 import { redisKeyChangeChannel } from './storage/key-change-channel.js';
 import { Resources } from './domain/resources/resources.js';
 import { BufferedAuditLog } from './domain/audit/audit-log.js';
@@ -24,6 +26,7 @@ import { createProvider, ROUTES } from './oidc/provider.js';
 import { createAdminTokenVerifier } from './oidc/admin-token-verifier.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { armFaultPoint } from './observability/fault-points.js';
 import { Database } from './storage/database.js';
 import { ClientMetadataCache } from './storage/client-metadata-cache.js';
 import { readOrCreateSecretFile } from './storage/key-files.js';
@@ -62,7 +65,11 @@ export interface Gatehouse {
 
 /** The one composition root: storage → domain → provider → both HTTP servers. */
 export async function createGatehouse(config: Config, logger: Logger): Promise<Gatehouse> {
-  const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax });
+  if (config.faultInjection) {
+    armFaultPoint(config.faultInjection);
+    logger.warn({ faultInjection: config.faultInjection }, 'TEST-ONLY fault injection armed: this process will kill itself');
+  }
+  const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000 });
   let redis: Redis | undefined;
   let audit: BufferedAuditLog | DisabledAuditLog | undefined;
   try {
@@ -96,6 +103,8 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       return file.value;
     })();
 
+    /** Set on shutdown: /readyz answers 503 while requests are still served (SHUTDOWN_DELAY_SECONDS). */
+    let draining = false;
     const clientCache = new ClientMetadataCache(CLIENT_CACHE_TTL_MS);
     const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix, clientCache });
     const revoker = new ArtifactRevoker(database, adapterFor);
@@ -148,10 +157,16 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       jwksMaxAgeSeconds: config.signingKeys.jwksMaxAgeSeconds,
       jwksPath: ROUTES.jwks,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
+      signInThrottle: new SignInThrottle(
+        redis ? new RedisAttemptCounter(redis, config.redisKeyPrefix) : new SqlAttemptCounter(database),
+        config.signInAttemptsPerMinute,
+      ),
       registrationEnabled: config.registrationEnabled,
       passwordMinLength: config.passwordPolicy.minLength,
       trustProxy: config.trustProxy,
       healthChecks: [
+        // First, so a draining instance reports not-ready without waiting on the others.
+        { name: 'accepting', check: async () => { if (draining) throw new Error('shutting down'); } },
         { name: 'database', check: () => database.ping() },
         ...(redis ? [{ name: 'redis', check: async () => { await redis!.ping(); } }] : []),
         { name: 'keys', check: async () => { if (!providers.keys.jwks.keys.length) throw new Error('no signing keys'); } },
@@ -181,6 +196,9 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
+      if (!redis) {
+        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'));
+      }
     }, SWEEP_INTERVAL_MS);
     sweeper.unref();
 
@@ -204,6 +222,10 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
         return { publicPort, adminPort };
       },
       async close() {
+        draining = true;
+        if (config.shutdownDelaySeconds > 0 && publicServer.listening) {
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+        }
         clearInterval(sweeper);
         await keyWatcher.stop();
         const stop = (server: Server) => new Promise<void>((resolve) => {

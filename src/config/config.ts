@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FAULT_POINTS, type FaultPoint } from '../observability/fault-points.js';
 
 /**
  * Every setting Gatehouse reads, its environment variable, its default and why.
@@ -23,6 +24,8 @@ export const configSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /** PostgreSQL pool size per instance. @default 10 */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** A query without an answer this long fails (503) and frees the request: a hung database or network. @default 5 */
+  DATABASE_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(5),
   /** Redis URL (redis:// or rediss://) for short-lived artifacts. Unset: they live in SQL. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   /** Prefix of every Redis key this deployment writes. @default gatehouse: */
@@ -49,6 +52,12 @@ export const configSchema = z.object({
   ARGON2_ITERATIONS: z.coerce.number().int().min(1).max(20).default(2),
   /** Argon2id parallelism. @default 1 */
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+  /**
+   * Sign-in and registration attempts allowed per client address per minute, across all
+   * instances; more get 429 before any password is hashed. 0 = no limit. Behind a proxy, set
+   * TRUST_PROXY so the address is the client's, not the proxy's. @default 60
+   */
+  SIGN_IN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
   /** Access token lifetime. @default 600 (10 minutes) */
   ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(600),
   /** Lifetime of access tokens for the admin API (`urn:gatehouse:admin`): short, since a leaked one is an admin. @default 300 */
@@ -76,6 +85,12 @@ export const configSchema = z.object({
   /** Seconds to wait for in-flight requests on SIGTERM. @default 10 */
   SHUTDOWN_GRACE_SECONDS: positiveSeconds.max(300).default(10),
   /**
+   * On SIGTERM, first answer /readyz with 503 and keep serving this long, so load balancers stop
+   * sending new requests before the listener closes (set it ≥ the balancer's health-check
+   * interval × fall count). @default 0
+   */
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).max(120).default(0),
+  /**
    * How often queued audit events are written (one multi-row INSERT). Longer means fewer writes
    * and more events held in memory; shutdown always writes what is queued. @default 200
    */
@@ -101,6 +116,8 @@ export const configSchema = z.object({
   SIGNING_KEY_RETIRE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Rotate the signing keys automatically when the current ones are this old (staged, like POST /admin/keys/rotate). 0 = off. @default 0 */
   SIGNING_KEY_ROTATION_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
+  /** Test only (npm run test:faults): kill the process at a named point. Never set in production. */
+  GATEHOUSE_FAULT_INJECTION: z.enum(FAULT_POINTS as [FaultPoint, ...FaultPoint[]]).optional(),
 });
 
 type Env = z.infer<typeof configSchema>;
@@ -113,6 +130,7 @@ export interface Config {
   adminHost: string;
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  databaseQueryTimeoutSeconds: number;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
   dataDir: string;
@@ -122,6 +140,7 @@ export interface Config {
   passwordPepper: string | undefined;
   registrationEnabled: boolean;
   passwordPolicy: { minLength: number; maxLength: number };
+  signInAttemptsPerMinute: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   ttl: {
     accessTokenSeconds: number;
@@ -138,8 +157,11 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
   shutdownGraceSeconds: number;
+  shutdownDelaySeconds: number;
   auditFlushIntervalMs: number;
   auditLogEnabled: boolean;
+  /** Test-only crash point (GATEHOUSE_FAULT_INJECTION). */
+  faultInjection: FaultPoint | undefined;
   signingKeys: {
     jwksMaxAgeSeconds: number;
     /** The shortest safe publish time: cache lifetime + poll interval + skew margin. */
@@ -189,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminHost: e.ADMIN_HOST,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseQueryTimeoutSeconds: e.DATABASE_QUERY_TIMEOUT_SECONDS,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     dataDir: e.GATEHOUSE_DATA_DIR,
@@ -198,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordPepper: e.GATEHOUSE_PASSWORD_PEPPER,
     registrationEnabled: e.GATEHOUSE_REGISTRATION ?? e.DATABASE_URL === undefined,
     passwordPolicy: { minLength: e.PASSWORD_MIN_LENGTH, maxLength: e.PASSWORD_MAX_LENGTH },
+    signInAttemptsPerMinute: e.SIGN_IN_ATTEMPTS_PER_MINUTE,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
     ttl: {
       accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
@@ -214,8 +238,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
     auditLogEnabled: e.AUDIT_LOG_ENABLED,
+    faultInjection: e.GATEHOUSE_FAULT_INJECTION,
     signingKeys: {
       jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,
       minPublishSeconds: minPublish,

@@ -215,6 +215,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // The client address is the entry our proxy appended, not one the client wrote itself.
+  provider.maxIpsCount = 1;
   useHashedClientSecrets(provider);
   addAtHashToIdTokens(provider);
   enforceRegisteredScope(provider);

@@ -27,21 +27,21 @@ export function failClosedOnStorageOutage(provider: Provider): void {
       // Thrown past oidc-provider's own error handling (the resume endpoint): Koa would answer a plain 500.
       if (!isStorageUnavailable(err)) throw err;
       (ctx.state as Record<string, unknown>)[FLAG] = true;
+      ctx.status = 503;
       ctx.body = { ...UNAVAILABLE_BODY };
     }
     if (!(ctx.state as Record<string, unknown>)[FLAG]) return;
+    const location = ctx.response.get('location');
+    const redirectedError = location && ctx.status >= 300 && ctx.status < 400 && /[?#&]error=server_error/.test(location);
+    // Only a failed answer: a request that recovered from an outage error on the way keeps its 2xx.
+    if (ctx.status < 500 && !redirectedError) return;
     ctx.set('Retry-After', RETRY_AFTER_SECONDS);
     ctx.set('Cache-Control', 'no-store');
-    const location = ctx.response.get('location');
-    if (location && ctx.status >= 300 && ctx.status < 400) {
-      // An authorization error sent back to the client (RFC 6749 §4.1.2.1).
+    if (redirectedError) {
+      // An authorization error sent back to the client in the query (RFC 6749 §4.1.2.1; fragments are refused).
       const url = new URL(location);
-      for (const params of [url.searchParams, new URLSearchParams(url.hash.slice(1))]) {
-        if (params.get('error') === 'server_error') {
-          params.set('error', UNAVAILABLE_BODY.error);
-          params.set('error_description', UNAVAILABLE_BODY.error_description);
-        }
-      }
+      url.searchParams.set('error', UNAVAILABLE_BODY.error);
+      url.searchParams.set('error_description', UNAVAILABLE_BODY.error_description);
       ctx.redirect(url.toString());
       return;
     }

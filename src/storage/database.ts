@@ -14,6 +14,9 @@ export type Sql = Knex;
 
 /** How long a query may wait for a pool connection before failing fast (503, not an unbounded queue). */
 const ACQUIRE_TIMEOUT_MS = 5000;
+/** How long opening a PostgreSQL connection may take. */
+const CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
 /**
  * The SQL store: PostgreSQL through pg, or PGlite (real Postgres in WASM) on disk.
@@ -24,11 +27,18 @@ export class Database {
   readonly #scope = new AsyncLocalStorage<RequestScope>();
   private constructor(readonly knex: Knex, readonly kind: 'postgres' | 'pglite', private readonly lock?: DirectoryLock) {}
 
-  static async open(options: { databaseUrl?: string; dataDir: string; poolMax: number }): Promise<Database> {
+  static async open(options: { databaseUrl?: string; dataDir: string; poolMax: number; queryTimeoutMs?: number }): Promise<Database> {
     if (options.databaseUrl) {
       const k = knex({
         client: 'pg',
-        connection: options.databaseUrl,
+        connection: {
+          connectionString: options.databaseUrl,
+          // A hung server or network (no answer, no reset) fails the query instead of holding
+          // the request and its pooled connection forever; it is answered with 503.
+          query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+          keepAlive: true,
+        } as never,
         pool: { min: 0, max: options.poolMax },
         acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
       });

@@ -5,6 +5,9 @@
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
+  /** `fetchImpl`: another fetch (e.g. undici's, bound to a source address). */
+  constructor(private readonly fetchImpl: (url: string, init: RequestInit) => Promise<Response> = fetch) {}
+
   private remember(res: Response) {
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
@@ -28,7 +31,7 @@ export class UserAgent {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     }
-    const res = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await this.fetchImpl(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     this.remember(res);
     return res;
   }

@@ -37,7 +37,9 @@ export function requestContext(logger: Logger) {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 };
-      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
+      // 503 is a deliberate answer (an outage, shedding load, draining): a warning, not an error.
+      if (ctx.status >= 500 && ctx.status !== 503) ctx.state.log.error(line, 'request');
+      else if (ctx.status === 503) ctx.state.log.warn(line, 'request');
       else ctx.state.log.debug(line, 'request');
     }
   };

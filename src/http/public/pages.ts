@@ -15,6 +15,7 @@ const FRIENDLY: Record<string, string> = {
   session_not_found: 'Your sign-in attempt expired. Go back to the application and start again.',
   temporarily_unavailable: 'The service is temporarily unavailable. Please try again shortly.',
   service_unavailable: 'The service is busy right now. Please try again in a moment.',
+  too_many_requests: 'Too many sign-in attempts from your network. Please wait a minute and try again.',
 };
 
 export function sendPage(ctx: Context, status: number, html: string): void {

@@ -31,7 +31,9 @@ export interface PublicAppDeps extends InteractionDeps {
  * The admin API is never mounted here.
  */
 export function createPublicApp(deps: PublicAppDeps): Koa {
-  const app = new Koa({ proxy: deps.trustProxy });
+  // Behind our proxy the client address is the last X-Forwarded-For entry (the one the proxy
+  // added); earlier entries are whatever the client sent.
+  const app = new Koa({ proxy: deps.trustProxy, maxIpsCount: 1 });
   app.silent = true;
   app.use(requestContext(deps.logger));
   if (deps.metrics) app.use(httpMetrics(deps.metrics, 'public'));

@@ -1,5 +1,6 @@
 import type { Database } from '../database.js';
 import { alreadyConsumed } from './already-consumed.js';
+import { faultPoint } from '../../observability/fault-points.js';
 import { SqlAdapter, TABLE, storableId, toPayload } from './sql-adapter.js';
 import type { AdapterPayload } from './types.js';
 
@@ -77,6 +78,7 @@ export class RefreshTokenAdapter extends SqlAdapter {
     const expires = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const result = await this.database.db().raw(ROTATE_SQL, [id, predecessor, id, JSON.stringify(payload), payload.grantId ?? null, expires]);
     if (!(result as { rows?: unknown[] }).rows?.length) throw alreadyConsumed(this.model);
+    faultPoint('crash-after-refresh-rotation');
   }
 }
 

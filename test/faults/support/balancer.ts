@@ -1,19 +1,23 @@
 import http from 'node:http';
 
+/** How often each backend's /readyz is polled (haproxy: `option httpchk GET /readyz`, `inter`). */
+const HEALTH_INTERVAL_MS = 250;
+
 /**
  * A round-robin HTTP load balancer without stickiness: request N+1 goes to the other instance.
- * Like haproxy's `retry-on conn-failure`, a request whose connection is refused (the instance
- * is down or draining) is sent to the next instance; nothing else is retried. One upstream
+ * Like haproxy with `option httpchk GET /readyz` and `retry-on conn-failure`, it routes only to
+ * backends whose last readiness check passed (all of them when none did), and a request whose
+ * connection is refused goes to another backend; nothing else is retried. One upstream
  * connection per request, so a backend's keep-alive shutdown never races a reused socket.
  */
 export class Balancer {
   private server?: http.Server;
+  private timer?: NodeJS.Timeout;
   private turn = 0;
+  private readonly healthy = new Map<number, boolean>();
   port = 0;
   /** Requests answered per backend port (to check that both instances served). */
   readonly served = new Map<number, number>();
-  /** Requests the balancer could not deliver to any backend. */
-  unroutable = 0;
 
   constructor(private readonly backends: () => number[]) {}
 
@@ -22,10 +26,24 @@ export class Balancer {
     this.server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
+    const check = () => {
+      for (const p of this.backends()) {
+        const req = http.get({ host: '127.0.0.1', port: p, path: '/readyz', agent: false, timeout: 1000 }, (res) => {
+          res.resume();
+          this.healthy.set(p, res.statusCode === 200);
+        });
+        req.on('error', () => this.healthy.set(p, false));
+        req.on('timeout', () => req.destroy());
+      }
+      this.timer = setTimeout(check, HEALTH_INTERVAL_MS);
+      this.timer.unref();
+    };
+    check();
     return this.port;
   }
 
   async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
     if (!this.server) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -34,13 +52,33 @@ export class Balancer {
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => this.attempt(req, res, Buffer.concat(chunks), 0));
+    req.on('end', () => this.attempt(req, res, Buffer.concat(chunks), new Set()));
   }
 
-  private attempt(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tries: number): void {
-    const ports = this.backends();
-    const port = ports[this.turn++ % ports.length]!;
-    const headers = { ...req.headers, connection: 'close', 'content-length': String(body.length) };
+  private pick(tried: Set<number>): number | undefined {
+    const all = this.backends();
+    const up = all.filter((p) => this.healthy.get(p) !== false);
+    const pool = (up.length ? up : all).filter((p) => !tried.has(p));
+    if (!pool.length) return undefined;
+    return pool[this.turn++ % pool.length];
+  }
+
+  private attempt(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tried: Set<number>, round = 0): void {
+    const port = this.pick(tried);
+    if (port === undefined) {
+      // Every backend refused: wait a little and go round again (a restart in progress), then give up.
+      if (round < 20) {
+        setTimeout(() => this.attempt(req, res, body, new Set(), round + 1), 100);
+        return;
+      }
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'no_backend', error_description: 'no instance accepted the connection' }));
+      return;
+    }
+    // haproxy `option forwardfor`: the client's address appended to X-Forwarded-For.
+    const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const forwarded = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${client}` : client;
+    const headers = { ...req.headers, connection: 'close', 'content-length': String(body.length), 'x-forwarded-for': forwarded };
     const upstream = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers, agent: false }, (up) => {
       this.served.set(port, (this.served.get(port) ?? 0) + 1);
       const passed: string[] = [];
@@ -51,14 +89,15 @@ export class Balancer {
       up.pipe(res);
     });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED' && tries < ports.length * 2) {
-        setTimeout(() => this.attempt(req, res, body, tries + 1), tries >= ports.length ? 100 : 0);
+      if (err.code === 'ECONNREFUSED') {
+        this.healthy.set(port, false);
+        tried.add(port);
+        this.attempt(req, res, body, tried, round);
         return;
       }
       if (!res.headersSent) {
-        this.unroutable++;
         res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'bad_gateway', error_description: err.code ?? err.message }));
+        res.end(JSON.stringify({ error: 'bad_gateway' }));
       } else {
         res.destroy();
       }

@@ -4,7 +4,8 @@
  */
 
 export type TokenKind = 'access_token' | 'refresh_token' | 'id_token';
-export type TokenState = 'live' | 'consumed' | 'revoked' | 'revoking';
+/** `uncertain`: a request that would change it got no clear answer (a revocation or rotation may or may not have happened). */
+export type TokenState = 'live' | 'consumed' | 'revoked' | 'uncertain';
 
 export interface IssuedToken {
   kind: TokenKind;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeJwt } from 'jose';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { UserAgent, formAction, hiddenField } from '../../support/user-agent.js';
 import { Ledger, type Sample } from './ledger.js';
 
@@ -60,6 +61,55 @@ export class LoadDriver {
 
   constructor(readonly fx: Fixtures, readonly ledger: Ledger, private readonly target = fx.issuer) {}
 
+  private jwksCache?: { keys: ReturnType<typeof createLocalJWKSet>; fetchedAt: number; maxAgeMs: number };
+  /** ID tokens verified against the cached JWKS (failures are violations: a relying party would reject them). */
+  verified = 0;
+
+  /**
+   * Verifies an ID token as a relying party with a cached JWKS does: the set is fetched (through
+   * the balancer) only when its Cache-Control max-age has passed, never because a kid is unknown.
+   */
+  private async verifyIdToken(idToken: string): Promise<void> {
+    const now = Date.now();
+    if (!this.jwksCache || now - this.jwksCache.fetchedAt >= this.jwksCache.maxAgeMs) {
+      try {
+        const res = await fetch(`${this.target}/jwks`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        if (res.status === 200) {
+          const maxAge = Number(/max-age=(\d+)/.exec(res.headers.get('cache-control') ?? '')?.[1] ?? 0);
+          this.jwksCache = { keys: createLocalJWKSet(await res.json() as JSONWebKeySet), fetchedAt: now, maxAgeMs: maxAge * 1000 };
+        }
+      } catch { /* keep the old cache, as a relying party would */ }
+    }
+    if (!this.jwksCache) return;
+    try {
+      await jwtVerify(idToken, this.jwksCache.keys, { issuer: this.fx.issuer, audience: this.fx.webClient.client_id, clockTolerance: 30 });
+      this.verified++;
+    } catch (err) {
+      this.ledger.violation(`relying party could not verify an ID token: ${(err as Error).message}`);
+    }
+  }
+
+  private readonly agents = new Map<string, Agent>();
+
+  /**
+   * A fetch whose connections come from `address` (any 127.x.y.z works on loopback): each user
+   * signs in from their own address, as real users do, so per-address sign-in limits apply to each.
+   */
+  fetchFrom(address: string): (url: string, init: RequestInit) => Promise<Response> {
+    let agent = this.agents.get(address);
+    if (!agent) {
+      agent = new Agent({ connect: { localAddress: address } });
+      this.agents.set(address, agent);
+    }
+    const dispatcher = agent;
+    return (url, init) => undiciFetch(url, { ...(init as object), dispatcher } as never) as unknown as Promise<Response>;
+  }
+
+  addressOf(user: { id: string }): string {
+    const i = Math.max(0, this.fx.users.findIndex((u) => u.id === user.id));
+    return `127.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`;
+  }
+
   /** Sends one request, timing and classifying it. */
   async call(endpoint: string, url: string, init: RequestInit & { expect?: number[] } = {}): Promise<Answer> {
     const started = performance.now();
@@ -75,7 +125,7 @@ export class LoadDriver {
         failure = status === 503 ? 'unavailable' : status === 502 ? 'bad_gateway' : 'server_error';
         // Fail closed, and say nothing about the inside.
         if (status !== 503 && status !== 502) this.ledger.violation(`${endpoint}: ${status} ${text.slice(0, 200)}`);
-        if (/\bat .+\(.*:\d+:\d+\)|Error:|knex|ECONNREFUSED|stack/i.test(text)) this.ledger.violation(`${endpoint}: ${status} body leaks internals: ${text.slice(0, 200)}`);
+        if (status !== 502 && /\bat .+\(.*:\d+:\d+\)|Error:|knex|ECONNREFUSED|stack/i.test(text)) this.ledger.violation(`${endpoint}: ${status} body leaks internals: ${text.slice(0, 200)}`);
       } else if (status === 429) {
         failure = 'rate_limited';
       } else if (init.expect && !init.expect.includes(status)) {
@@ -126,6 +176,7 @@ export class LoadDriver {
     if (answer.status !== 200) return undefined;
     this.ledger.redeemed(`code:${code}`);
     this.recordTokens(answer.body, this.fx.webClient.client_id, user.id, grant);
+    await this.verifyIdToken(answer.body.id_token);
     const idClaims = decodeJwt(answer.body.id_token);
     if (idClaims.nonce !== nonce) this.ledger.violation('ID token nonce mismatch');
     this.ledger.flows++;
@@ -134,7 +185,7 @@ export class LoadDriver {
 
   /** The front-channel part: authorize, sign in, back at the callback with a code (not yet redeemed). */
   async authorize(user: { id: string; email: string }): Promise<{ code: string; verifier: string; nonce: string } | undefined> {
-    const ua = new UserAgent();
+    const ua = new UserAgent(this.fetchFrom(this.addressOf(user)));
     const verifier = b64url(randomBytes(32));
     const challenge = b64url(createHash('sha256').update(verifier).digest());
     const state = b64url(randomBytes(12));
@@ -200,17 +251,21 @@ export class LoadDriver {
     const presented = chain.refreshToken;
     const answer = await this.tokenRequest('token:refresh_token', { grant_type: 'refresh_token', refresh_token: presented }, this.fx.webClient, [200]);
     if (answer.status === 200) {
+      // A retry after an unclear answer may be handed the successor committed the first time (grace).
       this.ledger.redeemed(`refresh:${presented}:${answer.body.refresh_token}`);
       this.ledger.mark(presented, 'consumed');
       this.recordTokens(answer.body, this.fx.webClient.client_id, chain.userId, chain.grant);
       chain.refreshToken = answer.body.refresh_token;
+      if (answer.body.id_token) await this.verifyIdToken(answer.body.id_token);
       return;
     }
     if (answer.status === 400 && answer.body?.error === 'invalid_grant') {
       this.ledger.violation(`lost refresh chain: a live refresh token was refused (${answer.body.error_description ?? ''})`);
       chain.refreshToken = undefined;
     }
-    // Anything else: keep the token and try again later.
+    // Anything else: the rotation may or may not have committed. Keep presenting the token (the
+    // grace window answers a committed rotation with its successor); meanwhile it is neither live nor consumed.
+    this.ledger.mark(presented, 'uncertain');
   }
 
   async clientCredentials(): Promise<void> {
@@ -240,7 +295,7 @@ export class LoadDriver {
         expect: [200],
       });
       if (answer.status !== 200) this.ledger.violation(`a retried revocation failed after recovery: ${answer.status}`);
-      else if (token?.grant) this.ledger.revokeGrant(token.grant, 'revoked', ['live', 'revoking']);
+      else if (token?.grant) this.ledger.revokeGrant(token.grant, 'revoked', ['live', 'uncertain']);
     }
   }
 
@@ -279,7 +334,7 @@ export class LoadDriver {
     } else {
       // Asked, not confirmed: the client retries the revocation later (RFC 7009); until then the
       // grant's tokens are neither live nor revoked for the checks.
-      this.ledger.revokeGrant(chain.grant, 'revoking');
+      this.ledger.revokeGrant(chain.grant, 'uncertain');
       this.pendingRevocations.push(token.value);
     }
     // Either way the client has given this grant up and signs in again.
@@ -317,5 +372,10 @@ export class LoadDriver {
     this.stopping = true;
     await Promise.all(this.workers);
     this.workers = [];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.close()));
+    this.agents.clear();
   }
 }

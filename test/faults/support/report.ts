@@ -23,10 +23,13 @@ export interface ScenarioResult {
   notes: string[];
 }
 
-const results: ScenarioResult[] = [];
+const recorded: ScenarioResult[] = [];
+/** Results so far by scenario name (the login flood compares with the baseline). */
+export const results = new Map<string, ScenarioResult>();
 
 export function recordScenario(result: ScenarioResult): void {
-  results.push(result);
+  recorded.push(result);
+  results.set(result.name, result);
   process.stdout.write(`# ${result.name}: ${JSON.stringify({ flows: result.flows, requests: result.requests, recoveryMs: result.recoveryMs, violations: result.invariants.violations.length, failures: result.overall.failures })}\n`);
 }
 
@@ -36,7 +39,7 @@ const failures = (s?: ReturnType<typeof summarize>) => (s && Object.keys(s.failu
 
 /** The results table: into .test-tmp/faults-report.md always, into docs/reliability.md with FAULTS_WRITE_DOCS=1. */
 export function writeReport(profile: string): void {
-  if (!results.length) return;
+  if (!recorded.length) return;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     BEGIN,
@@ -45,9 +48,9 @@ export function writeReport(profile: string): void {
     '',
     '| scenario | flows / requests | invariant violations | failed answers (whole run) | p50/p99 ms during fault | p50/p99 ms after | recovery |',
     '|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.name} | ${r.flows} / ${r.requests} | ${r.invariants.violations.length ? r.invariants.violations.slice(0, 3).join('; ') : '0'} | ${failures(r.overall)} | ${fmt(r.during ?? r.overall)} | ${fmt(r.after)} | ${r.recoveryMs === undefined ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s`} |`),
+    ...recorded.map((r) => `| ${r.name} | ${r.flows} / ${r.requests} | ${r.invariants.violations.length ? r.invariants.violations.slice(0, 3).join('; ') : '0'} | ${failures(r.overall)} | ${fmt(r.during ?? r.overall)} | ${fmt(r.after)} | ${r.recoveryMs === undefined ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s`} |`),
     '',
-    ...results.flatMap((r) => (r.notes.length ? [`- **${r.name}**: ${r.notes.join('; ')}; end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`] : [`- **${r.name}**: end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`])),
+    ...recorded.flatMap((r) => (r.notes.length ? [`- **${r.name}**: ${r.notes.join('; ')}; end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`] : [`- **${r.name}**: end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`])),
     END,
   ];
   const block = lines.join('\n');

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { ProviderRef } from '../../../oidc/live-provider.js';
+import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
 import { isStorageUnavailable } from '../../../storage/storage-errors.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
@@ -39,6 +40,8 @@ export interface InteractionDeps {
   metrics?: LoginFailureCounter;
   /** Sign-ins, registrations and consents into the audit log; none when omitted. */
   audit?: AuditLog;
+  /** Attempts per client address, checked before any password is hashed; no limit when omitted. */
+  signInThrottle?: SignInThrottle;
 }
 
 function loginState(details: Details): LoginState {
@@ -140,7 +143,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     throw new GatehouseError('invalid_request', `unsupported prompt ${d.prompt.name}`);
   });
 
-  router.post('/:uid/login/:step', async (ctx) => {
+  /** Before anything that reads storage or hashes: attempts past the limit cost one counter increment. */
+  const throttled = async (ctx: Context, next: () => Promise<unknown>) => {
+    if (deps.signInThrottle) {
+      const verdict = await deps.signInThrottle.check(ctx.ip);
+      if (!verdict.allowed) {
+        deps.metrics?.loginFailed('rate_limited');
+        ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+        renderErrorPage(views, ctx, 429, 'too_many_requests');
+        return;
+      }
+    }
+    await next();
+  };
+
+  router.post('/:uid/login/:step', throttled, async (ctx) => {
     const d = await details(ctx);
     const form = ctx.request.body as Record<string, string>;
     if (d.prompt.name !== 'login') throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
@@ -191,7 +208,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }));
   };
 
-  router.post('/:uid/register', async (ctx) => {
+  router.post('/:uid/register', throttled, async (ctx) => {
     const d = await details(ctx);
     if (!deps.registrationEnabled) throw new GatehouseError('not_found', 'registration is disabled');
     const form = ctx.request.body as Record<string, string>;

@@ -1,0 +1,28 @@
+/** Storage port: counts hits of a key within a fixed window shared by every instance. */
+export interface AttemptCounter {
+  /** Adds one hit to `key` in the window starting at `windowStart` (epoch s); returns the window's count. */
+  hit(key: string, windowStart: number, windowSeconds: number): Promise<number>;
+}
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+const WINDOW_SECONDS = 60;
+
+/**
+ * Sign-in attempts (password, registration) per client address per minute, counted in shared
+ * storage so a flood spread over instances is seen whole. Checked before any password hashing,
+ * so attempts beyond the limit cost one counter increment and get 429 at once — the hashing
+ * capacity stays with everyone else. `limitPerMinute` 0 turns it off.
+ */
+export class SignInThrottle {
+  constructor(private readonly counter: AttemptCounter, private readonly limitPerMinute: number) {}
+
+  async check(clientAddress: string, now = Date.now()): Promise<ThrottleVerdict> {
+    if (this.limitPerMinute <= 0) return { allowed: true };
+    const nowSeconds = Math.floor(now / 1000);
+    const windowStart = nowSeconds - (nowSeconds % WINDOW_SECONDS);
+    const count = await this.counter.hit(`signin:${clientAddress || 'unknown'}`, windowStart, WINDOW_SECONDS);
+    if (count <= this.limitPerMinute) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: Math.max(1, windowStart + WINDOW_SECONDS - nowSeconds) };
+  }
+}

@@ -144,8 +144,6 @@ export class Cluster {
       HOST: '127.0.0.1',
       GATEHOUSE_KEK: randomBytes(32).toString('base64url'),
       GATEHOUSE_ADMIN_KEY: this.adminKey,
-      ARGON2_MEMORY_KIB: '8192',
-      ARGON2_ITERATIONS: '1',
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_SECONDS: '10',
       // The balancer appends the client address to X-Forwarded-For (sign-in throttling is per address).

@@ -98,16 +98,22 @@ export class LoadDriver {
   fetchFrom(address: string): (url: string, init: RequestInit) => Promise<Response> {
     let agent = this.agents.get(address);
     if (!agent) {
-      agent = new Agent({ connect: { localAddress: address } });
+      agent = new Agent({ localAddress: address });
       this.agents.set(address, agent);
     }
     const dispatcher = agent;
     return (url, init) => undiciFetch(url, { ...(init as object), dispatcher } as never) as unknown as Promise<Response>;
   }
 
-  addressOf(user: { id: string }): string {
-    const i = Math.max(0, this.fx.users.findIndex((u) => u.id === user.id));
-    return `127.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`;
+  private signIns = 0;
+
+  /**
+   * Each sign-in comes from its own loopback address (127.1.0.1, 127.1.0.2, …), as sign-ins of
+   * many people on many devices do; only the flood scenario sends many from one address.
+   */
+  nextAddress(): string {
+    const n = ++this.signIns;
+    return `127.${1 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${(n & 255) || 1}`;
   }
 
   /** Sends one request, timing and classifying it. */
@@ -185,7 +191,17 @@ export class LoadDriver {
 
   /** The front-channel part: authorize, sign in, back at the callback with a code (not yet redeemed). */
   async authorize(user: { id: string; email: string }): Promise<{ code: string; verifier: string; nonce: string } | undefined> {
-    const ua = new UserAgent(this.fetchFrom(this.addressOf(user)));
+    const address = this.nextAddress();
+    try {
+      return await this.signIn(user, new UserAgent(this.fetchFrom(address)));
+    } finally {
+      // One address per sign-in: release its connections.
+      await this.agents.get(address)?.close();
+      this.agents.delete(address);
+    }
+  }
+
+  private async signIn(user: { id: string; email: string }, ua: UserAgent): Promise<{ code: string; verifier: string; nonce: string } | undefined> {
     const verifier = b64url(randomBytes(32));
     const challenge = b64url(createHash('sha256').update(verifier).digest());
     const state = b64url(randomBytes(12));

@@ -67,6 +67,8 @@ export interface AuditEventInput extends AuditRequestContext {
 export interface AuditEvent extends AuditEventInput {
   occurredAt: Date;
   data: Record<string, unknown>;
+  /** Unique per event: writing it twice stores it once. */
+  key?: string;
 }
 
 /** An event as stored and listed by the admin API. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditEventInput, AuditEventType, StoredAuditEvent } from './audit-event.js';
 import { cleanText, scrubAuditData } from './scrub.js';
 
@@ -165,5 +166,8 @@ function normalize(input: AuditEventInput): AuditEvent {
     requestId: text(input.requestId, MAX_ID_CHARS),
     data: (input.data ? scrubAuditData(input.data) : {}) as Record<string, unknown>,
     occurredAt: new Date(),
+    // Makes a retried write idempotent: a batch whose commit was not acknowledged (a timeout) is
+    // written again, and events already stored are skipped.
+    key: randomUUID(),
   };
 }

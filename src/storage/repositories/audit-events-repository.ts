@@ -20,10 +20,12 @@ const toEvent = (r: Row): StoredAuditEvent => ({
   data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data ?? {}) as Record<string, unknown>,
 });
 
-const INSERT_BATCH_SQL = `insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data)
-select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb)
+// Idempotent: a batch retried after an unacknowledged commit stores each event once (event_key).
+const INSERT_BATCH_SQL = `insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data, event_key)
+select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb), event_key
 from jsonb_to_recordset(?::jsonb) as e(occurred_at timestamptz, type text, actor text, subject text,
-  client_id text, ip text, user_agent text, request_id text, data jsonb)`;
+  client_id text, ip text, user_agent text, request_id text, data jsonb, event_key uuid)
+on conflict (event_key) do nothing`;
 
 /** `audit_events`: append-only; ids are the cursor (pg returns bigint as text, PGlite as number: cast). */
 export class SqlAuditEventRepository implements AuditEventRepository {
@@ -42,6 +44,7 @@ export class SqlAuditEventRepository implements AuditEventRepository {
       user_agent: e.userAgent ?? null,
       request_id: e.requestId ?? null,
       data: e.data,
+      event_key: e.key ?? null,
     })));
     await this.database.db().raw(INSERT_BATCH_SQL, [batch]);
   }

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Database } from '../storage/database.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { UNAVAILABLE_BODY } from './storage-outage.js';
-import { flushPendingRefreshConsume, GRACE_SUCCESSOR, type GraceSuccessor } from '../storage/oidc-adapters/refresh-token-adapter.js';
+import { commitPendingRotation, flushPendingRefreshConsume, GRACE_SUCCESSOR, type GraceSuccessor } from '../storage/oidc-adapters/refresh-token-adapter.js';
 
 /**
  * Gives each token request a storage scope, in which a refresh-token rotation is written as one
@@ -16,6 +16,7 @@ export function tokenRequestScope(database: Database, tokenPath: string) {
       await next();
       if (ctx.status !== 200) return;
       try {
+        await commitPendingRotation(database);
         await flushPendingRefreshConsume(database);
       } catch (err) {
         if (isStorageUnavailable(err)) {

@@ -23,7 +23,7 @@ for (const backend of backends()) {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `idem-${randomUUID()}`;
       const batch = [1, 2, 3].map((i) => ({
-        type: 'token.issued' as const, actor: `client:${clientId}`, clientId, occurredAt: new Date(), data: { n: i }, key: randomUUID(),
+        type: "token.issued" as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n: i }, key: randomUUID(),
       }));
       await repo.insertMany(batch);
       await repo.insertMany(batch);

@@ -7,6 +7,7 @@ import type { AdapterPayload } from './types.js';
 /** Notes shared through the token request's scope (Database.withRequestScope). */
 export const PENDING_CONSUME = 'refresh.pendingConsume';
 export const GRACE_SUCCESSOR = 'refresh.graceSuccessor';
+const PENDING_ROTATION = 'refresh.pendingRotation';
 
 export interface GraceSuccessor { presentedId: string; successorId: string }
 
@@ -25,9 +26,11 @@ returning id`;
 
 /**
  * Refresh tokens in SQL, rotated atomically:
- * - consume() of the presented token only notes it (within the token request's scope); the
- *   successor's upsert then consumes it and stores the successor in one conditional statement
- *   (ROTATE_SQL). A request that loses a race inserts nothing and gets invalid_grant.
+ * - consume() of the presented token only notes it (within the token request's scope), and so
+ *   does the successor's upsert; when the answer is ready, commitPendingRotation consumes the
+ *   presented token and stores the successor in one conditional statement (ROTATE_SQL), as the
+ *   last write. A request that loses a race inserts nothing and gets invalid_grant; a request
+ *   that fails before (an outage) has consumed nothing.
  * - Outside a token request (no scope), consume() is a plain conditional UPDATE.
  * - Within the client's grace window (refresh_token_grace_seconds), a retried refresh of the
  *   just-rotated token is answered with that same successor instead of being treated as reuse.
@@ -76,10 +79,28 @@ export class RefreshTokenAdapter extends SqlAdapter {
     if (!predecessor) return super.upsert(id, payload, expiresIn);
     notes!.delete(PENDING_CONSUME);
     const expires = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    const result = await this.database.db().raw(ROTATE_SQL, [id, predecessor, id, JSON.stringify(payload), payload.grantId ?? null, expires]);
-    if (!(result as { rows?: unknown[] }).rows?.length) throw alreadyConsumed(this.model);
-    faultPoint('crash-after-refresh-rotation');
+    // Written last, once everything else the answer needs was stored (commitPendingRotation).
+    notes!.set(PENDING_ROTATION, { id, predecessor, payload, expires } satisfies PendingRotation);
   }
+}
+
+interface PendingRotation { id: string; predecessor: string; payload: AdapterPayload; expires: Date | null }
+
+/**
+ * Commits the rotation the request prepared: the last write before a token response, so a
+ * failure anywhere before it (Redis down while the access token was stored, say) leaves the
+ * presented refresh token unconsumed and the client's retry simply works. Throws invalid_grant
+ * when a concurrent request rotated the token first.
+ */
+export async function commitPendingRotation(database: Database): Promise<void> {
+  const notes = database.requestNotes();
+  const pending = notes?.get(PENDING_ROTATION) as PendingRotation | undefined;
+  if (!pending) return;
+  notes!.delete(PENDING_ROTATION);
+  const { id, predecessor, payload, expires } = pending;
+  const result = await database.db().raw(ROTATE_SQL, [id, predecessor, id, JSON.stringify(payload), payload.grantId ?? null, expires]);
+  if (!(result as { rows?: unknown[] }).rows?.length) throw alreadyConsumed('RefreshToken');
+  faultPoint('crash-after-refresh-rotation');
 }
 
 /**

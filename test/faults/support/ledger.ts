@@ -44,8 +44,11 @@ export class Ledger {
   readonly revocations: string[] = [];
   flows = 0;
 
+  /** While set, new access tokens are recorded `uncertain` (a Redis flush may remove them before anyone looks). */
+  uncertainIssuance = false;
+
   issue(token: Omit<IssuedToken, 'state' | 'issuedAt'>): void {
-    this.tokens.set(token.value, { ...token, issuedAt: Date.now(), state: 'live' });
+    this.tokens.set(token.value, { ...token, issuedAt: Date.now(), state: this.uncertainIssuance && token.kind === 'access_token' ? 'uncertain' : 'live' });
   }
 
   /** RFC 7009 §2.1 as oidc-provider does it: revoking an access or refresh token revokes its whole grant. */

@@ -4,15 +4,21 @@ import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createTestStorage, type BackendName, type TestStorage } from './backends.js';
 
+/**
+ * A free port for a server to listen on, below Linux's ephemeral range (32768–60999): a port the
+ * kernel handed out for `listen(0)` can be taken by an outgoing connection (Redis, PostgreSQL,
+ * fetch) before the server binds it; ports from 10000–31999 are never used for outgoing ones.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 /** Fast hashing parameters for tests only (the product default is m=19456 KiB, t=2). */

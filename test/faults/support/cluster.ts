@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,27 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createTestStorage, tmpRoot, PG_ADMIN_URL, TEST_REDIS_URL, type TestStorage } from '../../support/backends.js';
+import { freePort } from '../../support/gatehouse.js';
 import { Balancer } from './balancer.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLOCK_SKEW_SHIM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'clock-skew.mjs');
-
-/**
- * A free port below the ephemeral range (32768+ on Linux): the balancer opens a connection per
- * request, and an instance restarting on an ephemeral port could find it taken by one of them.
- */
-async function stablePort(): Promise<number> {
-  for (;;) {
-    const port = 15_000 + Math.floor(Math.random() * 15_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 /** One Gatehouse process (`node --import tsx src/main.ts`), restartable on the same ports. */
 export class Instance {
@@ -128,7 +112,7 @@ export class Cluster {
     this.redisPrefix = this.storage.env.REDIS_KEY_PREFIX!;
     await this.pgProxy.start();
     await this.redisProxy.start();
-    const ports = [await stablePort(), await stablePort()];
+    const ports = [await freePort(), await freePort()];
     this.balancer = new Balancer(() => this.instances.filter((i) => i.running).map((i) => i.port).concat(this.instances.every((i) => !i.running) ? ports : []));
     const lbPort = await this.balancer.start();
     this.issuer = `http://127.0.0.1:${lbPort}`;
@@ -153,7 +137,7 @@ export class Cluster {
       ...options.env,
     };
     for (const [i, port] of ports.entries()) {
-      const adminPort = await stablePort();
+      const adminPort = await freePort();
       this.instances.push(new Instance(`gh${i + 1}`, port!, adminPort, { ...shared, PORT: String(port), ADMIN_PORT: String(adminPort) }));
     }
     // The first start migrates and generates keys; the second finds them.

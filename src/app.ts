@@ -139,7 +139,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
       config, keys: loaded, adapterFor, users, resources, database, pages, logger, metrics, authorization, audit: providerAudit,
     }), keys);
     const keyWatcher = new SigningKeyWatcher({
-      load: () => signingKeys.load(),
+      loadIfChanged: (serving) => signingKeys.loadIfChanged(serving),
       apply: (loaded) => providers.replace(loaded),
       serving: () => providers.keys.fingerprint,
       pollSeconds: config.signingKeys.pollSeconds,

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Database } from '../storage/database.js';
 import { DEFERRED_REDIS_DELETES, runDeferredRedisDeletes } from '../storage/oidc-adapters/redis-adapter.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
-import { UNAVAILABLE_BODY } from './storage-outage.js';
+import { answerUnavailable } from './storage-outage.js';
 
 /**
  * Revocation in an order that survives an outage half-way. oidc-provider deletes the presented
@@ -24,9 +24,7 @@ export function revocationScope(database: Database, revocationPath: string) {
         await runDeferredRedisDeletes(notes);
       } catch (err) {
         if (!isStorageUnavailable(err)) throw err;
-        ctx.status = 503;
-        ctx.set('Retry-After', '2');
-        ctx.body = { ...UNAVAILABLE_BODY };
+        answerUnavailable(ctx);
       }
     });
   };

@@ -9,6 +9,14 @@ export const UNAVAILABLE_BODY = {
 } as const;
 const RETRY_AFTER_SECONDS = '2';
 
+/** The fail-closed answer, for middleware that finishes a request after oidc-provider answered it. */
+export function answerUnavailable(ctx: { status: number; body: unknown; set(field: string, value: string): void }): void {
+  ctx.status = 503;
+  ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { ...UNAVAILABLE_BODY };
+}
+
 /**
  * A store that cannot be reached (PostgreSQL, Redis, the pool) fails the request closed with
  * 503 `temporarily_unavailable` and a generic body, instead of oidc-provider's 500

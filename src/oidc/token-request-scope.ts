@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Database } from '../storage/database.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
-import { UNAVAILABLE_BODY } from './storage-outage.js';
+import { answerUnavailable } from './storage-outage.js';
 import { commitPendingRotation, flushPendingRefreshConsume, GRACE_SUCCESSOR, type GraceSuccessor } from '../storage/oidc-adapters/refresh-token-adapter.js';
 
 /**
@@ -20,9 +20,7 @@ export function tokenRequestScope(database: Database, tokenPath: string) {
         await flushPendingRefreshConsume(database);
       } catch (err) {
         if (isStorageUnavailable(err)) {
-          ctx.status = 503;
-          ctx.set('Retry-After', '2');
-          ctx.body = { ...UNAVAILABLE_BODY };
+          answerUnavailable(ctx);
           return;
         }
         ctx.status = 400;

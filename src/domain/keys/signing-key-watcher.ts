@@ -8,8 +8,8 @@ export interface KeyChangeChannel {
 }
 
 export interface SigningKeyWatcherDeps {
-  /** Reads the keys as they should be served now. */
-  load(): Promise<LoadedKeys>;
+  /** The keys as they should be served now, when they differ from `serving`; always the next transition time. */
+  loadIfChanged(serving: string): Promise<{ keys?: LoadedKeys; nextTransitionAt?: Date }>;
   /** Serves `keys` from now on (rebuilds the provider). */
   apply(keys: LoadedKeys): void;
   /** The fingerprint being served. */
@@ -82,10 +82,10 @@ export class SigningKeyWatcher {
     let next: Date | undefined;
     try {
       if (this.deps.beforeTick) await this.deps.beforeTick().catch((err) => this.deps.onError(err));
-      const keys = await this.deps.load();
-      next = keys.nextTransitionAt;
       const before = this.deps.serving();
-      if (keys.fingerprint !== before) {
+      const { keys, nextTransitionAt } = await this.deps.loadIfChanged(before);
+      next = nextTransitionAt;
+      if (keys) {
         this.deps.apply(keys);
         this.deps.onApplied?.(keys, before);
       }

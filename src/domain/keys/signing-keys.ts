@@ -101,6 +101,17 @@ export interface SigningKeyPolicy {
 /** Signing order: oidc-provider signs with the first key of an algorithm, so `current` comes first. */
 const STATE_ORDER: Record<KeyState, number> = { current: 0, next: 1, previous: 2, retired: 3 };
 
+/** The keys in JWKS at `now`, in signing order. */
+function publishedAt(all: StoredSigningKey[], now: Date) {
+  return all
+    .map((k) => ({ key: k, state: keyState(k, now) }))
+    .filter((k) => k.state !== 'retired')
+    .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.key.activatedAt.getTime() - a.key.activatedAt.getTime());
+}
+
+const fingerprintOf = (published: { key: StoredSigningKey; state: KeyState }[]) =>
+  published.map(({ key, state }) => `${key.kid}:${state}`).join(',');
+
 function toView(k: StoredSigningKey, now: Date): SigningKeyView {
   const state = keyState(k, now);
   return {
@@ -137,11 +148,22 @@ export class SigningKeys {
         valueEncrypted: this.kek.encrypt(randomBytes(COOKIE_KEY_BYTES).toString('base64url'), `${COOKIE_KEY_PREFIX}1`),
       }],
     }));
+    return this.build(await this.repo.listSigningKeys(), now);
+  }
+
+  /**
+   * For the periodic check: one query for the key rows; keys are decrypted (and cookie keys
+   * read) only when the published set or a state differs from `servingFingerprint`.
+   */
+  async loadIfChanged(servingFingerprint: string, now = new Date()): Promise<{ keys?: LoadedKeys; nextTransitionAt?: Date }> {
     const all = await this.repo.listSigningKeys();
-    const published = all
-      .map((k) => ({ key: k, state: keyState(k, now) }))
-      .filter((k) => k.state !== 'retired')
-      .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.key.activatedAt.getTime() - a.key.activatedAt.getTime());
+    const published = publishedAt(all, now);
+    if (fingerprintOf(published) === servingFingerprint) return { nextTransitionAt: nextTransition(all, now) };
+    return { keys: await this.build(all, now), nextTransitionAt: nextTransition(all, now) };
+  }
+
+  private async build(all: StoredSigningKey[], now: Date): Promise<LoadedKeys> {
+    const published = publishedAt(all, now);
     const keys = published.map(({ key }) => JSON.parse(this.kek.decrypt(key.privateJwkEncrypted, `signing-key:${key.kid}`)) as JWK);
     const secrets = await this.repo.listSecrets(COOKIE_KEY_PREFIX);
     const cookieKeys = secrets
@@ -153,7 +175,7 @@ export class SigningKeys {
       cookieKeys,
       kids: published.map(({ key }) => key.kid),
       signingKeys: published.map(({ key, state }) => ({ kid: key.kid, alg: key.alg, state, createdAt: key.createdAt, activatedAt: key.activatedAt })),
-      fingerprint: published.map(({ key, state }) => `${key.kid}:${state}`).join(','),
+      fingerprint: fingerprintOf(published),
       nextTransitionAt: nextTransition(all, now),
     };
   }

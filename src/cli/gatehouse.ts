@@ -30,6 +30,7 @@ export const USAGE = `usage: gatehouse <command> [options]
   export                     the server's state as a gatehouse.yaml (stdout)
 
 options: --table (compact table instead of JSON), --help
+         values may begin with "-" (key and client ids do); short options stand alone: -f file
 env: GATEHOUSE_ADMIN_URL (default http://127.0.0.1:3001), GATEHOUSE_ADMIN_TOKEN or
      GATEHOUSE_ADMIN_KEY (default: the file keys/admin-key)
 `;
@@ -74,10 +75,35 @@ function positiveInt(v: string | undefined, name: string, fallback: number, max 
   return n;
 }
 
+/**
+ * Key ids (RFC 7638 thumbprints), client ids and other values are base64url and may begin with "-".
+ * parseArgs would read `keys revoke -yQ…` as the unknown option -y, so an argument that begins with
+ * a single dash and is longer than a lone short option (-f, -h) is a value: a positional, or the
+ * value of the option before it. Short options therefore stand alone (`-f file`, not `-ffile`).
+ */
+function shieldDashValues(argv: string[]) {
+  const held = new Map<string, string>();
+  const end = argv.indexOf('--');
+  const args = argv.map((arg, i) => {
+    if ((end !== -1 && i > end) || !/^-[^-]./.test(arg)) return arg;
+    const stand = `\u0000${held.size}`;
+    held.set(stand, arg);
+    return stand;
+  });
+  const restore = (v: string) => held.get(v) ?? v;
+  const restoreValues = <T extends Record<string, unknown>>(values: T): T =>
+    Object.fromEntries(Object.entries(values).map(([k, v]) => [
+      k, typeof v === 'string' ? restore(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? restore(x) : x)) : v,
+    ])) as T;
+  return { args, restore, restoreValues };
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const shielded = shieldDashValues(argv);
+    const raw = parseArgs({ args: shielded.args, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = { values: shielded.restoreValues(raw.values), positionals: raw.positionals.map(shielded.restore) };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

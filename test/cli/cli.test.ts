@@ -132,6 +132,16 @@ describe('gatehouse CLI commands (pglite)', () => {
     const bad = await cli(gh, ['clients', 'create', '--name', 'x', '--redirect-uri', 'javascript:alert(1)']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /invalid_(client_metadata|redirect_uri): /);
+    // Key ids and client ids are base64url: one may begin with "-" and is still a value, not an option.
+    for (const args of [['keys', 'revoke', '-yQ0nNoSuchKid'], ['clients', 'get', '-no-such-client'], ['audit', 'tail', '--client', '-x1']]) {
+      const dashed = await cli(gh, args);
+      assert.doesNotMatch(dashed.stderr, /Unknown option|ambiguous/, args.join(' '));
+      if (args[0] === 'audit') ok(dashed);
+      else {
+        assert.equal(dashed.code, 1, `${args.join(' ')} → ${dashed.code} ${dashed.stderr}`);
+        assert.match(dashed.stderr, /not_found/);
+      }
+    }
     const wrongKey = await cli(gh, ['users', 'list'], { GATEHOUSE_ADMIN_KEY: 'wrong' });
     assert.equal(wrongKey.code, 1);
     assert.match(wrongKey.stderr, /unauthorized/);

@@ -1,17 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AuditEvent } from '../../src/domain/audit/audit-event.js';
+import type { AuditBatch, AuditEvent } from '../../src/domain/audit/audit-event.js';
 import { BufferedAuditLog, type AuditEventRepository } from '../../src/domain/audit/audit-log.js';
 
-/** An in-memory repository that can be told to fail, counting INSERT statements. */
+/**
+ * An in-memory stand-in for the writer's port (the SQL repository is tested on both backends in
+ * idempotent-writes.test.ts): it can be told to fail, or to commit and then lose the answer.
+ */
 class FakeRepo implements AuditEventRepository {
   rows: AuditEvent[] = [];
+  keys = new Set<string>();
   inserts = 0;
   failing = false;
-  async insertMany(events: readonly AuditEvent[]) {
+  loseNextAnswer = false;
+  async insertBatch(batch: AuditBatch) {
     if (this.failing) throw new Error('database unavailable');
     this.inserts++;
-    this.rows.push(...events);
+    if (!this.keys.has(batch.key)) {
+      this.keys.add(batch.key);
+      this.rows.push(...batch.events);
+    }
+    if (this.loseNextAnswer) {
+      this.loseNextAnswer = false;
+      throw new Error('query timeout (the commit held)');
+    }
   }
   async list() { return []; }
 }
@@ -57,6 +69,22 @@ describe('audit log writer (no database)', () => {
     await sleep(100);
     assert.equal(audit.pending, 0);
     assert.equal(repo.rows[0]!.type, 'logout');
+    await audit.close();
+  });
+
+  it('writes a batch again as it was (same key, same events) after a commit whose answer was lost', async () => {
+    const repo = new FakeRepo();
+    const audit = new BufferedAuditLog(repo, log, { flushIntervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) audit.record({ type: 'logout', actor: 'system', data: { n: i } });
+    repo.loseNextAnswer = true;
+    await audit.flush();
+    assert.equal(audit.pending, 3, 'an unacknowledged batch is kept');
+    // Events recorded meanwhile must not join the batch being retried: they would be skipped with it.
+    for (let i = 3; i < 5; i++) audit.record({ type: 'logout', actor: 'system', data: { n: i } });
+    await audit.flush();
+    assert.equal(audit.pending, 0);
+    assert.deepEqual(repo.rows.map((r) => r.data.n), [0, 1, 2, 3, 4], 'each event stored once, in order');
+    assert.equal(repo.inserts, 3, 'the first batch twice, then the new events');
     await audit.close();
   });
 

@@ -19,17 +19,30 @@ for (const backend of backends()) {
       await storage?.drop();
     });
 
-    it('stores a batch written twice (a retry after an unacknowledged commit) once', async () => {
+    it('stores a batch written twice (a retry after an unacknowledged commit) once, in order', async () => {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `idem-${randomUUID()}`;
-      const batch = [1, 2, 3].map((i) => ({
-        type: "token.issued" as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n: i }, key: randomUUID(),
+      const events = [1, 2, 3, 4, 5].map((i) => ({
+        type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n: i },
       }));
-      await repo.insertMany(batch);
-      await repo.insertMany(batch);
-      await repo.insertMany([{ ...batch[0]!, key: randomUUID() }]);
+      const batch = { key: randomUUID(), events };
+      await repo.insertBatch(batch);
+      await repo.insertBatch(batch);
+      await repo.insertBatch({ key: randomUUID(), events: [{ ...events[0]!, data: { n: 6 } }] });
+      const rows = await database.db()('audit_events').where({ client_id: clientId }).orderBy('id').select('data');
+      const n = rows.map((r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data).n);
+      assert.deepEqual(n, [1, 2, 3, 4, 5, 6], 'five events once and in order, then the new batch');
+    });
+
+    it('stores a one-event batch once too, and nothing for an empty batch', async () => {
+      const repo = new SqlAuditEventRepository(database);
+      const clientId = `idem-${randomUUID()}`;
+      const batch = { key: randomUUID(), events: [{ type: 'logout' as const, actor: 'system' as const, clientId, occurredAt: new Date(), data: {} }] };
+      await repo.insertBatch(batch);
+      await repo.insertBatch(batch);
+      await repo.insertBatch({ key: randomUUID(), events: [] });
       const rows = await database.db()('audit_events').where({ client_id: clientId }).count<{ count: string }[]>({ count: '*' });
-      assert.equal(Number(rows[0]!.count), 4, 'three events once, and one new event');
+      assert.equal(Number(rows[0]!.count), 1);
     });
   });
 }

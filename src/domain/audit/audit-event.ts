@@ -67,8 +67,15 @@ export interface AuditEventInput extends AuditRequestContext {
 export interface AuditEvent extends AuditEventInput {
   occurredAt: Date;
   data: Record<string, unknown>;
-  /** Unique per event: writing it twice stores it once. */
-  key?: string;
+}
+
+/**
+ * Events written together. The key is made once, when the batch is formed, and kept across
+ * retries: a batch written again after a commit that was never acknowledged is stored once.
+ */
+export interface AuditBatch {
+  key: string;
+  events: readonly AuditEvent[];
 }
 
 /** An event as stored and listed by the admin API. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, AuditEventInput, AuditEventType, StoredAuditEvent } from './audit-event.js';
+import type { AuditBatch, AuditEvent, AuditEventInput, AuditEventType, StoredAuditEvent } from './audit-event.js';
 import { cleanText, scrubAuditData } from './scrub.js';
 
 /** The emitters' port: record() never waits for storage and never throws. */
@@ -18,8 +18,8 @@ export interface AuditFilter {
 
 /** Storage port for the audit log (storage/ implements it). */
 export interface AuditEventRepository {
-  /** Appends the events with one statement. */
-  insertMany(events: readonly AuditEvent[]): Promise<void>;
+  /** Appends the batch's events with one statement; a batch whose key is already stored is skipped whole. */
+  insertBatch(batch: AuditBatch): Promise<void>;
   /**
    * One page of events matching `filter`: newest first (`desc`, ids below `after`) or oldest
    * first (`asc`, ids above `after`).
@@ -72,6 +72,8 @@ const CLOSE_RETRY_MS = 250;
  */
 export class BufferedAuditLog implements AuditTrail {
   readonly #queue: AuditEvent[] = [];
+  /** The batch being written; kept as it is (same events, same key) until a write succeeds. */
+  #batch?: AuditBatch;
   readonly #options: Required<AuditWriterOptions>;
   #timer?: NodeJS.Timeout;
   #flushing?: Promise<void>;
@@ -87,7 +89,7 @@ export class BufferedAuditLog implements AuditTrail {
 
   /** Events waiting to be written. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#queue.length + (this.#batch?.events.length ?? 0);
   }
 
   record(input: AuditEventInput): void {
@@ -95,7 +97,7 @@ export class BufferedAuditLog implements AuditTrail {
       this.log.warn({ event: input.type }, 'audit event recorded after close; dropped');
       return;
     }
-    if (this.#queue.length >= this.#options.maxQueued) {
+    if (this.pending >= this.#options.maxQueued) {
       this.#dropped++;
       return;
     }
@@ -105,7 +107,7 @@ export class BufferedAuditLog implements AuditTrail {
 
   /** Lists stored events; what this instance has queued is written first, so an admin reads their own changes. */
   async list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]> {
-    if (this.#queue.length) await this.flush();
+    if (this.pending) await this.flush();
     return this.repo.list(filter, page);
   }
 
@@ -116,19 +118,19 @@ export class BufferedAuditLog implements AuditTrail {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length) {
-      const batch = this.#queue.slice(0, this.#options.batchSize);
+    while (this.#batch || this.#queue.length) {
+      this.#batch ??= { key: randomUUID(), events: this.#queue.splice(0, this.#options.batchSize) };
       try {
-        await this.repo.insertMany(batch);
+        await this.repo.insertBatch(this.#batch);
       } catch (err) {
-        // Keep the batch at the head of the queue; the next tick tries again.
-        if (!this.#failing) this.log.error({ err, queued: this.#queue.length }, 'audit log write failed; events kept for retry');
+        // Keep the batch as it is; the next tick writes it again (stored once if this commit held).
+        if (!this.#failing) this.log.error({ err, queued: this.pending }, 'audit log write failed; events kept for retry');
         this.#failing = true;
         this.#reportDropped();
         return;
       }
-      this.#queue.splice(0, batch.length);
-      if (this.#failing) this.log.warn({ queued: this.#queue.length }, 'audit log writes recovered');
+      this.#batch = undefined;
+      if (this.#failing) this.log.warn({ queued: this.pending }, 'audit log writes recovered');
       this.#failing = false;
       this.#reportDropped();
     }
@@ -147,27 +149,27 @@ export class BufferedAuditLog implements AuditTrail {
     for (let attempt = 1; attempt <= this.#options.closeAttempts; attempt++) {
       await this.#flushing;
       await this.flush();
-      if (!this.#queue.length) return;
+      if (!this.pending) return;
       if (attempt < this.#options.closeAttempts) await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS));
     }
-    this.log.error({ lost: this.#queue.length }, 'audit events could not be written before shutdown');
+    this.log.error({ lost: this.pending }, 'audit events could not be written before shutdown');
   }
 }
 
+function optionalText(value: string | undefined, max: number): string | undefined {
+  return value === undefined || value === '' ? undefined : cleanText(value, max);
+}
+
 function normalize(input: AuditEventInput): AuditEvent {
-  const text = (v: string | undefined, max: number) => (v === undefined || v === '' ? undefined : cleanText(v, max));
   return {
     type: input.type,
     actor: cleanText(input.actor, MAX_ID_CHARS) as AuditEvent['actor'],
-    subject: text(input.subject, MAX_ID_CHARS),
-    clientId: text(input.clientId, MAX_ID_CHARS),
-    ip: text(input.ip, MAX_ID_CHARS),
-    userAgent: text(input.userAgent, MAX_USER_AGENT_CHARS),
-    requestId: text(input.requestId, MAX_ID_CHARS),
+    subject: optionalText(input.subject, MAX_ID_CHARS),
+    clientId: optionalText(input.clientId, MAX_ID_CHARS),
+    ip: optionalText(input.ip, MAX_ID_CHARS),
+    userAgent: optionalText(input.userAgent, MAX_USER_AGENT_CHARS),
+    requestId: optionalText(input.requestId, MAX_ID_CHARS),
     data: (input.data ? scrubAuditData(input.data) : {}) as Record<string, unknown>,
     occurredAt: new Date(),
-    // Makes a retried write idempotent: a batch whose commit was not acknowledged (a timeout) is
-    // written again, and events already stored are skipped.
-    key: randomUUID(),
   };
 }

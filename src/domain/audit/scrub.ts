@@ -27,6 +27,8 @@ export function scrubAuditData(value: unknown, depth = 0): unknown {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Either kind of character cleanText changes; most text has neither and is returned as it is. */
+const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
 
 /**
  * PostgreSQL text and jsonb cannot hold U+0000 or a lone UTF-16 surrogate; one such character
@@ -34,5 +36,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function cleanText(value: string, max: number): string {
   const cut = value.length > max ? value.slice(0, max) : value;
+  if (!NEEDS_CLEANING.test(cut)) return cut;
   return cut.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
 }

@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
+import type { AuditBatch, AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
 import type { AuditEventRepository, AuditFilter, AuditPage } from '../../domain/audit/audit-log.js';
 import type { Database } from '../database.js';
 
@@ -6,6 +6,18 @@ type Row = {
   id: string; occurred_at: Date | string; type: string; actor: string; subject: string | null; client_id: string | null;
   ip: string | null; user_agent: string | null; request_id: string | null; data: unknown;
 };
+
+const toRow = (e: AuditEvent) => ({
+  occurred_at: e.occurredAt,
+  type: e.type,
+  actor: e.actor,
+  subject: e.subject,
+  client_id: e.clientId,
+  ip: e.ip,
+  user_agent: e.userAgent,
+  request_id: e.requestId,
+  data: e.data,
+});
 
 const toEvent = (r: Row): StoredAuditEvent => ({
   id: r.id,
@@ -20,33 +32,37 @@ const toEvent = (r: Row): StoredAuditEvent => ({
   data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data ?? {}) as Record<string, unknown>,
 });
 
-// Idempotent: a batch retried after an unacknowledged commit stores each event once (event_key).
-const INSERT_BATCH_SQL = `insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data, event_key)
-select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb), event_key
-from jsonb_to_recordset(?::jsonb) as e(occurred_at timestamptz, type text, actor text, subject text,
-  client_id text, ip text, user_agent text, request_id text, data jsonb, event_key uuid)
-on conflict (event_key) do nothing`;
+const COLUMNS = `occurred_at timestamptz, type text, actor text, subject text, client_id text, ip text,
+  user_agent text, request_id text, data jsonb`;
+
+/**
+ * One statement per batch. The first event ($1) is stored with the batch key (unique where not
+ * null: one index entry per batch, not per event); the others ($2) only if that row was. So a
+ * batch written again after a commit that was never acknowledged is skipped whole, and the key
+ * row comes first in id order.
+ */
+const INSERT_BATCH_SQL = `with head as (
+  insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data, batch_key)
+  select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb), ?::uuid
+  from jsonb_to_record(?::jsonb) as e(${COLUMNS})
+  on conflict (batch_key) where batch_key is not null do nothing
+  returning 1
+)
+insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data)
+select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb)
+from jsonb_to_recordset(?::jsonb) as e(${COLUMNS})
+where exists (select 1 from head)`;
 
 /** `audit_events`: append-only; ids are the cursor (pg returns bigint as text, PGlite as number: cast). */
 export class SqlAuditEventRepository implements AuditEventRepository {
   constructor(private readonly database: Database) {}
 
-  async insertMany(events: readonly AuditEvent[]): Promise<void> {
-    if (!events.length) return;
-    // One JSON parameter for the whole batch: no per-value bind building on the app side.
-    const batch = JSON.stringify(events.map((e) => ({
-      occurred_at: e.occurredAt,
-      type: e.type,
-      actor: e.actor,
-      subject: e.subject ?? null,
-      client_id: e.clientId ?? null,
-      ip: e.ip ?? null,
-      user_agent: e.userAgent ?? null,
-      request_id: e.requestId ?? null,
-      data: e.data,
-      event_key: e.key ?? null,
-    })));
-    await this.database.db().raw(INSERT_BATCH_SQL, [batch]);
+  async insertBatch(batch: AuditBatch): Promise<void> {
+    if (!batch.events.length) return;
+    // JSON parameters: no per-value bind building on the app side. Absent members are left out of
+    // the JSON (undefined), which the record functions read as null.
+    const [head, ...rest] = batch.events.map(toRow);
+    await this.database.db().raw(INSERT_BATCH_SQL, [batch.key, JSON.stringify(head), JSON.stringify(rest)]);
   }
 
   async list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]> {

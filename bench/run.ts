@@ -5,8 +5,9 @@
  * databases, PGlite directories and Redis keys, on failure and on SIGINT / SIGTERM too.
  *
  * Settings: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_FLOWS,
- * BENCH_FLOW_CONCURRENCY, BENCH_BACKENDS, BENCH_LOG_LEVEL, BENCH_SERVER_NODE_ARGS, BENCH_REPORT_FILE
- * (settings.ts).
+ * BENCH_FLOW_CONCURRENCY, BENCH_BACKENDS, BENCH_LOG_LEVEL, BENCH_SERVER_NODE_ARGS, BENCH_REPORT_FILE,
+ * BENCH_SCENARIOS, BENCH_AUDIT_ROUNDS (settings.ts). BENCH_SCENARIOS=audit runs only the audit
+ * on / off pair and writes no report unless BENCH_REPORT_FILE names one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,7 +86,8 @@ async function main(): Promise<number> {
   progress(`bench: ${s.seconds} s per scenario (+${s.warmupSeconds} s warm-up), ${s.connections} connections, backends ${s.backends.join(', ')}`);
   const machine = machineFacts(await softwareVersions());
   try {
-    const floor: Floor | undefined = await startFloor(ctx).catch((err) => {
+    const all = s.scenarios === 'all';
+    const floor: Floor | undefined = !all ? undefined : await startFloor(ctx).catch((err) => {
       failures.push(`library floor: ${(err as Error).message}`);
       return undefined;
     });
@@ -93,7 +95,7 @@ async function main(): Promise<number> {
       await floor?.measureFor(backend).catch((err) => { failures.push(`library floor: ${(err as Error).message}`); });
     };
     for (const backend of s.backends) {
-      await benchGatehouse(ctx, backend, floorRun(backend)).catch((err) => {
+      if (all) await benchGatehouse(ctx, backend, floorRun(backend)).catch((err) => {
         failures.push((err as Error).message);
         progress(`FAILED ${(err as Error).message}`);
       });
@@ -113,12 +115,13 @@ async function main(): Promise<number> {
       argon2: `Argon2id m=${ARGON2_ENV.ARGON2_MEMORY_KIB} KiB, t=${ARGON2_ENV.ARGON2_ITERATIONS}, p=${ARGON2_ENV.ARGON2_PARALLELISM} (product defaults)`,
     },
     rows: ctx.results.rows,
-    verdicts: verdicts(ctx.results, s.backends),
+    verdicts: verdicts(ctx.results, s.backends, s.scenarios),
     failures,
     totalSeconds: (Date.now() - startedAt) / 1000,
   };
-  const file = writeReport(ROOT, report, s.reportFile);
-  process.stdout.write(`\n${renderMarkdown(report)}\nwritten to ${path.relative(process.cwd(), file)}\n`);
+  // A partial run never overwrites the full report in docs/benchmarks.md.
+  const file = s.scenarios === 'all' || s.reportFile ? writeReport(ROOT, report, s.reportFile) : undefined;
+  process.stdout.write(`\n${renderMarkdown(report)}\n${file ? `written to ${path.relative(process.cwd(), file)}\n` : ''}`);
   return failures.length ? 1 : 0;
 }
 

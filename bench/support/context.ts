@@ -12,8 +12,13 @@ export interface Results {
   peak: Partial<Record<BackendName, LoadResult>>;
   atPartialLoad: Partial<Record<BackendName, LoadResult>>;
   rotations: Partial<Record<BackendName, LoadResult>>;
-  /** client_credentials JWT with the audit log on and off, each the mean of alternated runs. */
-  auditCost: Partial<Record<BackendName, { on: LoadResult; off: LoadResult }>>;
+  /** client_credentials JWT with the audit log on and off: each side's mean, and each round's on ÷ off. */
+  auditCost: Partial<Record<BackendName, { on: LoadResult; off: LoadResult; ratios: number[] }>>;
+  /**
+   * The audit-off server (PostgreSQL + Redis) with ÷ without another process writing the audit-on
+   * side's rate of audit rows into its database, per paired round: the database's share.
+   */
+  auditControl?: number[];
 }
 
 /** Shared by the scenario modules: settings, results, progress output, storage to clean up. */

@@ -87,9 +87,15 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
   its own chain forward (the rotated token from each response is the next request's token); the
   chains start from refresh tokens minted by the code-flow scenario.
 - *Audit log on / off*: client_credentials JWT on two more servers alike but for
-  \`AUDIT_LOG_ENABLED\`, each on fresh storage, both up for the whole pair. They are measured in
-  turn (on, off, on, off; each run half a scenario's length after a short warm-up) and each side is
-  the mean of its two runs, so drift in machine conditions falls on both sides.
+  \`AUDIT_LOG_ENABLED\`, each on fresh storage, both up for the whole pair. Each round measures
+  both back to back (a quarter of a scenario's length each, after a 1 s warm-up), in alternating
+  order (on-off, off-on, …); BENCH_AUDIT_ROUNDS rounds (8). The check is the median of the
+  rounds' on ÷ off ratios: on a shared machine one server's rate drifts by ±20 % within a
+  minute, and two adjacent runs see the same conditions far more often than the two sides'
+  means do. The means are shown too. A control follows on PostgreSQL + Redis (for information):
+  the audit-off server in paired rounds with and without another process
+  (bench/audit-row-writer.ts) writing the audit-on side's rate of rows into its database with
+  the product's statement: the share of the cost that is the database's work on shared cores.
 
 **Targets.**
 - client_credentials JWT on PostgreSQL + Redis ≥ 0.85× the library floor;

@@ -20,6 +20,10 @@ export interface BenchSettings {
   serverNodeArgs: string[];
   /** Where the report is written, relative to the repository root. @default docs/benchmarks.md (BENCH_REPORT_FILE) */
   reportFile: string | undefined;
+  /** `all`, or `audit` for only the audit on / off pair (a quicker look at one target). @default all (BENCH_SCENARIOS) */
+  scenarios: 'all' | 'audit';
+  /** Paired (on, off) rounds of the audit pair. @default 8 (BENCH_AUDIT_ROUNDS) */
+  auditRounds: number;
 }
 
 /** The product's Argon2id defaults (config.ts), spelled out so the report states what the flows paid. */
@@ -41,6 +45,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const seconds = intSetting(env, 'BENCH_SECONDS', 10, 1);
   const backends = (env.BENCH_BACKENDS ?? 'pglite,postgres').split(',').map((s) => s.trim()).filter(Boolean);
   for (const b of backends) if (b !== 'pglite' && b !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${b}" (pglite, postgres)`);
+  const scenarios = env.BENCH_SCENARIOS || 'all';
+  if (scenarios !== 'all' && scenarios !== 'audit') throw new Error(`BENCH_SCENARIOS: unknown value "${scenarios}" (all, audit)`);
   return {
     seconds,
     warmupSeconds: intSetting(env, 'BENCH_WARMUP_SECONDS', Math.min(2, seconds), 0),
@@ -51,13 +57,16 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     logLevel: env.BENCH_LOG_LEVEL ?? 'info',
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     reportFile: env.BENCH_REPORT_FILE || undefined,
+    scenarios,
+    auditRounds: intSetting(env, 'BENCH_AUDIT_ROUNDS', 8, 1),
   };
 }
 
 /** Generous upper bound for a whole run; past it the runner cleans up and exits. */
 export function watchdogMs(s: BenchSettings): number {
   const autocannonRuns = s.backends.length * 9;
-  // The audit on / off pair: two server starts, two fresh warm-ups and four half-length runs per backend.
-  const auditPair = s.backends.length * (120 + 2 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 4 * (s.seconds + s.warmupSeconds));
+  // The audit on / off pair: two server starts, two fresh warm-ups and two runs per round per
+  // backend, and as many again for the control with a row writer (PostgreSQL).
+  const auditPair = s.backends.length * (120 + 2 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 4 * s.auditRounds * (s.seconds + s.warmupSeconds));
   return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * (120 + 4 * s.warmupSeconds) + auditPair) * 1000;
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Database } from '../../src/storage/database.js';
 import { SqlAuditEventRepository } from '../../src/storage/repositories/audit-events-repository.js';
+import { FaultProxy } from '../faults/support/fault-proxy.js';
 import { backends, createTestStorage, type TestStorage } from '../support/backends.js';
 
 for (const backend of backends()) {
@@ -34,6 +35,29 @@ for (const backend of backends()) {
       assert.deepEqual(n, [1, 2, 3, 4, 5, 6], 'five events once and in order, then the new batch');
     });
 
+    it('stores every value exactly as given: tabs, line breaks, backslashes, a literal \\N, quotes, non-ASCII', async () => {
+      const repo = new SqlAuditEventRepository(database);
+      const clientId = `exact-${randomUUID()}`;
+      const awkward = 'a\tb\nc\rd\\e \\N "q" \'s\' ünï 🔑 \\\\t';
+      const events = [
+        { type: 'login.failed' as const, actor: 'anonymous' as const, subject: '\\N', clientId, ip: '::1', userAgent: awkward, requestId: 'r\t1',
+          occurredAt: new Date('2026-01-02T03:04:05.678Z'), data: { reason: awkward, nested: { list: [awkward, 1, null, true] } } },
+        { type: 'login.failed' as const, actor: 'anonymous' as const, clientId, occurredAt: new Date('2026-01-02T03:04:06.000Z'), data: {} },
+      ];
+      await repo.insertBatch({ key: randomUUID(), events });
+      const stored = (await repo.list({ clientId }, { order: 'asc', limit: 10 }));
+      assert.equal(stored.length, 2);
+      assert.deepEqual(
+        { subject: stored[0]!.subject, ua: stored[0]!.user_agent, rid: stored[0]!.request_id, ip: stored[0]!.ip, at: stored[0]!.occurred_at, data: stored[0]!.data },
+        { subject: '\\N', ua: awkward, rid: 'r\t1', ip: '::1', at: '2026-01-02T03:04:05.678Z', data: events[0]!.data },
+      );
+      assert.deepEqual(
+        { subject: stored[1]!.subject, ua: stored[1]!.user_agent, rid: stored[1]!.request_id, ip: stored[1]!.ip, data: stored[1]!.data },
+        { subject: null, ua: null, rid: null, ip: null, data: {} },
+        'absent values are stored as null, not as text',
+      );
+    });
+
     it('stores a one-event batch once too, and nothing for an empty batch', async () => {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `idem-${randomUUID()}`;
@@ -46,3 +70,70 @@ for (const backend of backends()) {
     });
   });
 }
+
+describe('audit COPY through a black-holed connection (postgres)', { skip: !backends().includes('postgres') }, () => {
+  let storage: TestStorage;
+  let proxy: FaultProxy;
+  let database: Database;
+  before(async () => {
+    storage = await createTestStorage('postgres');
+    const direct = await Database.open({ databaseUrl: storage.env.DATABASE_URL, dataDir: '', poolMax: 1 });
+    await direct.migrate();
+    await direct.close();
+    const url = new URL(storage.env.DATABASE_URL!);
+    proxy = new FaultProxy({ host: url.hostname, port: Number(url.port || 5432) }, 'postgres');
+    url.port = String(await proxy.start());
+    database = await Database.open({ databaseUrl: url.toString(), dataDir: '', poolMax: 2, queryTimeoutMs: 500 });
+  });
+  after(async () => {
+    await database?.close();
+    await proxy?.stop();
+    await storage?.drop();
+  });
+
+  it('fails the write within the query timeout, then stores the retried batch once', async () => {
+    const repo = new SqlAuditEventRepository(database);
+    const clientId = `hole-${randomUUID()}`;
+    const batch = { key: randomUUID(), events: [1, 2, 3].map((n) => ({ type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n } })) };
+    await repo.insertBatch({ key: randomUUID(), events: [{ ...batch.events[0]!, data: { n: 0 } }] }); // a pooled connection exists
+    proxy.blackhole();
+    await assert.rejects(repo.insertBatch(batch), /timeout/i);
+    proxy.pass(); // cuts the connections held meanwhile; the writer retries on its next tick, as here
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await repo.insertBatch(batch);
+        break;
+      } catch (err) {
+        if (attempt === 10) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    await repo.insertBatch(batch);
+    const rows = await repo.list({ clientId }, { order: 'asc', limit: 10 });
+    assert.deepEqual(rows.map((r) => r.data.n), [0, 1, 2, 3]);
+  });
+
+  it('survives answers that arrive after the timeout (a slow server, not a dead one)', async () => {
+    const repo = new SqlAuditEventRepository(database);
+    const clientId = `slow-${randomUUID()}`;
+    const batch = { key: randomUUID(), events: [1, 2].map((n) => ({ type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n } })) };
+    proxy.latencyMs = 800;
+    try {
+      await assert.rejects(repo.insertBatch(batch), /timeout/i);
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // the late answers would have arrived by now
+    } finally {
+      proxy.latencyMs = 0;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await repo.insertBatch(batch);
+        break;
+      } catch (err) {
+        if (attempt === 10) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const rows = await repo.list({ clientId }, { order: 'asc', limit: 10 });
+    assert.deepEqual(rows.map((r) => r.data.n), [1, 2]);
+  });
+});

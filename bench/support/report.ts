@@ -89,7 +89,7 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
 - *Audit log on / off*: client_credentials JWT on two more servers alike but for
   \`AUDIT_LOG_ENABLED\`, each on fresh storage, both up for the whole pair. Each round measures
   both back to back (a quarter of a scenario's length each, after a 1 s warm-up), in alternating
-  order (on-off, off-on, …); BENCH_AUDIT_ROUNDS rounds (8). The check is the median of the
+  order (on-off, off-on, …); BENCH_AUDIT_ROUNDS rounds (16). The check is the median of the
   rounds' on ÷ off ratios: on a shared machine one server's rate drifts by ±20 % within a
   minute, and two adjacent runs see the same conditions far more often than the two sides'
   means do. The means are shown too. A control follows on PostgreSQL + Redis (for information):

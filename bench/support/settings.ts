@@ -22,7 +22,7 @@ export interface BenchSettings {
   reportFile: string | undefined;
   /** `all`, or `audit` for only the audit on / off pair (a quicker look at one target). @default all (BENCH_SCENARIOS) */
   scenarios: 'all' | 'audit';
-  /** Paired (on, off) rounds of the audit pair. @default 8 (BENCH_AUDIT_ROUNDS) */
+  /** Paired (on, off) rounds of the audit pair. @default 16 (BENCH_AUDIT_ROUNDS) */
   auditRounds: number;
 }
 
@@ -58,7 +58,7 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     reportFile: env.BENCH_REPORT_FILE || undefined,
     scenarios,
-    auditRounds: intSetting(env, 'BENCH_AUDIT_ROUNDS', 8, 1),
+    auditRounds: intSetting(env, 'BENCH_AUDIT_ROUNDS', 16, 1),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { AuditBatch, AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
@@ -8,18 +9,6 @@ type Row = {
   id: string; occurred_at: Date | string; type: string; actor: string; subject: string | null; client_id: string | null;
   ip: string | null; user_agent: string | null; request_id: string | null; data: unknown;
 };
-
-const toRow = (e: AuditEvent) => ({
-  occurred_at: e.occurredAt,
-  type: e.type,
-  actor: e.actor,
-  subject: e.subject,
-  client_id: e.clientId,
-  ip: e.ip,
-  user_agent: e.userAgent,
-  request_id: e.requestId,
-  data: e.data,
-});
 
 const toEvent = (r: Row): StoredAuditEvent => ({
   id: r.id,
@@ -34,46 +23,30 @@ const toEvent = (r: Row): StoredAuditEvent => ({
   data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data ?? {}) as Record<string, unknown>,
 });
 
-const COLUMNS = `occurred_at timestamptz, type text, actor text, subject text, client_id text, ip text,
-  user_agent text, request_id text, data jsonb`;
-
 /**
- * PGlite: one statement per batch. The first event ($1) is stored with the batch key (unique where
- * not null: one index entry per batch, not per event); the others ($2) only if that row was. So a
- * batch written again after a commit that was never acknowledged is skipped whole, and the key
- * row comes first in id order.
+ * One COPY per batch, on either backend: COPY appends rows a page at a time and costs the database
+ * about half the work per row of a multi-row INSERT. The first row carries the batch key (unique
+ * where not null: one index entry per batch, not per event), so a batch written again after a
+ * commit that was never acknowledged fails on the key and is undone whole: stored once.
  */
-const INSERT_BATCH_SQL = `with head as (
-  insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data, batch_key)
-  select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb), ?::uuid
-  from jsonb_to_record(?::jsonb) as e(${COLUMNS})
-  on conflict (batch_key) where batch_key is not null do nothing
-  returning 1
-)
-insert into audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data)
-select occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, coalesce(data, '{}'::jsonb)
-from jsonb_to_recordset(?::jsonb) as e(${COLUMNS})
-where exists (select 1 from head)`;
-
-/**
- * PostgreSQL: COPY, which appends rows a page at a time (about half the database's work per row
- * of the INSERT above). The first row carries the batch key, so a batch already stored fails on
- * the key's unique index and the whole COPY is undone: stored once.
- */
-const COPY_SQL = 'copy audit_events (occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data, batch_key) from stdin';
+const COLUMN_LIST = '(occurred_at, type, actor, subject, client_id, ip, user_agent, request_id, data, batch_key)';
+/** PostgreSQL: the rows stream over the connection (pg-copy-streams). */
+const COPY_FROM_STDIN = `copy audit_events ${COLUMN_LIST} from stdin`;
+/** PGlite: the rows are handed over as a blob. */
+const COPY_FROM_BLOB = `copy audit_events ${COLUMN_LIST} from '/dev/blob'`;
 const BATCH_KEY_INDEX = 'audit_events_batch_key_idx';
 const UNIQUE_VIOLATION = '23505';
 
 /** A value in COPY's text format: \N is null; backslash, tab, newline and carriage return escaped. */
-function copyText(value: string | undefined): string {
-  if (value === undefined) return '\\N';
+function copyText(value: string | null | undefined): string {
+  if (value === undefined || value === null) return '\\N';
   return /[\\\t\n\r]/.test(value)
     ? value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
     : value;
 }
 
 function copyLine(e: AuditEvent, batchKey: string | undefined): string {
-  return `${[e.occurredAt.toISOString(), e.type, e.actor, e.subject, e.clientId, e.ip, e.userAgent, e.requestId, JSON.stringify(e.data), batchKey]
+  return `${[e.occurredAt.toISOString(), e.type, e.actor, e.subject, e.clientId, e.ip, e.userAgent, e.requestId, JSON.stringify(e.data ?? {}), batchKey]
     .map(copyText).join('\t')}\n`;
 }
 
@@ -88,7 +61,7 @@ const isBatchAlreadyStored = (err: unknown) => {
  */
 function copyInto(connection: pg.Client, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const copy = connection.query(copyStreams.from(COPY_SQL));
+    const copy = connection.query(copyStreams.from(COPY_FROM_STDIN));
     copy.on('error', reject);
     copy.on('finish', resolve);
     copy.end(text);
@@ -101,27 +74,20 @@ export class SqlAuditEventRepository implements AuditEventRepository {
 
   async insertBatch(batch: AuditBatch): Promise<void> {
     if (!batch.events.length) return;
-    if (this.database.kind === 'postgres') return this.#copyBatch(batch);
-    // JSON parameters: no per-value bind building on the app side. Absent members are left out of
-    // the JSON (undefined), which the record functions read as null.
-    const [head, ...rest] = batch.events.map(toRow);
-    await this.database.db().raw(INSERT_BATCH_SQL, [batch.key, JSON.stringify(head), JSON.stringify(rest)]);
-  }
-
-  async #copyBatch(batch: AuditBatch): Promise<void> {
     const text = batch.events.map((e, i) => copyLine(e, i === 0 ? batch.key : undefined)).join('');
-    // A pooled pg client of knex's: COPY is not a query knex can send.
-    const pool = this.database.db().client as { acquireConnection(): Promise<pg.Client>; releaseConnection(c: pg.Client): Promise<void> };
+    // COPY is not a query knex can send: borrow its pooled connection (a pg client, or the one PGlite
+    // instance, so no knex transaction is open on it meanwhile).
+    const pool = this.database.db().client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
     const connection = await pool.acquireConnection();
     try {
-      await copyInto(connection, text);
+      if (this.database.kind === 'pglite') await (connection as PGlite).query(COPY_FROM_BLOB, [], { blob: new Blob([text]) });
+      else await copyInto(connection as pg.Client, text);
     } catch (err) {
-      if (!isBatchAlreadyStored(err)) {
-        // A timeout or a broken connection leaves the COPY's state unknown: close the socket so
-        // nothing more arrives for it, and knex drops the connection instead of reusing it.
-        (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-        throw err;
-      }
+      if (isBatchAlreadyStored(err)) return;
+      // On PostgreSQL a timeout or a broken connection leaves the COPY's state unknown: close the
+      // socket so nothing more arrives for it, and knex drops the connection instead of reusing it.
+      (connection as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      throw err;
     } finally {
       await pool.releaseConnection(connection);
     }

@@ -9,6 +9,7 @@ const UNAVAILABLE_MESSAGES = [
   /Connection terminated/i,
   /Client has encountered a connection error/i,
   /timeout exceeded when trying to connect/i,
+  /^timeout expired$/i, // pg: no connection within connectionTimeoutMillis
   /Query read timeout/i,
   /Connection is closed\.?$/i,
   /Command timed out/i,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type { AuditBatch } from '../../src/domain/audit/audit-event.js';
 import { Database } from '../../src/storage/database.js';
 import { SqlAuditEventRepository } from '../../src/storage/repositories/audit-events-repository.js';
 import { FaultProxy } from '../faults/support/fault-proxy.js';
@@ -71,6 +72,18 @@ for (const backend of backends()) {
   });
 }
 
+/** What the audit writer does after a failed write: the same batch again on its next tick. */
+async function writeWithRetries(repo: SqlAuditEventRepository, batch: AuditBatch): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await repo.insertBatch(batch);
+    } catch (err) {
+      if (attempt === 10) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 describe('audit COPY through a black-holed connection (postgres)', { skip: !backends().includes('postgres') }, () => {
   let storage: TestStorage;
   let proxy: FaultProxy;
@@ -99,15 +112,7 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
     proxy.blackhole();
     await assert.rejects(repo.insertBatch(batch), /timeout/i);
     proxy.pass(); // cuts the connections held meanwhile; the writer retries on its next tick, as here
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await repo.insertBatch(batch);
-        break;
-      } catch (err) {
-        if (attempt === 10) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await writeWithRetries(repo, batch);
     await repo.insertBatch(batch);
     const rows = await repo.list({ clientId }, { order: 'asc', limit: 10 });
     assert.deepEqual(rows.map((r) => r.data.n), [0, 1, 2, 3]);
@@ -124,15 +129,7 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
     } finally {
       proxy.latencyMs = 0;
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await repo.insertBatch(batch);
-        break;
-      } catch (err) {
-        if (attempt === 10) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await writeWithRetries(repo, batch);
     const rows = await repo.list({ clientId }, { order: 'asc', limit: 10 });
     assert.deepEqual(rows.map((r) => r.data.n), [1, 2]);
   });

@@ -88,8 +88,13 @@ export class SqlAuditEventRepository implements AuditEventRepository {
     } catch (err) {
       if (isBatchAlreadyStored(err)) return;
       // On PostgreSQL a timeout or a broken connection leaves the COPY's state unknown: close the
-      // socket so nothing more arrives for it, and knex drops the connection instead of reusing it.
-      (connection as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      // socket so nothing more arrives for it, and mark the connection disposed (knex's own mark,
+      // checked before the pool hands a connection out) so no request is given it meanwhile.
+      const socket = (connection as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+      if (socket) {
+        (connection as { __knex__disposed?: unknown }).__knex__disposed = err;
+        socket.destroy();
+      }
       throw err;
     } finally {
       await pool.releaseConnection(connection);

@@ -22,11 +22,14 @@ const event: AuditEvent = {
   type: 'token.issued', actor: 'client:bench-control', clientId: 'bench-control', ip: '127.0.0.1', userAgent: 'autocannon',
   occurredAt: new Date(), data: { grant_type: 'client_credentials', scope: 'read', issued: ['access_token'] },
 };
-const events = Array.from({ length: Math.max(1, Math.round((rate * FLUSH_MS) / 1000)) }, () => event);
+const perBatch = Math.max(1, Math.round((rate * FLUSH_MS) / 1000));
 
 let writing: Promise<void> | undefined;
 const timer = setInterval(() => {
-  writing ??= repo.insertBatch({ key: randomUUID(), events }).finally(() => { writing = undefined; });
+  if (writing) return;
+  const batch = repo.openBatch(randomUUID());
+  for (let i = 0; i < perBatch; i++) batch.append(event);
+  writing = repo.insertBatch(batch).finally(() => { writing = undefined; });
 }, FLUSH_MS);
 process.stdout.write('ready\n');
 

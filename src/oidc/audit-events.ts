@@ -30,29 +30,38 @@ function requestOf(ctx: KoaContextWithOIDC): AuditRequestContext {
  * into `invalid_grant` after oidc-provider's `grant.success` has fired. No token value is recorded.
  */
 export function auditProtocolEvents(provider: Provider, audit: AuditLog, paths: { token: string; revocation: string }): void {
-  provider.use(async (ctx, next) => {
-    if (ctx.method !== 'POST' || (ctx.path !== paths.token && ctx.path !== paths.revocation)) return next();
-    await next();
-    const c = ctx as unknown as KoaContextWithOIDC;
-    const clientId = c.oidc?.client?.clientId;
-    if (ctx.status !== 200 || !clientId) return;
-    const entities = entitiesOf(c);
-    if (ctx.path === paths.token) {
-      const body = (ctx.body && typeof ctx.body === 'object' ? ctx.body : {}) as Record<string, unknown>;
-      audit.record({
-        type: 'token.issued',
-        actor: `client:${clientId}`,
-        subject: entities.Account?.accountId ?? entities.Grant?.accountId,
-        clientId,
-        ...requestOf(c),
-        data: {
-          grant_type: String(c.oidc.params?.grant_type ?? ''),
-          ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
-          issued: ISSUED_MEMBERS.filter((m) => typeof body[m] === 'string'),
-        },
-      });
-      return;
-    }
+  provider.use((ctx, next) => {
+    if (ctx.method !== 'POST') return next();
+    const path = ctx.path;
+    if (path !== paths.token && path !== paths.revocation) return next();
+    return next().then(() => {
+      const c = ctx as unknown as KoaContextWithOIDC;
+      const clientId = c.oidc?.client?.clientId;
+      if (ctx.status !== 200 || !clientId) return;
+      if (path === paths.token) recordTokenIssued(c, clientId);
+      else recordRevocation(c, clientId);
+    });
+  });
+
+  function recordTokenIssued(ctx: KoaContextWithOIDC, clientId: string): void {
+    const entities = entitiesOf(ctx);
+    const body = (ctx.body && typeof ctx.body === 'object' ? ctx.body : {}) as Record<string, unknown>;
+    audit.record({
+      type: 'token.issued',
+      actor: `client:${clientId}`,
+      subject: entities.Account?.accountId ?? entities.Grant?.accountId,
+      clientId,
+      ...requestOf(ctx),
+      data: {
+        grant_type: String(ctx.oidc.params?.grant_type ?? ''),
+        ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
+        issued: ISSUED_MEMBERS.filter((m) => typeof body[m] === 'string'),
+      },
+    });
+  }
+
+  function recordRevocation(ctx: KoaContextWithOIDC, clientId: string): void {
+    const entities = entitiesOf(ctx);
     // Revocation answers 200 whether or not anything was revoked (RFC 7009 §2.2): record only a
     // token that was found and that this client may revoke (the allowedPolicy in provider.ts).
     const [kind, token] = (['RefreshToken', 'AccessToken', 'ClientCredentials'] as const)
@@ -64,10 +73,10 @@ export function auditProtocolEvents(provider: Provider, audit: AuditLog, paths: 
       actor: `client:${clientId}`,
       subject: token.accountId,
       clientId,
-      ...requestOf(c),
+      ...requestOf(ctx),
       data: { token_type: kind, via: 'revocation' },
     });
-  });
+  }
 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
     if (!(err instanceof errors.InvalidGrant) || (err as { error_detail?: string }).error_detail !== REFRESH_TOKEN_REUSED) return;

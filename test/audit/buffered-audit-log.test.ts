@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AuditBatch, AuditEvent } from '../../src/domain/audit/audit-event.js';
-import { BufferedAuditLog, type AuditEventRepository } from '../../src/domain/audit/audit-log.js';
+import type { AuditEvent } from '../../src/domain/audit/audit-event.js';
+import { BufferedAuditLog, type AuditBatch, type AuditEventRepository } from '../../src/domain/audit/audit-log.js';
+
+/** Events held as they were appended. */
+class FakeBatch implements AuditBatch {
+  readonly events: AuditEvent[] = [];
+  constructor(readonly key: string) {}
+  get count() { return this.events.length; }
+  append(event: AuditEvent) { this.events.push(event); }
+}
 
 /**
  * An in-memory stand-in for the writer's port (the SQL repository is tested on both backends in
@@ -13,7 +21,8 @@ class FakeRepo implements AuditEventRepository {
   inserts = 0;
   failing = false;
   loseNextAnswer = false;
-  async insertBatch(batch: AuditBatch) {
+  openBatch(key: string) { return new FakeBatch(key); }
+  async insertBatch(batch: FakeBatch) {
     if (this.failing) throw new Error('database unavailable');
     this.inserts++;
     if (!this.keys.has(batch.key)) {

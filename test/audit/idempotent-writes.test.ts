@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { AuditBatch } from '../../src/domain/audit/audit-event.js';
+import type { AuditEvent } from '../../src/domain/audit/audit-event.js';
+import type { AuditBatch } from '../../src/domain/audit/audit-log.js';
 import { Database } from '../../src/storage/database.js';
 import { SqlAuditEventRepository } from '../../src/storage/repositories/audit-events-repository.js';
 import { FaultProxy } from '../faults/support/fault-proxy.js';
 import { backends, createTestStorage, type TestStorage } from '../support/backends.js';
+
+/** A batch opened by `repo`, holding `events`. */
+function batchOf(repo: SqlAuditEventRepository, events: AuditEvent[]): AuditBatch {
+  const batch = repo.openBatch(randomUUID());
+  for (const event of events) batch.append(event);
+  return batch;
+}
 
 for (const backend of backends()) {
   describe(`audit writes are idempotent (${backend})`, () => {
@@ -27,10 +35,10 @@ for (const backend of backends()) {
       const events = [1, 2, 3, 4, 5].map((i) => ({
         type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n: i },
       }));
-      const batch = { key: randomUUID(), events };
+      const batch = batchOf(repo, events);
       await repo.insertBatch(batch);
       await repo.insertBatch(batch);
-      await repo.insertBatch({ key: randomUUID(), events: [{ ...events[0]!, data: { n: 6 } }] });
+      await repo.insertBatch(batchOf(repo, [{ ...events[0]!, data: { n: 6 } }]));
       const rows = await database.db()('audit_events').where({ client_id: clientId }).orderBy('id').select('data');
       const n = rows.map((r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data).n);
       assert.deepEqual(n, [1, 2, 3, 4, 5, 6], 'five events once and in order, then the new batch');
@@ -45,7 +53,7 @@ for (const backend of backends()) {
           occurredAt: new Date('2026-01-02T03:04:05.678Z'), data: { reason: awkward, nested: { list: [awkward, 1, null, true] } } },
         { type: 'login.failed' as const, actor: 'anonymous' as const, clientId, occurredAt: new Date('2026-01-02T03:04:06.000Z'), data: {} },
       ];
-      await repo.insertBatch({ key: randomUUID(), events });
+      await repo.insertBatch(batchOf(repo, events));
       const stored = (await repo.list({ clientId }, { order: 'asc', limit: 10 }));
       assert.equal(stored.length, 2);
       assert.deepEqual(
@@ -59,13 +67,33 @@ for (const backend of backends()) {
       );
     });
 
+    it('stores a batch that outgrew its first buffer, multi-byte text included, row for row', async () => {
+      const repo = new SqlAuditEventRepository(database);
+      const clientId = `big-${randomUUID()}`;
+      // ~600 KiB of UTF-8: the batch's buffer grows several times, some rows across each boundary.
+      const userAgent = `ünï 🔑 ${'ä'.repeat(400)}`;
+      const events = Array.from({ length: 600 }, (_, n): AuditEvent => ({
+        type: 'token.issued', actor: `client:${clientId}`, clientId, userAgent, occurredAt: new Date(), data: { n, note: '€'.repeat(n % 50) },
+      }));
+      await repo.insertBatch(batchOf(repo, events));
+      const stored = await repo.list({ clientId }, { order: 'asc', limit: 1000 });
+      assert.equal(stored.length, 600);
+      assert.ok(stored.every((r, n) => r.user_agent === userAgent && r.data.n === n && r.data.note === '€'.repeat(n % 50)));
+    });
+
+    it('refuses a batch it did not open, with a clear error', async () => {
+      const repo = new SqlAuditEventRepository(database);
+      const foreign = { key: randomUUID(), count: 1, append() {} };
+      await assert.rejects(repo.insertBatch(foreign), { name: 'TypeError', message: /not opened by this repository/ });
+    });
+
     it('stores a one-event batch once too, and nothing for an empty batch', async () => {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `idem-${randomUUID()}`;
-      const batch = { key: randomUUID(), events: [{ type: 'logout' as const, actor: 'system' as const, clientId, occurredAt: new Date(), data: {} }] };
+      const batch = batchOf(repo, [{ type: 'logout' as const, actor: 'system' as const, clientId, occurredAt: new Date(), data: {} }]);
       await repo.insertBatch(batch);
       await repo.insertBatch(batch);
-      await repo.insertBatch({ key: randomUUID(), events: [] });
+      await repo.insertBatch(batchOf(repo, []));
       const rows = await database.db()('audit_events').where({ client_id: clientId }).count<{ count: string }[]>({ count: '*' });
       assert.equal(Number(rows[0]!.count), 1);
     });
@@ -107,8 +135,9 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
   it('fails the write within the query timeout, then stores the retried batch once', async () => {
     const repo = new SqlAuditEventRepository(database);
     const clientId = `hole-${randomUUID()}`;
-    const batch = { key: randomUUID(), events: [1, 2, 3].map((n) => ({ type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n } })) };
-    await repo.insertBatch({ key: randomUUID(), events: [{ ...batch.events[0]!, data: { n: 0 } }] }); // a pooled connection exists
+    const event = (n: number): AuditEvent => ({ type: 'token.issued', actor: `client:${clientId}`, clientId, occurredAt: new Date(), data: { n } });
+    const batch = batchOf(repo, [1, 2, 3].map(event));
+    await repo.insertBatch(batchOf(repo, [event(0)])); // a pooled connection exists
     proxy.blackhole();
     await assert.rejects(repo.insertBatch(batch), /timeout/i);
     proxy.pass(); // cuts the connections held meanwhile; the writer retries on its next tick, as here
@@ -121,7 +150,7 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
   it('survives answers that arrive after the timeout (a slow server, not a dead one)', async () => {
     const repo = new SqlAuditEventRepository(database);
     const clientId = `slow-${randomUUID()}`;
-    const batch = { key: randomUUID(), events: [1, 2].map((n) => ({ type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n } })) };
+    const batch = batchOf(repo, [1, 2].map((n): AuditEvent => ({ type: 'token.issued', actor: `client:${clientId}`, clientId, occurredAt: new Date(), data: { n } })));
     proxy.latencyMs = 800;
     try {
       await assert.rejects(repo.insertBatch(batch), /timeout/i);

@@ -69,15 +69,6 @@ export interface AuditEvent extends AuditEventInput {
   data: Record<string, unknown>;
 }
 
-/**
- * Events written together. The key is made once, when the batch is formed, and kept across
- * retries: a batch written again after a commit that was never acknowledged is stored once.
- */
-export interface AuditBatch {
-  key: string;
-  events: readonly AuditEvent[];
-}
-
 /** An event as stored and listed by the admin API. */
 export interface StoredAuditEvent {
   id: string;

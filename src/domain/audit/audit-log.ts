@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditBatch, AuditEvent, AuditEventInput, AuditEventType, StoredAuditEvent } from './audit-event.js';
+import type { AuditEvent, AuditEventInput, AuditEventType, StoredAuditEvent } from './audit-event.js';
 import { cleanText, scrubAuditData } from './scrub.js';
 
 /** The emitters' port: record() never waits for storage and never throws. */
@@ -16,9 +16,30 @@ export interface AuditFilter {
   until?: Date;
 }
 
+/**
+ * Events written together, held in storage's own row format from the moment they are recorded:
+ * a queued event is a few bytes outside the JS heap, not an object graph that every garbage
+ * collection must walk and copy while it waits for the next write.
+ */
+export interface AuditBatch {
+  /**
+   * Made when the batch is opened and kept across retries: a batch written again after a commit
+   * that was never acknowledged is stored once.
+   */
+  readonly key: string;
+  /** Events appended so far. */
+  readonly count: number;
+  append(event: AuditEvent): void;
+}
+
 /** Storage port for the audit log (storage/ implements it). */
 export interface AuditEventRepository {
-  /** Appends the batch's events with one statement; a batch whose key is already stored is skipped whole. */
+  /** A new, empty batch in this repository's format. */
+  openBatch(key: string): AuditBatch;
+  /**
+   * Appends a batch this repository opened, with one statement; a batch whose key is already
+   * stored is skipped whole.
+   */
   insertBatch(batch: AuditBatch): Promise<void>;
   /**
    * One page of events matching `filter`: newest first (`desc`, ids below `after`) or oldest
@@ -66,14 +87,18 @@ const MAX_USER_AGENT_CHARS = 512;
 const CLOSE_RETRY_MS = 250;
 
 /**
- * The audit log's writer. record() only appends to an in-memory queue (the token endpoint never
- * waits for an audit write); a timer writes the queue in batches of one multi-row INSERT. A failed
- * write keeps the events for the next attempt. close() writes whatever is left.
+ * The audit log's writer. record() only appends the event to the open batch, in memory (the token
+ * endpoint never waits for an audit write); a timer, or a batch reaching batchSize, closes the
+ * batch and writes it with one statement. A failed write keeps its batch, as it was, for the next
+ * attempt; events recorded meanwhile go to later batches. close() writes whatever is left.
  */
 export class BufferedAuditLog implements AuditTrail {
-  readonly #queue: AuditEvent[] = [];
-  /** The batch being written; kept as it is (same events, same key) until a write succeeds. */
-  #batch?: AuditBatch;
+  /** Taking events; closed (moved to #closedBatches) on the timer or when full. */
+  #open?: AuditBatch;
+  /** Waiting to be written, oldest first; the head is kept as it is until its write succeeds. */
+  readonly #closedBatches: AuditBatch[] = [];
+  /** Events in closed batches. */
+  #closedCount = 0;
   readonly #options: Required<AuditWriterOptions>;
   #timer?: NodeJS.Timeout;
   #flushing?: Promise<void>;
@@ -89,7 +114,7 @@ export class BufferedAuditLog implements AuditTrail {
 
   /** Events waiting to be written. */
   get pending(): number {
-    return this.#queue.length + (this.#batch?.events.length ?? 0);
+    return this.#closedCount + (this.#open?.count ?? 0);
   }
 
   record(input: AuditEventInput): void {
@@ -101,8 +126,9 @@ export class BufferedAuditLog implements AuditTrail {
       this.#dropped++;
       return;
     }
-    this.#queue.push(normalize(input));
-    if (this.#queue.length >= this.#options.batchSize) void this.flush();
+    const batch = (this.#open ??= this.repo.openBatch(randomUUID()));
+    batch.append(normalize(input));
+    if (batch.count >= this.#options.batchSize) void this.flush();
   }
 
   /** Lists stored events; what this instance has queued is written first, so an admin reads their own changes. */
@@ -111,17 +137,30 @@ export class BufferedAuditLog implements AuditTrail {
     return this.repo.list(filter, page);
   }
 
-  /** Writes everything queued so far, batch by batch; resolves when done or a write failed. */
+  /**
+   * Writes everything recorded before the call, batch by batch; resolves when done or a write
+   * failed. Events recorded while it writes wait for the next tick (or a full batch): under load
+   * the writes stay one per interval, not one per few events.
+   */
   flush(): Promise<void> {
+    this.#closeOpenBatch();
     this.#flushing ??= this.#drain().finally(() => { this.#flushing = undefined; });
     return this.#flushing;
   }
 
+  #closeOpenBatch(): void {
+    if (!this.#open) return;
+    this.#closedBatches.push(this.#open);
+    this.#closedCount += this.#open.count;
+    this.#open = undefined;
+  }
+
   async #drain(): Promise<void> {
-    while (this.#batch || this.#queue.length) {
-      this.#batch ??= { key: randomUUID(), events: this.#queue.splice(0, this.#options.batchSize) };
+    for (;;) {
+      const batch = this.#closedBatches[0];
+      if (!batch) return;
       try {
-        await this.repo.insertBatch(this.#batch);
+        await this.repo.insertBatch(batch);
       } catch (err) {
         // Keep the batch as it is; the next tick writes it again (stored once if this commit held).
         if (!this.#failing) this.log.error({ err, queued: this.pending }, 'audit log write failed; events kept for retry');
@@ -129,7 +168,8 @@ export class BufferedAuditLog implements AuditTrail {
         this.#reportDropped();
         return;
       }
-      this.#batch = undefined;
+      this.#closedBatches.shift();
+      this.#closedCount -= batch.count;
       if (this.#failing) this.log.warn({ queued: this.pending }, 'audit log writes recovered');
       this.#failing = false;
       this.#reportDropped();

@@ -1,8 +1,8 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import type { AuditBatch, AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
-import type { AuditEventRepository, AuditFilter, AuditPage } from '../../domain/audit/audit-log.js';
+import type { AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
+import type { AuditBatch, AuditEventRepository, AuditFilter, AuditPage } from '../../domain/audit/audit-log.js';
 import type { Database } from '../database.js';
 
 type Row = {
@@ -58,16 +58,53 @@ const isBatchAlreadyStored = (err: unknown) => {
   return e?.code === UNIQUE_VIOLATION && e.constraint === BATCH_KEY_INDEX;
 };
 
+/** First size of a batch's buffer; it doubles as needed (a full batch of 500 token events is ~110 KiB). */
+const INITIAL_BATCH_BYTES = 32 * 1024;
+
 /**
- * Streams `text` through COPY; resolves once the rows are committed. pg's query_timeout (set on
+ * A batch as COPY text, encoded as UTF-8 into one growing buffer as events are appended: memory
+ * outside the JS heap, sent as it is. The first row carries the batch key.
+ */
+class CopyBatch implements AuditBatch {
+  #bytes = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
+  #length = 0;
+  #count = 0;
+
+  constructor(readonly key: string) {}
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The rows so far (a view, not a copy). */
+  get rows(): Buffer<ArrayBuffer> {
+    return this.#bytes.subarray(0, this.#length);
+  }
+
+  append(event: AuditEvent): void {
+    const line = copyLine(event, this.#count === 0 ? this.key : undefined);
+    // A UTF-16 code unit never takes more than 3 bytes of UTF-8.
+    const needed = this.#length + line.length * 3;
+    if (needed > this.#bytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
+      this.#bytes.copy(bigger, 0, 0, this.#length);
+      this.#bytes = bigger;
+    }
+    this.#length += this.#bytes.write(line, this.#length);
+    this.#count++;
+  }
+}
+
+/**
+ * Streams `rows` through COPY; resolves once the rows are committed. pg's query_timeout (set on
  * every pooled connection, see Database.open) covers it like any other statement.
  */
-function copyInto(connection: pg.Client, text: string): Promise<void> {
+function copyInto(connection: pg.Client, rows: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     const copy = connection.query(copyStreams.from(COPY_FROM_STDIN));
     copy.on('error', reject);
     copy.on('finish', resolve);
-    copy.end(text);
+    copy.end(rows);
   });
 }
 
@@ -75,16 +112,21 @@ function copyInto(connection: pg.Client, text: string): Promise<void> {
 export class SqlAuditEventRepository implements AuditEventRepository {
   constructor(private readonly database: Database) {}
 
+  openBatch(key: string): AuditBatch {
+    return new CopyBatch(key);
+  }
+
   async insertBatch(batch: AuditBatch): Promise<void> {
-    if (!batch.events.length) return;
-    const text = batch.events.map((e, i) => copyLine(e, i === 0 ? batch.key : undefined)).join('');
+    if (!(batch instanceof CopyBatch)) throw new TypeError('audit batch was not opened by this repository');
+    if (!batch.count) return;
+    const rows = batch.rows;
     // COPY is not a query knex can send: borrow its pooled connection (a pg client, or the one PGlite
     // instance, so no knex transaction is open on it meanwhile).
     const pool = this.database.db().client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
     const connection = await pool.acquireConnection();
     try {
-      if (this.database.kind === 'pglite') await (connection as PGlite).query(COPY_FROM_BLOB, [], { blob: new Blob([text]) });
-      else await copyInto(connection as pg.Client, text);
+      if (this.database.kind === 'pglite') await (connection as PGlite).query(COPY_FROM_BLOB, [], { blob: new Blob([rows]) });
+      else await copyInto(connection as pg.Client, rows);
     } catch (err) {
       if (isBatchAlreadyStored(err)) return;
       // On PostgreSQL a timeout or a broken connection leaves the COPY's state unknown: close the

@@ -60,11 +60,11 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
     }
     const rounds = settings.auditRounds;
     const [onSide, offSide] = sides as [Side, Side];
-    const runOf = (side: Side) => async (round: number) => {
+    const runOf = (side: Side, keep = true, what = `audit ${side.mode}`) => async (round: number) => {
       // The other server had the machine to itself a moment ago: new connections, a short warm-up.
       if (runWarmupSeconds > 0) await measure({ ...side.spec!, seconds: runWarmupSeconds });
-      const run = await measureOn(ctx, side.server!, `${backend}: client_credentials JWT, audit ${side.mode} (${round}/${rounds})`, side.spec!);
-      side.runs.push(run);
+      const run = await measureOn(ctx, side.server!, `${backend}: client_credentials JWT, ${what} (${round}/${rounds})`, side.spec!);
+      if (keep) side.runs.push(run);
       return run.rps;
     };
     const ratios = await pairedRatios(rounds, runOf(onSide), runOf(offSide));
@@ -76,6 +76,9 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
       return mean;
     }) as [LoadResult, LoadResult];
     ctx.results.auditCost[backend] = { on, off, ratios };
+    // The same procedure with nothing to tell apart: the audit-off server against itself. What it
+    // reads (ideally 1.00×) is the resolution of the check above on this machine, at this moment.
+    ctx.results.auditSelfCheck[backend] = await pairedRatios(rounds, runOf(offSide, false, 'audit off, self-check A'), runOf(offSide, false, 'audit off, self-check B'));
     // A separate process (PGlite is one process's database) writing the same rows into the off
     // server's database: what the database's share of the work costs, paired like the rounds above.
     if (backend === 'postgres') {

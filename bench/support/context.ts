@@ -14,6 +14,8 @@ export interface Results {
   rotations: Partial<Record<BackendName, LoadResult>>;
   /** client_credentials JWT with the audit log on and off: each side's mean, and each round's on ÷ off. */
   auditCost: Partial<Record<BackendName, { on: LoadResult; off: LoadResult; ratios: number[] }>>;
+  /** The audit-off server's paired rounds against itself (A ÷ B): the audit check's noise floor. */
+  auditSelfCheck: Partial<Record<BackendName, number[]>>;
   /**
    * The audit-off server (PostgreSQL + Redis) with ÷ without another process writing the audit-on
    * side's rate of audit rows into its database, per paired round: the database's share.

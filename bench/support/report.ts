@@ -92,7 +92,9 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
   order (on-off, off-on, …); BENCH_AUDIT_ROUNDS rounds (16). The check is the median of the
   rounds' on ÷ off ratios: on a shared machine one server's rate drifts by ±20 % within a
   minute, and two adjacent runs see the same conditions far more often than the two sides'
-  means do. The means are shown too. A control follows on PostgreSQL + Redis (for information):
+  means do. The means are shown too. A self-check follows on each backend (for information): the
+  audit-off server against itself with the same procedure, so what it reads instead of 1.00× is
+  the check's resolution on this machine during this run. A control follows on PostgreSQL + Redis (for information):
   the audit-off server in paired rounds with and without another process
   (bench/audit-row-writer.ts) writing the audit-on side's rate of rows into its database with
   the product's statement: the share of the cost that is the database's work on shared cores.

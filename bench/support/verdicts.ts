@@ -70,6 +70,16 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
       pass: rounds ? rounds.median >= AUDIT_ON_OFF_RATIO_TARGET : undefined,
     });
   }
+  for (const backend of backends) {
+    const self = pairedRounds(results.auditSelfCheck[backend] ?? []);
+    if (!self) continue;
+    out.push({
+      label: `client_credentials JWT, ${label(backend)}: audit log off ÷ the same server again, same procedure (median of paired rounds): the check's noise`,
+      value: `${self.text})`,
+      target: '—',
+      pass: undefined,
+    });
+  }
   const control = pairedRounds(results.auditControl ?? []);
   if (control) {
     out.push({

@@ -91,7 +91,7 @@ export const configSchema = z.object({
    */
   SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).max(120).default(0),
   /**
-   * How often queued audit events are written (one multi-row INSERT). Longer means fewer writes
+   * How often queued audit events are written (one COPY per batch). Longer means fewer writes
    * and more events held in memory; shutdown always writes what is queued. @default 200
    */
   AUDIT_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(200),

@@ -4,7 +4,8 @@
  * from a process of its own. Measuring an audit-off server with and without this running shows
  * what the database's share of the work costs the token endpoint on a machine the database shares.
  *
- * Env: DATABASE_URL, AUDIT_ROWS_PER_SECOND. Prints "ready" once connected; stops on SIGTERM.
+ * Env: DATABASE_URL, AUDIT_ROWS_PER_SECOND. Prints "ready" once connected, and writes only between
+ * the IPC messages "start" and "pause" (it starts paused); stops on SIGTERM.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../src/domain/audit/audit-event.js';
@@ -25,8 +26,10 @@ const event: AuditEvent = {
 const perBatch = Math.max(1, Math.round((rate * FLUSH_MS) / 1000));
 
 let writing: Promise<void> | undefined;
+let paused = true;
+process.on('message', (message) => { paused = message !== 'start'; });
 const timer = setInterval(() => {
-  if (writing) return;
+  if (writing || paused) return;
   const batch = repo.openBatch(randomUUID());
   for (let i = 0; i < perBatch; i++) batch.append(event);
   writing = repo.insertBatch(batch).finally(() => { writing = undefined; });

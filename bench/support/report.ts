@@ -86,18 +86,20 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
 - Refresh rotation: every request presents a fresh, unused refresh token. Each connection carries
   its own chain forward (the rotated token from each response is the next request's token); the
   chains start from refresh tokens minted by the code-flow scenario.
-- *Audit log on / off*: client_credentials JWT on two more servers alike but for
-  \`AUDIT_LOG_ENABLED\`, each on fresh storage, both up for the whole pair. Each round measures
-  both back to back (a quarter of a scenario's length each, after a 1 s warm-up), in alternating
-  order (on-off, off-on, …); BENCH_AUDIT_ROUNDS rounds (16). The check is the median of the
-  rounds' on ÷ off ratios: on a shared machine one server's rate drifts by ±20 % within a
-  minute, and two adjacent runs see the same conditions far more often than the two sides'
-  means do. The means are shown too. A self-check follows on each backend (for information): the
-  audit-off server against itself with the same procedure, so what it reads instead of 1.00× is
-  the check's resolution on this machine during this run. A control follows on PostgreSQL + Redis (for information):
-  the audit-off server in paired rounds with and without another process
-  (bench/audit-row-writer.ts) writing the audit-on side's rate of rows into its database with
-  the product's statement: the share of the cost that is the database's work on shared cores.
+- *Audit log on / off*: client_credentials JWT on Gatehouse instances alike but for
+  \`AUDIT_LOG_ENABLED\`, each on fresh storage, all in one process (bench/instances-process.ts):
+  on this machine two processes of the same code differ by up to ±10 % for tens of seconds (JIT
+  state, CPU placement), more than the effect measured. The load alternates between the audit-on
+  and the audit-off instance in 1 s turns over keep-alive connections to both (undici,
+  bench/support/alternating-load.ts); the first 250 ms of each turn are not counted, so the
+  requests still in flight to the other instance, and the audit batch it writes after its turn,
+  end outside the measured window. BENCH_AUDIT_ROUNDS pairs of turns (48), the order alternating
+  (on-off, off-on, …). The check is the median of the pairs' on ÷ off ratios; the means are shown
+  too. Then, for information: a self-check, the same procedure between two audit-off instances
+  (what it reads instead of 1.00× is the check's resolution during this run); and on
+  PostgreSQL + Redis a control, the audit-off instance with and without another process
+  (bench/audit-row-writer.ts) writing the audit-on side's rate of rows into its database during
+  every other turn: the share of the cost that is the database's work on shared cores.
 
 **Targets.**
 - client_credentials JWT on PostgreSQL + Redis ≥ 0.85× the library floor;

@@ -22,7 +22,7 @@ export interface BenchSettings {
   reportFile: string | undefined;
   /** `all`, or `audit` for only the audit on / off pair (a quicker look at one target). @default all (BENCH_SCENARIOS) */
   scenarios: 'all' | 'audit';
-  /** Paired (on, off) rounds of the audit pair. @default 16 (BENCH_AUDIT_ROUNDS) */
+  /** Counted pairs of 1 s turns in each audit comparison (on / off, the self-check, the control). @default 48 (BENCH_AUDIT_ROUNDS) */
   auditRounds: number;
 }
 
@@ -58,15 +58,15 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     reportFile: env.BENCH_REPORT_FILE || undefined,
     scenarios,
-    auditRounds: intSetting(env, 'BENCH_AUDIT_ROUNDS', 16, 1),
+    auditRounds: intSetting(env, 'BENCH_AUDIT_ROUNDS', 48, 1),
   };
 }
 
 /** Generous upper bound for a whole run; past it the runner cleans up and exits. */
 export function watchdogMs(s: BenchSettings): number {
   const autocannonRuns = s.backends.length * 9;
-  // The audit on / off pair: two server starts, two fresh warm-ups and two runs per round per
-  // backend, and as many again for the control with a row writer (PostgreSQL).
-  const auditPair = s.backends.length * (120 + 2 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 4 * s.auditRounds * (s.seconds + s.warmupSeconds));
+  // The audit comparisons: one process start, three fresh warm-ups, and up to three comparisons
+  // of 2 s per pair (plus warm-up pairs) per backend.
+  const auditPair = s.backends.length * (120 + 3 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 3 * 2 * (s.auditRounds + 2));
   return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * (120 + 4 * s.warmupSeconds) + auditPair) * 1000;
 }

@@ -13,13 +13,13 @@ const AUDIT_ON_OFF_RATIO_TARGET = 0.95;
 
 /**
  * Paired rounds' ratios summed up: the median (the mean of the middle two for an even count) and
- * "0.97× (8 rounds, 0.70–1.04" for the report; undefined for no rounds.
+ * "0.97× (8 pairs, 0.70–1.04" for the report; undefined for no rounds.
  */
 function pairedRounds(ratios: readonly number[]): { median: number; text: string } | undefined {
   if (!ratios.length) return undefined;
   const sorted = [...ratios].sort((a, b) => a - b);
   const median = (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2;
-  return { median, text: `${median.toFixed(2)}× (${sorted.length} rounds, ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}` };
+  return { median, text: `${median.toFixed(2)}× (${sorted.length} pairs, ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)}` };
 }
 
 /** The run's results held against the targets in the report header. */
@@ -62,7 +62,7 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
     const pair = results.auditCost[backend];
     const rounds = pairedRounds(pair?.ratios ?? []);
     out.push({
-      label: `client_credentials JWT, ${label(backend)}: audit log on ÷ off (median of paired rounds)`,
+      label: `client_credentials JWT, ${label(backend)}: audit log on ÷ off (median of paired turns)`,
       value: rounds
         ? `${rounds.text}; means ${Math.round(pair!.on.rps)} / ${Math.round(pair!.off.rps)} = ${(pair!.on.rps / pair!.off.rps).toFixed(2)}×)`
         : '–',
@@ -74,7 +74,7 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
     const self = pairedRounds(results.auditSelfCheck[backend] ?? []);
     if (!self) continue;
     out.push({
-      label: `client_credentials JWT, ${label(backend)}: audit log off ÷ the same server again, same procedure (median of paired rounds): the check's noise`,
+      label: `client_credentials JWT, ${label(backend)}: audit log off ÷ a second audit-off instance, same procedure (median of paired turns): the check's noise`,
       value: `${self.text})`,
       target: '—',
       pass: undefined,
@@ -83,7 +83,7 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
   const control = pairedRounds(results.auditControl ?? []);
   if (control) {
     out.push({
-      label: 'client_credentials JWT, PostgreSQL + Redis, audit log off: with ÷ without the audit-on rate of rows written to its database by another process (median of paired rounds)',
+      label: 'client_credentials JWT, PostgreSQL + Redis, audit log off: with ÷ without the audit-on rate of rows written to its database by another process (median of paired turns)',
       value: `${control.text})`,
       target: '—',
       pass: undefined,

@@ -5,11 +5,8 @@ import type { BenchContext } from './context.js';
 import type { RemoteGatehouse } from './gatehouse-fixture.js';
 import { ARGON2_ENV } from './settings.js';
 
-/**
- * bench/server-process.ts on `storage`, on free loopback ports, configured like production
- * (product Argon2id cost, the run's log level); `env` is laid over that (e.g. AUDIT_LOG_ENABLED).
- */
-export async function startGatehouseServer(ctx: BenchContext, name: string, storage: TestStorage, env: Record<string, string> = {}): Promise<{ server: ChildServer; gh: RemoteGatehouse }> {
+/** A Gatehouse-to-be on free loopback ports, with its own admin key, and the env that says so. */
+async function loopbackInstance(storage: TestStorage): Promise<{ gh: RemoteGatehouse; env: Record<string, string> }> {
   const port = await freePort();
   const adminPort = await freePort();
   const gh: RemoteGatehouse = {
@@ -18,17 +15,30 @@ export async function startGatehouseServer(ctx: BenchContext, name: string, stor
     adminUrl: `http://127.0.0.1:${adminPort}`,
     adminKey: randomBytes(32).toString('base64url'),
   };
-  const server = await startChildServer(name, 'bench/server-process.ts', {
-    ...storage.env,
+  return { gh, env: { ...storage.env, PORT: String(port), ISSUER: gh.issuer, ADMIN_PORT: String(adminPort), GATEHOUSE_ADMIN_KEY: gh.adminKey } };
+}
+
+/** What every bench server shares: production's Argon2id cost, the run's log level, loopback only. */
+function processEnv(ctx: BenchContext): Record<string, string> {
+  return {
     ...ARGON2_ENV,
-    PORT: String(port), HOST: '127.0.0.1', ISSUER: gh.issuer,
-    ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', GATEHOUSE_ADMIN_KEY: gh.adminKey,
+    HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1',
     LOG_LEVEL: ctx.settings.logLevel, SHUTDOWN_GRACE_SECONDS: '2',
     // The flow scenario signs in from one address far more often than a person does.
     SIGN_IN_ATTEMPTS_PER_MINUTE: '0',
-    ...env,
-  }, `${gh.publicUrl}/readyz`, ctx.settings.serverNodeArgs);
-  return { server, gh };
+  };
+}
+
+/**
+ * bench/server-process.ts on `storage`, on free loopback ports, configured like production
+ * (product Argon2id cost, the run's log level); `env` is laid over that (e.g. AUDIT_LOG_ENABLED).
+ */
+export async function startGatehouseServer(ctx: BenchContext, name: string, storage: TestStorage, env: Record<string, string> = {}): Promise<{ server: ChildServer; gh: RemoteGatehouse }> {
+  const instance = await loopbackInstance(storage);
+  const server = await startChildServer(name, 'bench/server-process.ts', {
+    ...processEnv(ctx), ...instance.env, ...env,
+  }, `${instance.gh.publicUrl}/readyz`, ctx.settings.serverNodeArgs);
+  return { server, gh: instance.gh };
 }
 
 /**
@@ -37,30 +47,14 @@ export async function startGatehouseServer(ctx: BenchContext, name: string, stor
  * between them is not also a comparison between two processes.
  */
 export async function startGatehouseInstances(ctx: BenchContext, name: string, instances: { storage: TestStorage; env?: Record<string, string> }[]): Promise<{ server: ChildServer; ghs: RemoteGatehouse[] }> {
-  const ghs: RemoteGatehouse[] = [];
-  const overrides: Record<string, string>[] = [];
-  for (const instance of instances) {
-    const port = await freePort();
-    const adminPort = await freePort();
-    const gh: RemoteGatehouse = {
-      issuer: `http://localhost:${port}`,
-      publicUrl: `http://127.0.0.1:${port}`,
-      adminUrl: `http://127.0.0.1:${adminPort}`,
-      adminKey: randomBytes(32).toString('base64url'),
-    };
-    ghs.push(gh);
-    overrides.push({
-      ...instance.storage.env,
-      PORT: String(port), ISSUER: gh.issuer, ADMIN_PORT: String(adminPort), GATEHOUSE_ADMIN_KEY: gh.adminKey,
-      ...instance.env,
-    });
+  const started: { gh: RemoteGatehouse; env: Record<string, string> }[] = [];
+  for (const i of instances) {
+    const instance = await loopbackInstance(i.storage);
+    started.push({ gh: instance.gh, env: { ...instance.env, ...i.env } });
   }
   const server = await startChildServer(name, 'bench/instances-process.ts', {
-    ...ARGON2_ENV,
-    HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1',
-    LOG_LEVEL: ctx.settings.logLevel, SHUTDOWN_GRACE_SECONDS: '2',
-    SIGN_IN_ATTEMPTS_PER_MINUTE: '0',
-    GATEHOUSE_INSTANCES: JSON.stringify(overrides),
-  }, `${ghs.at(-1)!.publicUrl}/readyz`, ctx.settings.serverNodeArgs);
-  return { server, ghs };
+    ...processEnv(ctx),
+    GATEHOUSE_INSTANCES: JSON.stringify(started.map((s) => s.env)),
+  }, `${started.at(-1)!.gh.publicUrl}/readyz`, ctx.settings.serverNodeArgs);
+  return { server, ghs: started.map((s) => s.gh) };
 }

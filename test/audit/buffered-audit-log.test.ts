@@ -21,7 +21,8 @@ class FakeRepo implements AuditEventRepository {
   inserts = 0;
   failing = false;
   loseNextAnswer = false;
-  openBatch(key: string) { return new FakeBatch(key); }
+  opened = 0;
+  openBatch(key: string) { this.opened++; return new FakeBatch(key); }
   async insertBatch(batch: FakeBatch) {
     if (this.failing) throw new Error('database unavailable');
     this.inserts++;
@@ -95,6 +96,22 @@ describe('audit log writer (no database)', () => {
     assert.deepEqual(repo.rows.map((r) => r.data.n), [0, 1, 2, 3, 4], 'each event stored once, in order');
     assert.equal(repo.inserts, 3, 'the first batch twice, then the new events');
     await audit.close();
+  });
+
+  it('does not open a new batch on every tick of an outage: the open one fills up instead', async () => {
+    const repo = new FakeRepo();
+    repo.failing = true;
+    const audit = new BufferedAuditLog(repo, log, { flushIntervalMs: 5 });
+    for (let i = 0; i < 20; i++) {
+      audit.record({ type: 'logout', actor: 'system', data: { n: i } });
+      await sleep(12); // at least two ticks between events
+    }
+    assert.equal(audit.pending, 20);
+    // The first event's batch was closed and failed; every later event joined one open batch.
+    assert.ok(repo.opened <= 3, `batches opened during the outage: ${repo.opened}`);
+    repo.failing = false;
+    await audit.close();
+    assert.deepEqual(repo.rows.map((r) => r.data.n), Array.from({ length: 20 }, (_, i) => i), 'every event stored once, in order');
   });
 
   it('holds at most maxQueued events while failing and reports how many it dropped', async () => {

@@ -108,7 +108,7 @@ export class BufferedAuditLog implements AuditTrail {
 
   constructor(private readonly repo: AuditEventRepository, private readonly log: AuditErrorLog, options: AuditWriterOptions = {}) {
     this.#options = { flushIntervalMs: 200, batchSize: 500, maxQueued: 50_000, closeAttempts: 3, ...options };
-    this.#timer = setInterval(() => { void this.flush(); }, this.#options.flushIntervalMs);
+    this.#timer = setInterval(() => { this.#tick(); }, this.#options.flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -144,6 +144,23 @@ export class BufferedAuditLog implements AuditTrail {
    */
   flush(): Promise<void> {
     this.#closeOpenBatch();
+    return this.#startDrain();
+  }
+
+  /**
+   * The timer: closes the open batch only when no other batch is waiting. While writes fail (or
+   * one is slow), the open batch keeps filling up to batchSize instead of a new, mostly empty
+   * batch (and buffer) being closed on every tick of a long outage.
+   */
+  #tick(): void {
+    if (this.#closedBatches.length) {
+      void this.#startDrain();
+      return;
+    }
+    void this.flush();
+  }
+
+  #startDrain(): Promise<void> {
     this.#flushing ??= this.#drain().finally(() => { this.#flushing = undefined; });
     return this.#flushing;
   }

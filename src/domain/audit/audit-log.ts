@@ -97,8 +97,6 @@ export class BufferedAuditLog implements AuditTrail {
   #open?: AuditBatch;
   /** Waiting to be written, oldest first; the head is kept as it is until its write succeeds. */
   readonly #closedBatches: AuditBatch[] = [];
-  /** Events in closed batches. */
-  #closedCount = 0;
   readonly #options: Required<AuditWriterOptions>;
   #timer?: NodeJS.Timeout;
   #flushing?: Promise<void>;
@@ -114,7 +112,10 @@ export class BufferedAuditLog implements AuditTrail {
 
   /** Events waiting to be written. */
   get pending(): number {
-    return this.#closedCount + (this.#open?.count ?? 0);
+    // A handful of closed batches at most while writes succeed; maxQueued / batchSize during an outage.
+    let events = this.#open?.count ?? 0;
+    for (const batch of this.#closedBatches) events += batch.count;
+    return events;
   }
 
   record(input: AuditEventInput): void {
@@ -153,11 +154,8 @@ export class BufferedAuditLog implements AuditTrail {
    * batch (and buffer) being closed on every tick of a long outage.
    */
   #tick(): void {
-    if (this.#closedBatches.length) {
-      void this.#startDrain();
-      return;
-    }
-    void this.flush();
+    if (!this.#closedBatches.length) this.#closeOpenBatch();
+    void this.#startDrain();
   }
 
   #startDrain(): Promise<void> {
@@ -168,7 +166,6 @@ export class BufferedAuditLog implements AuditTrail {
   #closeOpenBatch(): void {
     if (!this.#open) return;
     this.#closedBatches.push(this.#open);
-    this.#closedCount += this.#open.count;
     this.#open = undefined;
   }
 
@@ -186,7 +183,6 @@ export class BufferedAuditLog implements AuditTrail {
         return;
       }
       this.#closedBatches.shift();
-      this.#closedCount -= batch.count;
       if (this.#failing) this.log.warn({ queued: this.pending }, 'audit log writes recovered');
       this.#failing = false;
       this.#reportDropped();

@@ -19,8 +19,10 @@ type Entities = {
 
 const entitiesOf = (ctx: KoaContextWithOIDC) => (ctx.oidc?.entities ?? {}) as Entities;
 
+/** Node keeps one value for user-agent and joins repeated x-request-id headers, so both are strings. */
 function requestOf(ctx: KoaContextWithOIDC): AuditRequestContext {
-  return { ip: ctx.ip || undefined, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.get('x-request-id') || undefined };
+  const headers = ctx.req.headers;
+  return { ip: ctx.ip || undefined, userAgent: headers['user-agent'] || undefined, requestId: (headers['x-request-id'] as string | undefined) || undefined };
 }
 
 /**
@@ -43,20 +45,25 @@ export function auditProtocolEvents(provider: Provider, audit: AuditLog, paths: 
     });
   });
 
+  // On the token endpoint's every success: built directly, without spreads or intermediate arrays.
   function recordTokenIssued(ctx: KoaContextWithOIDC, clientId: string): void {
     const entities = entitiesOf(ctx);
     const body = (ctx.body && typeof ctx.body === 'object' ? ctx.body : {}) as Record<string, unknown>;
+    const data: Record<string, unknown> = { grant_type: String(ctx.oidc.params?.grant_type ?? '') };
+    if (typeof body.scope === 'string') data.scope = body.scope;
+    const issued: string[] = [];
+    for (const member of ISSUED_MEMBERS) if (typeof body[member] === 'string') issued.push(member);
+    data.issued = issued;
+    const request = requestOf(ctx);
     audit.record({
       type: 'token.issued',
       actor: `client:${clientId}`,
       subject: entities.Account?.accountId ?? entities.Grant?.accountId,
       clientId,
-      ...requestOf(ctx),
-      data: {
-        grant_type: String(ctx.oidc.params?.grant_type ?? ''),
-        ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
-        issued: ISSUED_MEMBERS.filter((m) => typeof body[m] === 'string'),
-      },
+      ip: request.ip,
+      userAgent: request.userAgent,
+      requestId: request.requestId,
+      data,
     });
   }
 

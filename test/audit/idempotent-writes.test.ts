@@ -81,6 +81,20 @@ for (const backend of backends()) {
       assert.ok(stored.every((r, n) => r.user_agent === userAgent && r.data.n === n && r.data.note === '€'.repeat(n % 50)));
     });
 
+    it('stores each event\'s time to the millisecond, within a second and across seconds', async () => {
+      const repo = new SqlAuditEventRepository(database);
+      const clientId = `time-${randomUUID()}`;
+      // Same second with 1-, 2- and 3-digit milliseconds; the next second; an earlier one again; before 1970.
+      const times = [
+        '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.007Z', '2026-01-02T03:04:05.042Z', '2026-01-02T03:04:05.999Z',
+        '2026-01-02T03:04:06.001Z', '2026-01-02T03:04:05.500Z', '1969-12-31T23:59:59.999Z', '2030-06-30T23:59:59.100Z',
+      ];
+      const events = times.map((t, n): AuditEvent => ({ type: 'logout', actor: 'system', clientId, occurredAt: new Date(t), data: { n } }));
+      await repo.insertBatch(batchOf(repo, events));
+      const stored = await repo.list({ clientId }, { order: 'asc', limit: 20 });
+      assert.deepEqual(stored.map((r) => r.occurred_at), times);
+    });
+
     it('refuses a batch it did not open, with a clear error', async () => {
       const repo = new SqlAuditEventRepository(database);
       const foreign = { key: randomUUID(), count: 1, append() {} };

@@ -18,9 +18,12 @@ export function scrubAuditData(value: unknown, depth = 0): unknown {
   if (depth >= MAX_DEPTH) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => scrubAuditData(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
+  // for…in with an own-property check: Object.entries would allocate a pair per member.
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
     if (v === undefined || typeof v === 'function') continue;
-    if (SECRET_SUFFIX.test(key) || SECRET_NAME.has(key)) continue;
+    if (SECRET_NAME.has(key) || SECRET_SUFFIX.test(key)) continue;
     out[cleanText(key, 200)] = scrubAuditData(v, depth + 1);
   }
   return out;

@@ -47,9 +47,28 @@ function copyText(value: string | null | undefined): string {
   return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : value;
 }
 
+/** The second last formatted, and its ISO 8601 text up to the milliseconds ("…T20:38:12."). */
+let cachedSecond = Number.NaN;
+let cachedSecondText = '';
+
+/**
+ * `date.toISOString()`, with the text up to the milliseconds reused while the second is the same:
+ * events recorded close together share it, and formatting it is most of toISOString's cost.
+ */
+function isoTimestamp(date: Date): string {
+  const ms = date.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondText = date.toISOString().slice(0, -4);
+  }
+  const fraction = ms - second * 1000;
+  return `${cachedSecondText}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+}
+
 /** One row: the columns of COLUMN_LIST, tab-separated. */
 function copyLine(e: AuditEvent, batchKey: string | undefined): string {
-  return `${e.occurredAt.toISOString()}\t${copyText(e.type)}\t${copyText(e.actor)}\t${copyText(e.subject)}\t${copyText(e.clientId)}\t${
+  return `${isoTimestamp(e.occurredAt)}\t${copyText(e.type)}\t${copyText(e.actor)}\t${copyText(e.subject)}\t${copyText(e.clientId)}\t${
     copyText(e.ip)}\t${copyText(e.userAgent)}\t${copyText(e.requestId)}\t${copyText(JSON.stringify(e.data ?? {}))}\t${copyText(batchKey)}\n`;
 }
 

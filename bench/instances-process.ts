@@ -4,10 +4,25 @@
  * by up to ±10 % for tens of seconds, more than the effects being measured. Each instance is
  * configured by the process environment with its own overrides laid over it
  * (GATEHOUSE_INSTANCES: a JSON array of env objects); stops cleanly on SIGTERM / SIGINT.
+ * An instance whose overrides set BENCH_AUDIT_WRITES=discard records and encodes its audit events
+ * as usual but never writes them: the event loop's share of the audit log's cost, without the
+ * database's.
  */
-import { createGatehouse, type Gatehouse } from '../src/app.js';
+import { createGatehouse, type Gatehouse, type GatehouseParts } from '../src/app.js';
+import type { AuditBatch, AuditEventRepository } from '../src/domain/audit/audit-log.js';
+import { SqlAuditEventRepository } from '../src/storage/repositories/audit-events-repository.js';
 import { loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/observability/logger.js';
+
+/** Batches opened (and so encoded) by the real repository; writing one does nothing. */
+class DiscardingAuditRepository implements AuditEventRepository {
+  constructor(private readonly real: AuditEventRepository) {}
+  openBatch(key: string): AuditBatch {
+    return this.real.openBatch(key);
+  }
+  async insertBatch(): Promise<void> {}
+  list: AuditEventRepository['list'] = (filter, page) => this.real.list(filter, page);
+}
 
 const overrides = JSON.parse(process.env.GATEHOUSE_INSTANCES ?? '[]') as Record<string, string>[];
 if (!overrides.length) throw new Error('GATEHOUSE_INSTANCES must list at least one instance');
@@ -15,7 +30,8 @@ const instances: Gatehouse[] = [];
 for (const env of overrides) {
   const config = loadConfig({ ...process.env, ...env });
   const logger = createLogger(config.logLevel);
-  const gatehouse = await createGatehouse(config, logger);
+  const parts: GatehouseParts = env.BENCH_AUDIT_WRITES === 'discard' ? { auditRepository: (db) => new DiscardingAuditRepository(new SqlAuditEventRepository(db)) } : {};
+  const gatehouse = await createGatehouse(config, logger, parts);
   instances.push(gatehouse);
   const { publicPort, adminPort } = await gatehouse.listen();
   logger.info({ publicPort, adminPort, pid: process.pid }, 'bench instance listening');

@@ -30,7 +30,7 @@ const progress = (message: string) => process.stderr.write(`[${elapsed()}] ${mes
 
 const ctx: BenchContext = {
   settings,
-  results: { rows: [], floorPeak: {}, peak: {}, atPartialLoad: {}, rotations: {}, auditCost: {}, auditSelfCheck: {} },
+  results: { rows: [], floorPeak: {}, peak: {}, atPartialLoad: {}, rotations: {}, auditCost: {}, auditDiscard: {}, auditSelfCheck: {} },
   progress,
   storages: new Set<TestStorage>(),
 };

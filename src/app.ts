@@ -14,7 +14,7 @@ import { SignInThrottle } from './domain/authn/sign-in-throttle.js';
 import { RedisAttemptCounter, SqlAttemptCounter } from './storage/attempt-counters.js';
 import { redisKeyChangeChannel } from './storage/key-change-channel.js';
 import { Resources } from './domain/resources/resources.js';
-import { BufferedAuditLog } from './domain/audit/audit-log.js';
+import { BufferedAuditLog, type AuditEventRepository } from './domain/audit/audit-log.js';
 import { DisabledAuditLog } from './domain/audit/disabled-audit-log.js';
 import { createAdminApp } from './http/admin/admin-app.js';
 import { CsrfTokens } from './http/public/interactions/csrf.js';
@@ -63,8 +63,14 @@ export interface Gatehouse {
   readonly kids: string[];
 }
 
+/** Parts a harness may put in place of the stock ones (the bench; nothing in production sets them). */
+export interface GatehouseParts {
+  /** Where audit batches go; by default the `audit_events` table of `database`. */
+  auditRepository?: (database: Database) => AuditEventRepository;
+}
+
 /** The one composition root: storage → domain → provider → both HTTP servers. */
-export async function createGatehouse(config: Config, logger: Logger): Promise<Gatehouse> {
+export async function createGatehouse(config: Config, logger: Logger, parts: GatehouseParts = {}): Promise<Gatehouse> {
   if (config.faultInjection) {
     armFaultPoint(config.faultInjection);
     logger.warn({ faultInjection: config.faultInjection }, 'TEST-ONLY fault injection armed: this process will kill itself');
@@ -122,7 +128,7 @@ export async function createGatehouse(config: Config, logger: Logger): Promise<G
     });
     const views = new Views();
     audit = config.auditLogEnabled
-      ? new BufferedAuditLog(new SqlAuditEventRepository(database), logger, { flushIntervalMs: config.auditFlushIntervalMs })
+      ? new BufferedAuditLog((parts.auditRepository ?? ((db) => new SqlAuditEventRepository(db)))(database), logger, { flushIntervalMs: config.auditFlushIntervalMs })
       : new DisabledAuditLog();
 
     const metrics: Metrics = new Metrics({

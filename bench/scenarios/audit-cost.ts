@@ -20,7 +20,8 @@ const SETTLE_MS = 250;
 /** Uncounted pairs first. */
 const WARMUP_PAIRS = 2;
 
-type Mode = 'on' | 'off' | 'off-b';
+/** `on-discard`: audit on, events recorded and encoded but never written (bench/instances-process.ts). */
+type Mode = 'on' | 'off' | 'off-b' | 'on-discard';
 
 /**
  * What the audit log costs the token endpoint: client_credentials JWT on Gatehouse instances alike
@@ -28,7 +29,8 @@ type Mode = 'on' | 'off' | 'off-b';
  * of the same code differ on this machine by more than the effect measured). Load alternates
  * between the audit-on and the audit-off instance in 1 s turns over connections kept open to both,
  * BENCH_AUDIT_ROUNDS pairs; the verdict is the median of the pairs' on ÷ off ratios. Then the same
- * procedure between two audit-off instances (the check's noise), and on PostgreSQL the audit-off
+ * procedure for an audit-on instance that never writes its batches against the audit-off one (the
+ * event loop's share), between two audit-off instances (the check's noise), and on PostgreSQL the audit-off
  * instance with and without another process writing the audit-on rate of rows into its database.
  */
 export async function benchAuditCost(ctx: BenchContext, backend: BackendName): Promise<void> {
@@ -38,14 +40,15 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
   const storages: Partial<Record<Mode, TestStorage>> = {};
   let server: ChildServer | undefined;
   try {
-    const modes: Mode[] = ['on', 'off', 'off-b'];
+    const modes: Mode[] = ['on', 'off', 'off-b', 'on-discard'];
     for (const mode of modes) {
       const storage = await createTestStorage(backend);
       ctx.storages.add(storage);
       storages[mode] = storage;
     }
     const started = await startGatehouseInstances(ctx, `gatehouse-${backend}-audit`, modes.map((mode) => ({
-      storage: storages[mode]!, env: { AUDIT_LOG_ENABLED: mode === 'on' ? 'true' : 'false' },
+      storage: storages[mode]!,
+      env: { AUDIT_LOG_ENABLED: mode.startsWith('on') ? 'true' : 'false', ...(mode === 'on-discard' ? { BENCH_AUDIT_WRITES: 'discard' } : {}) },
     })));
     server = started.server;
     const sides = {} as Record<Mode, AlternatingSide>;
@@ -72,6 +75,10 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
     ctx.results.rows.push(rowFrom('client_credentials, JWT — audit log off', label, 'req/s', main.b, [note]));
     ctx.results.auditCost[backend] = { on: main.a, off: main.b, ratios: main.ratios };
     for (const r of [main.a, main.b]) if (r.failed + r.errors) throw new Error(`${r.failed + r.errors} requests failed during the audit pair`);
+
+    // The same audit work on the event loop, with nothing written: Gatehouse's own share.
+    const discard = await alternatingLoad(sides['on-discard'], sides.off, options('audit on but not written / off', ['not written', 'off']));
+    ctx.results.auditDiscard[backend] = discard.ratios;
 
     // Nothing to tell apart: what the same procedure reads between two audit-off instances.
     const self = await alternatingLoad(sides.off, sides['off-b'], options('audit off / off, self-check', ['off', 'off-b']));

@@ -14,6 +14,11 @@ export interface Results {
   rotations: Partial<Record<BackendName, LoadResult>>;
   /** client_credentials JWT with the audit log on and off: each side's mean, and each round's on ÷ off. */
   auditCost: Partial<Record<BackendName, { on: LoadResult; off: LoadResult; ratios: number[] }>>;
+  /**
+   * An audit-on server whose batches are encoded but never written ÷ the audit-off server, per
+   * paired round: the event loop's share of the cost.
+   */
+  auditDiscard: Partial<Record<BackendName, number[]>>;
   /** The audit-off server's paired rounds against itself (A ÷ B): the audit check's noise floor. */
   auditSelfCheck: Partial<Record<BackendName, number[]>>;
   /**

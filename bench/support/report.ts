@@ -96,8 +96,11 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
   end outside the measured window. BENCH_AUDIT_ROUNDS pairs of turns (48), the order alternating
   (on-off, off-on, …). The check is the median of the pairs' on ÷ off ratios, shown with its
   distribution-free 95 % interval (the order statistics n/2 ± 0.98·√n); the means are shown too.
-  Then, for information: a self-check, the same procedure between two audit-off instances (what
-  it reads instead of 1.00× is the check's resolution during this run); and on
+  Then, for information: an audit-on instance that records and encodes every event as usual
+  but never writes its batches (bench/instances-process.ts), against the audit-off one: the
+  share of the cost that is Gatehouse's own work on the event loop; a self-check, the same
+  procedure between two audit-off instances (what it reads instead of 1.00× is the check's
+  resolution during this run); and on
   PostgreSQL + Redis a control, the audit-off instance with and without another process
   (bench/audit-row-writer.ts) writing the audit-on side's rate of rows into its database during
   every other turn: the share of the cost that is the database's work on shared cores.

@@ -80,6 +80,16 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
     });
   }
   for (const backend of backends) {
+    const discard = pairedRounds(results.auditDiscard[backend] ?? []);
+    if (!discard) continue;
+    out.push({
+      label: `client_credentials JWT, ${label(backend)}: audit log on with its batches encoded but never written ÷ off (median of paired turns): the event loop's share`,
+      value: `${discard.text})`,
+      target: '—',
+      pass: undefined,
+    });
+  }
+  for (const backend of backends) {
     const self = pairedRounds(results.auditSelfCheck[backend] ?? []);
     if (!self) continue;
     out.push({

@@ -30,8 +30,9 @@ type Mode = 'on' | 'off' | 'off-b' | 'on-discard';
  * between the audit-on and the audit-off instance in 1 s turns over connections kept open to both,
  * BENCH_AUDIT_ROUNDS pairs; the verdict is the median of the pairs' on ÷ off ratios. Then the same
  * procedure for an audit-on instance that never writes its batches against the audit-off one (the
- * event loop's share), between two audit-off instances (the check's noise), and on PostgreSQL the audit-off
- * instance with and without another process writing the audit-on rate of rows into its database.
+ * event loop's share), between two audit-off instances (the check's noise), and on PostgreSQL the
+ * audit-off instance with and without another process writing the audit-on rate of rows into its
+ * database.
  */
 export async function benchAuditCost(ctx: BenchContext, backend: BackendName): Promise<void> {
   const { settings } = ctx;

@@ -100,10 +100,10 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
   but never writes its batches (bench/instances-process.ts), against the audit-off one: the
   share of the cost that is Gatehouse's own work on the event loop; a self-check, the same
   procedure between two audit-off instances (what it reads instead of 1.00× is the check's
-  resolution during this run); and on
-  PostgreSQL + Redis a control, the audit-off instance with and without another process
-  (bench/audit-row-writer.ts) writing the audit-on side's rate of rows into its database during
-  every other turn: the share of the cost that is the database's work on shared cores.
+  resolution during this run); and on PostgreSQL + Redis a control, the audit-off instance with
+  and without another process (bench/audit-row-writer.ts) writing the audit-on side's rate of
+  rows into its database during every other turn: the share of the cost that is the database's
+  work on shared cores.
 
 **Targets.**
 - client_credentials JWT on PostgreSQL + Redis ≥ 0.85× the library floor;

@@ -21,7 +21,9 @@ class DiscardingAuditRepository implements AuditEventRepository {
     return this.real.openBatch(key);
   }
   async insertBatch(): Promise<void> {}
-  list: AuditEventRepository['list'] = (filter, page) => this.real.list(filter, page);
+  list(...args: Parameters<AuditEventRepository['list']>): ReturnType<AuditEventRepository['list']> {
+    return this.real.list(...args);
+  }
 }
 
 const overrides = JSON.parse(process.env.GATEHOUSE_INSTANCES ?? '[]') as Record<string, string>[];

@@ -128,7 +128,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     });
     const views = new Views();
     audit = config.auditLogEnabled
-      ? new BufferedAuditLog((parts.auditRepository ?? ((db) => new SqlAuditEventRepository(db)))(database), logger, { flushIntervalMs: config.auditFlushIntervalMs })
+      ? new BufferedAuditLog(parts.auditRepository?.(database) ?? new SqlAuditEventRepository(database), logger, { flushIntervalMs: config.auditFlushIntervalMs })
       : new DisabledAuditLog();
 
     const metrics: Metrics = new Metrics({

@@ -32,6 +32,9 @@ import { ClientMetadataCache } from './storage/client-metadata-cache.js';
 import { readOrCreateSecretFile } from './storage/key-files.js';
 import { createAdapterFactory } from './storage/oidc-adapters/adapter-factory.js';
 import { sweepExpired } from './storage/oidc-adapters/sql-adapter.js';
+import { RefreshRotations } from './storage/oidc-adapters/refresh-token-adapter.js';
+import { TokenSealer } from './storage/oidc-adapters/token-sealer.js';
+import { DurableFirstRevocationStorage, SqlTokenRequestStorage } from './storage/oidc-adapters/token-request-storage.js';
 import { createRedis, type Redis } from './storage/redis.js';
 import { ArtifactRevoker } from './storage/repositories/artifact-revoker.js';
 import { SqlClientRepository } from './storage/repositories/clients-repository.js';
@@ -112,8 +115,12 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     /** Set on shutdown: /readyz answers 503 while requests are still served (SHUTDOWN_DELAY_SECONDS). */
     let draining = false;
     const clientCache = new ClientMetadataCache(CLIENT_CACHE_TTL_MS);
-    const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix, clientCache });
+    const sealer = new TokenSealer(Buffer.from(kekValue, 'base64url'));
+    const rotations = new RefreshRotations(database, sealer);
+    const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix, clientCache, sealer, rotations });
     const revoker = new ArtifactRevoker(database, adapterFor);
+    const tokenRequests = new SqlTokenRequestStorage(database, rotations);
+    const revocations = new DurableFirstRevocationStorage(database);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
     const resources = new Resources(new SqlResourceRepository(database));
@@ -142,7 +149,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const providerAudit = config.auditLogEnabled ? audit : undefined;
     // Rebuilt when the signing keys change (rotation, revocation, a scheduled transition).
     const providers: LiveProvider = new LiveProvider((loaded): Provider => createProvider({
-      config, keys: loaded, adapterFor, users, resources, database, pages, logger, metrics, authorization, audit: providerAudit,
+      config, keys: loaded, adapterFor, users, resources, pages, logger, metrics, authorization, audit: providerAudit,
+      tokenRequests, revocations, revokeGrant: (grantId) => revoker.revokeGrant(grantId),
     }), keys);
     const keyWatcher = new SigningKeyWatcher({
       loadIfChanged: (serving) => signingKeys.loadIfChanged(serving),

@@ -2,9 +2,8 @@ import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import type { AuditRequestContext } from '../domain/audit/audit-event.js';
+import { REFRESH_TOKEN_REUSED, RefreshRotationLost } from './refresh-reuse.js';
 
-/** The InvalidGrant detail when a rotated refresh token comes back (the message is only the code). */
-const REFRESH_TOKEN_REUSED = 'refresh token already used';
 
 /** Token response members whose presence (never value) an audit event notes. */
 const ISSUED_MEMBERS = ['access_token', 'refresh_token', 'id_token'] as const;
@@ -88,9 +87,9 @@ export function auditProtocolEvents(provider: Provider, audit: AuditLog, paths: 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
     if (!(err instanceof errors.InvalidGrant) || (err as { error_detail?: string }).error_detail !== REFRESH_TOKEN_REUSED) return;
     const refreshToken = entitiesOf(ctx).RefreshToken;
-    // Only a token that was already consumed is reuse (and revokes its family); losing a
-    // concurrent rotation is not.
-    if (!refreshToken?.consumed) return;
+    // A token that was already consumed is reuse, and so is one a concurrent request consumed
+    // first (a lost rotation race): both revoked the family. A token that was merely not found is not.
+    if (!refreshToken || (!refreshToken.consumed && !(err instanceof RefreshRotationLost))) return;
     const clientId = ctx.oidc?.client?.clientId;
     audit.record({
       type: 'refresh.reuse_detected',

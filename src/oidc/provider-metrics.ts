@@ -2,13 +2,8 @@ import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { timeRequest } from '../observability/request-timing.js';
 import type { Metrics } from '../observability/metrics.js';
+import { REFRESH_TOKEN_REUSED } from './refresh-reuse.js';
 
-/**
- * The InvalidGrant detail (`error_detail`; the message is the code) when a rotated refresh token
- * comes back: from oidc-provider's own check (lib/actions/grants/refresh_token.js) and from our
- * adapters' conditional write (storage/oidc-adapters/already-consumed.ts).
- */
-const REFRESH_TOKEN_REUSED = 'refresh token already used';
 
 /** The label for a protocol request that matched none of the provider's routes. */
 const UNMATCHED_ROUTE = 'unmatched';

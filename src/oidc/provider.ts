@@ -6,7 +6,7 @@ import type { Resources } from '../domain/resources/resources.js';
 import type { Authorization } from '../domain/authorization/authorization.js';
 import { rbacHeldScopes } from './rbac-scopes.js';
 import type { LoadedKeys } from '../domain/keys/signing-keys.js';
-import type { Database } from '../storage/database.js';
+import type { RevocationStorage, TokenRequestStorage } from '../domain/tokens/token-request-storage.js';
 import type { OidcAdapter } from '../storage/oidc-adapters/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -16,7 +16,7 @@ import { useHashedClientSecrets } from './client-secret-check.js';
 import { addAtHashToIdTokens } from './id-token-at-hash.js';
 import { ADMIN_RESOURCE, adminResourceServerInfo } from './admin-resource-server.js';
 import { recordJwtAccessToken } from './jwt-access-token-records.js';
-import { tokenRequestScope } from './token-request-scope.js';
+import { tokenRequestScope, type RevokeGrant } from './token-request-scope.js';
 import { auditProtocolEvents } from './audit-events.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
@@ -56,7 +56,12 @@ export interface ProviderDeps {
   adapterFor: (model: string) => OidcAdapter;
   users: Users;
   resources: Resources;
-  database: Database;
+  /** The token request's storage scope (atomic refresh-token rotation). */
+  tokenRequests: TokenRequestStorage;
+  /** The revocation request's storage scope (durable deletions first). */
+  revocations: RevocationStorage;
+  /** Revokes a grant and every token issued under it (a lost refresh race). */
+  revokeGrant: RevokeGrant;
   pages: PageRenderer;
   logger: Logger;
   /** Protocol request, token and refresh-reuse metrics; none when omitted. */
@@ -230,8 +235,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
   const publicJwks = keys.publicJwks;
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
-  provider.use(tokenRequestScope(deps.database, ROUTES.token));
-  provider.use(revocationScope(deps.database, ROUTES.revocation));
+  provider.use(tokenRequestScope(deps.tokenRequests, deps.revokeGrant, ROUTES.token));
+  provider.use(revocationScope(deps.revocations, ROUTES.revocation));
   provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 

@@ -1,8 +1,9 @@
 import type { Context, Next } from 'koa';
-import type { Database } from '../storage/database.js';
-import { DEFERRED_REDIS_DELETES, runDeferredRedisDeletes } from '../storage/oidc-adapters/redis-adapter.js';
+import type { RevocationStorage } from '../domain/tokens/token-request-storage.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { answerUnavailable } from './storage-outage.js';
+import { isRoutePath } from './route-path.js';
+
 
 /**
  * Revocation in an order that survives an outage half-way. oidc-provider deletes the presented
@@ -11,17 +12,15 @@ import { answerUnavailable } from './storage-outage.js';
  * finds no token to revoke, so the grant and its refresh tokens would stay alive. Here deletions
  * in Redis wait until the durable (SQL) revocation held: then a retry always finds the token.
  */
-export function revocationScope(database: Database, revocationPath: string) {
+export function revocationScope(storage: RevocationStorage, revocationPath: string) {
   return async function revokeDurableFirst(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== revocationPath) return next();
-    await database.withRequestScope(async () => {
-      const notes = database.requestNotes()!;
-      notes.set(DEFERRED_REDIS_DELETES, []);
+    if (ctx.method !== 'POST' || !isRoutePath(ctx.path, revocationPath)) return next();
+    await storage.inScope(async () => {
       await next();
       // Not revoked (an error, or an outage answered 503): leave Redis as it was.
       if (ctx.status !== 200) return;
       try {
-        await runDeferredRedisDeletes(notes);
+        await storage.finish();
       } catch (err) {
         if (!isStorageUnavailable(err)) throw err;
         answerUnavailable(ctx);

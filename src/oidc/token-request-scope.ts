@@ -1,34 +1,58 @@
 import type { Context, Next } from 'koa';
-import type { Database } from '../storage/database.js';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { TokenRequestStorage } from '../domain/tokens/token-request-storage.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { answerUnavailable } from './storage-outage.js';
-import { commitPendingRotation, flushPendingRefreshConsume, GRACE_SUCCESSOR, type GraceSuccessor } from '../storage/oidc-adapters/refresh-token-adapter.js';
+import { isRoutePath } from './route-path.js';
+import { RefreshRotationLost } from './refresh-reuse.js';
+
+/** Revokes a grant and everything issued under it, wherever it is stored. */
+export type RevokeGrant = (grantId: string) => Promise<void>;
+
 
 /**
  * Gives each token request a storage scope, in which a refresh-token rotation is written as one
- * conditional statement (see refresh-token-adapter.ts), and finishes what the scope noted:
- * a grace-window retry is answered with the existing successor.
+ * conditional statement at the end (refresh-token-adapter.ts), and acts on how it ended:
+ * - a retry within the client's grace window (or a lost race with one) is answered with the
+ *   existing successor — never a second one;
+ * - a request that lost the rotation to a concurrent one is reuse (RFC 9700 §4.14): attacker and
+ *   client presented the same token, so the whole family is revoked, the winner's successor too.
  */
-export function tokenRequestScope(database: Database, tokenPath: string) {
+export function tokenRequestScope(storage: TokenRequestStorage, revokeGrant: RevokeGrant, tokenPath: string) {
   return async function tokenScope(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
-    await database.withRequestScope(async () => {
+    if (ctx.method !== 'POST' || !isRoutePath(ctx.path, tokenPath)) return next();
+    await storage.inScope(async () => {
       await next();
       if (ctx.status !== 200) return;
       try {
-        await commitPendingRotation(database);
-        await flushPendingRefreshConsume(database);
-      } catch (err) {
-        if (isStorageUnavailable(err)) {
-          answerUnavailable(ctx);
-          return;
+        const outcome = await storage.finish();
+        if (outcome.kind === 'grace') {
+          if (ctx.body && typeof ctx.body === 'object') (ctx.body as { refresh_token?: string }).refresh_token = outcome.refreshToken;
+        } else if (outcome.kind === 'lost') {
+          await revokeFamily(ctx as unknown as KoaContextWithOIDC, outcome.grantId);
         }
-        ctx.status = 400;
-        ctx.body = { error: 'invalid_grant', error_description: (err as Error).message };
-        return;
+      } catch (err) {
+        if (isStorageUnavailable(err)) return answerUnavailable(ctx);
+        if (!(err instanceof errors.InvalidGrant)) throw err;
+        answerInvalidGrant(ctx, err);
       }
-      const grace = database.requestNotes()?.get(GRACE_SUCCESSOR) as GraceSuccessor | undefined;
-      if (grace && ctx.body && typeof ctx.body === 'object') (ctx.body as { refresh_token?: string }).refresh_token = grace.successorId;
     });
   };
+
+  async function revokeFamily(ctx: KoaContextWithOIDC, grantId: string | undefined): Promise<void> {
+    const lost = new RefreshRotationLost();
+    if (grantId) {
+      await revokeGrant(grantId);
+      ctx.oidc.provider.emit('grant.revoked', ctx, grantId);
+    }
+    // The same event oidc-provider emits for reuse it detects itself: audit and metrics follow it.
+    ctx.oidc.provider.emit('grant.error', ctx, lost);
+    answerInvalidGrant(ctx, lost);
+  }
+}
+
+function answerInvalidGrant(ctx: Context, err: InstanceType<typeof errors.InvalidGrant>): void {
+  ctx.status = 400;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: 'invalid_grant', error_description: err.error_description ?? 'grant request is invalid' };
 }

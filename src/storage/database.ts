@@ -7,6 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { GatehouseError } from '../domain/errors.js';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { migrationSource } from './migration-source.js';
+import type { RequestScope } from './request-scope.js';
 
 const { knex } = knexPkg;
 
@@ -62,14 +63,14 @@ export class Database {
     return this.knex;
   }
 
-  /** Runs `fn` with a fresh set of per-request notes that storage adapters use to coordinate. */
-  withRequestScope<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#scope.run({ notes: new Map() }, fn);
+  /** Runs `fn` with a fresh request scope that storage adapters use to coordinate. */
+  withRequestScope<T>(fn: () => Promise<T>, init: Partial<RequestScope> = {}): Promise<T> {
+    return this.#scope.run({ refresh: {}, ...init }, fn);
   }
 
-  /** The notes of the current request scope; undefined outside one. */
-  requestNotes(): Map<string, unknown> | undefined {
-    return this.#scope.getStore()?.notes;
+  /** The current request scope; undefined outside one. */
+  requestScope(): RequestScope | undefined {
+    return this.#scope.getStore();
   }
 
   async migrate(): Promise<string[]> {
@@ -99,10 +100,6 @@ interface TarnPool {
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;
-}
-
-interface RequestScope {
-  notes: Map<string, unknown>;
 }
 
 /** Wraps a driver error so callers see a typed error; the original stays as `cause` for the log. */

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 import { alreadyConsumed } from './already-consumed.js';
+import type { RequestScope } from '../request-scope.js';
+import { StoredIds } from './stored-ids.js';
+import type { TokenSealer } from './token-sealer.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
 // Marks the artifact consumed only if it exists and was not consumed yet: one atomic step.
@@ -33,53 +36,48 @@ function scripted(redis: Redis): ScriptedRedis {
   return r;
 }
 
-/**
- * Request-scope note (Database.withRequestScope): while it holds an array, deletions are queued
- * there instead of run, for the caller to run once the durable (SQL) part of the request held.
- */
-export const DEFERRED_REDIS_DELETES = 'redis.deferredDeletes';
 type DeferredDelete = () => Promise<unknown>;
-
-/** Runs the deletions a request scope queued (see DEFERRED_REDIS_DELETES). */
-export async function runDeferredRedisDeletes(notes: Map<string, unknown> | undefined): Promise<void> {
-  const queued = notes?.get(DEFERRED_REDIS_DELETES) as DeferredDelete[] | undefined;
-  if (!queued?.length) return;
-  notes!.set(DEFERRED_REDIS_DELETES, []);
-  await Promise.all(queued.map((run) => run()));
-}
 
 /** Index entries of artifacts stored without an expiry are kept this long. */
 const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
 
 /**
- * Short-lived oidc-provider models in Redis: the payload as one string key expiring with the
+ * Short-lived oidc-provider models in Redis, keyed by the SHA-256 of their id (stored-ids.ts):
+ * the payload as one string key expiring with the
  * artifact (a single SET … EX on the hot path), a `:consumed` marker beside it for single-use
  * artifacts. Both keys share a hash tag, so they live in one slot on Redis Cluster. A grant index
  * (a set per grant) makes revokeByGrantId possible.
  */
 export class RedisAdapter implements OidcAdapter {
   private readonly redis: ScriptedRedis;
+  private readonly ids: StoredIds;
   constructor(
     redis: Redis,
     private readonly prefix: string,
     private readonly model: string,
-    /** The current request scope's notes (deferred deletions); none outside a scope. */
-    private readonly requestNotes?: () => Map<string, unknown> | undefined,
+    sealer: TokenSealer,
+    /** The current request scope (deferred deletions); none outside a scope. */
+    private readonly requestScope?: () => RequestScope | undefined,
   ) {
     this.redis = scripted(redis);
+    this.ids = new StoredIds(model, sealer);
   }
 
-  private key(id: string) { return `${this.prefix}${this.model}:{${id}}`; }
+  /** The payload's key, by the artifact's id as stored (hashed). */
+  private storedKey(storedId: string) { return `${this.prefix}${this.model}:{${storedId}}`; }
+  private key(id: string) { return this.storedKey(this.ids.key(id)); }
   private grantKey(grantId: string) { return `${this.prefix}grant:{${grantId}}`; }
-  private userCodeKey(userCode: string) { return `${this.prefix}${this.model}:userCode:{${userCode}}`; }
+  private userCodeKey(userCode: string) { return `${this.prefix}${this.model}:userCode:{${this.ids.key(userCode)}}`; }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const key = this.key(id);
-    if (expiresIn) await this.redis.set(key, JSON.stringify(payload), 'EX', expiresIn);
-    else await this.redis.set(key, JSON.stringify(payload));
+    const storedId = this.ids.key(id);
+    const key = this.storedKey(storedId);
+    const json = JSON.stringify(this.ids.toStored(id, payload));
+    if (expiresIn) await this.redis.set(key, json, 'EX', expiresIn);
+    else await this.redis.set(key, json);
     if (payload.userCode) {
-      if (expiresIn) await this.redis.set(this.userCodeKey(payload.userCode), id, 'EX', expiresIn);
-      else await this.redis.set(this.userCodeKey(payload.userCode), id);
+      if (expiresIn) await this.redis.set(this.userCodeKey(payload.userCode), storedId, 'EX', expiresIn);
+      else await this.redis.set(this.userCodeKey(payload.userCode), storedId);
     }
     if (payload.grantId) {
       await this.redis.gatehouseIndex(this.grantKey(payload.grantId), key, String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS));
@@ -87,7 +85,11 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const key = this.key(id);
+    const stored = await this.findStored(this.key(id));
+    return stored && this.ids.fromStored(stored, id);
+  }
+
+  private async findStored(key: string): Promise<AdapterPayload | undefined> {
     const [json, consumed] = await this.redis.mget(key, `${key}:consumed`);
     if (!json) return undefined;
     const payload = JSON.parse(json) as AdapterPayload;
@@ -101,8 +103,9 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const id = await this.redis.get(this.userCodeKey(userCode));
-    return id ? this.find(id) : undefined;
+    const storedId = await this.redis.get(this.userCodeKey(userCode));
+    const stored = storedId ? await this.findStored(this.storedKey(storedId)) : undefined;
+    return stored && this.ids.fromStored(stored);
   }
 
   async consume(id: string): Promise<void> {
@@ -121,7 +124,7 @@ export class RedisAdapter implements OidcAdapter {
 
   /** Queues `run` when the request scope defers deletions; true when it did. */
   private defer(run: DeferredDelete): boolean {
-    const queue = this.requestNotes?.()?.get(DEFERRED_REDIS_DELETES) as DeferredDelete[] | undefined;
+    const queue = this.requestScope?.()?.deferredRedisDeletes;
     if (!queue) return false;
     queue.push(run);
     return true;

@@ -1,5 +1,7 @@
 import type { Database } from '../database.js';
 import { alreadyConsumed } from './already-consumed.js';
+import { StoredIds } from './stored-ids.js';
+import type { TokenSealer } from './token-sealer.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
 export const TABLE = 'oidc_models';
@@ -13,22 +15,29 @@ export type Row = { payload: AdapterPayload; consumed_at: Date | string | null }
 /** PostgreSQL text cannot hold U+0000; no id we issue contains one, so such a lookup finds nothing. */
 export const storableId = (id: string) => typeof id === 'string' && !id.includes('\u0000');
 
-const FIND_SQL = `select payload, consumed_at, successor_id from ${TABLE}
+const FIND_SQL = `select payload, consumed_at, successor_id, successor_sealed from ${TABLE}
 where model = ? and id = ? and (expires_at is null or expires_at > now())`;
 
-export function toPayload(row: Row | undefined): AdapterPayload | undefined {
-  if (!row) return undefined;
+export type FoundRow = Row & { successor_id: string | null; successor_sealed: string | null };
+
+/** The stored payload (jsonb from pg, text from some drivers) with `consumed` from its column. */
+export function rowPayload(row: Row): AdapterPayload {
   const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as AdapterPayload : row.payload;
   if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
   return payload;
 }
 
 /**
- * oidc-provider models in PostgreSQL / PGlite. Single use is one conditional UPDATE; refresh
- * tokens extend this with an atomic rotation (refresh-token-adapter.ts).
+ * oidc-provider models in PostgreSQL / PGlite, keyed by the SHA-256 of their id (stored-ids.ts).
+ * Single use is one conditional UPDATE; refresh tokens extend this with an atomic rotation
+ * (refresh-token-adapter.ts).
  */
 export class SqlAdapter implements OidcAdapter {
-  constructor(protected readonly database: Database, protected readonly model: string) {}
+  protected readonly ids: StoredIds;
+
+  constructor(protected readonly database: Database, protected readonly model: string, sealer: TokenSealer) {
+    this.ids = new StoredIds(model, sealer);
+  }
 
   protected live() {
     return this.database.db()(TABLE)
@@ -40,11 +49,11 @@ export class SqlAdapter implements OidcAdapter {
     await this.database.db()(TABLE)
       .insert({
         model: this.model,
-        id,
-        payload: JSON.stringify(payload),
+        id: this.ids.key(id),
+        payload: JSON.stringify(this.ids.toStored(id, payload)),
         grant_id: payload.grantId ?? null,
         uid: payload.uid ?? null,
-        user_code: payload.userCode ?? null,
+        user_code: payload.userCode ? this.ids.key(payload.userCode) : null,
         expires_at: expiresAt(expiresIn),
       })
       .onConflict(['model', 'id'])
@@ -53,28 +62,31 @@ export class SqlAdapter implements OidcAdapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (!storableId(id)) return undefined;
-    return toPayload(await this.findRow(id));
+    const row = await this.findRow(id);
+    return row && this.ids.fromStored(rowPayload(row), id);
   }
 
   /** The hot lookup of every token request, as plain SQL (no query building per call). */
-  protected async findRow(id: string): Promise<(Row & { successor_id: string | null }) | undefined> {
-    const result = await this.database.db().raw(FIND_SQL, [this.model, id]);
-    return (result as { rows: (Row & { successor_id: string | null })[] }).rows[0];
+  protected async findRow(id: string): Promise<FoundRow | undefined> {
+    const result = await this.database.db().raw(FIND_SQL, [this.model, this.ids.key(id)]);
+    return (result as { rows: FoundRow[] }).rows[0];
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     if (!storableId(uid)) return undefined;
-    return toPayload(await this.live().andWhere({ uid }).first('payload', 'consumed_at'));
+    const row = await this.live().andWhere({ uid }).first('payload', 'consumed_at') as Row | undefined;
+    return row && this.ids.fromStored(rowPayload(row));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (!storableId(userCode)) return undefined;
-    return toPayload(await this.live().andWhere({ user_code: userCode }).first('payload', 'consumed_at'));
+    const row = await this.live().andWhere({ user_code: this.ids.key(userCode) }).first('payload', 'consumed_at') as Row | undefined;
+    return row && this.ids.fromStored(rowPayload(row));
   }
 
   async consume(id: string): Promise<void> {
     const updated = await this.database.db()(TABLE)
-      .where({ model: this.model, id })
+      .where({ model: this.model, id: this.ids.key(id) })
       .whereNull('consumed_at')
       .update({ consumed_at: new Date() });
     if (updated !== 1) throw alreadyConsumed(this.model);
@@ -82,7 +94,7 @@ export class SqlAdapter implements OidcAdapter {
 
   async destroy(id: string): Promise<void> {
     if (!storableId(id)) return;
-    await this.database.db()(TABLE).where({ model: this.model, id }).delete();
+    await this.database.db()(TABLE).where({ model: this.model, id: this.ids.key(id) }).delete();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {

@@ -6,8 +6,8 @@ import { CALLBACK, codeFlow, createClient, createUser, discover, loginAndGetToke
 
 const RACERS = 20;
 
-async function tokenRequest(issuer: string, app: { client_id: string; client_secret?: string }, form: Record<string, string>) {
-  const res = await fetch(`${issuer}/token`, {
+async function tokenRequest(issuer: string, app: { client_id: string; client_secret?: string }, form: Record<string, string>, path = '/token') {
+  const res = await fetch(`${issuer}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
@@ -57,7 +57,7 @@ for (const backend of backends()) {
       }
     });
 
-    it(`rotates one refresh token exactly once out of ${RACERS} parallel requests`, async () => {
+    it(`rotates one refresh token once out of ${RACERS} parallel requests, and the losers revoke the family`, async () => {
       const gh = instances[0]!;
       const user = await createUser(gh);
       const app = await createClient(gh);
@@ -69,9 +69,42 @@ for (const backend of backends()) {
       const ok = results.filter((r) => r.status === 200);
       assert.equal(ok.length, 1, `exactly one success, got ${ok.length}: ${JSON.stringify(results.map((r) => r.status))}`);
       for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.body.error, 'invalid_grant');
-      // A racer that arrives after the winner committed is indistinguishable from reuse, so the
-      // family may be revoked (RFC 9700 §4.14.2); what must never happen is a second success.
-      assert.notEqual(ok[0]!.body.refresh_token, tokens.refresh_token);
+      const winner = ok[0]!.body;
+      assert.notEqual(winner.refresh_token, tokens.refresh_token);
+      // RFC 9700 §4.14: attacker and client presented the same token, so the whole family is
+      // dead — the winner's successor and its access token too, on every instance.
+      const again = await tokenRequest(tokenUrlFor(1), app, { grant_type: 'refresh_token', refresh_token: winner.refresh_token! });
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error, 'invalid_grant');
+      const introspected = await tokenRequest(tokenUrlFor(0), app, { token: winner.access_token! }, '/token/introspection');
+      assert.equal(introspected.body.active, false, 'the winner\'s access token was revoked with the family');
+      const audit = await gh.admin('GET', `/admin/audit-events?type=refresh.reuse_detected&user=${encodeURIComponent(user.id)}`);
+      assert.equal(audit.status, 200);
+      assert.ok(audit.body.items.length >= 1, 'the lost race is audited as reuse');
+    });
+
+    it(`answers every racer with the winner's one successor when the client has a grace window`, async () => {
+      const gh = instances[0]!;
+      const user = await createUser(gh);
+      const app = await createClient(gh, { refresh_token_grace_seconds: 30 });
+      const config = await discover(gh, app);
+      const { tokens } = await loginAndGetTokens(gh, config, { user });
+      const results = await Promise.all(Array.from({ length: RACERS }, (_, i) => tokenRequest(tokenUrlFor(i), app, {
+        grant_type: 'refresh_token', refresh_token: tokens.refresh_token!,
+      })));
+      assert.deepEqual(results.map((r) => r.status), results.map(() => 200), JSON.stringify(results.map((r) => r.body.error)));
+      const successors = new Set(results.map((r) => r.body.refresh_token));
+      assert.equal(successors.size, 1, 'one successor for all racers, never a second');
+      const [successor] = [...successors];
+      assert.notEqual(successor, tokens.refresh_token);
+      // Exactly two refresh tokens were ever stored in this family: the original and its successor.
+      const stored = await gh.instance.database.db()('oidc_models').where({ model: 'RefreshToken' })
+        .whereRaw("payload->>'accountId' = ?", [user.id]).count<{ count: string | number }[]>('* as count');
+      assert.equal(Number(stored[0]!.count), 2);
+      // The successor works and rotates normally.
+      const next = await tokenRequest(tokenUrlFor(1), app, { grant_type: 'refresh_token', refresh_token: successor! });
+      assert.equal(next.status, 200);
+      assert.notEqual(next.body.refresh_token, successor);
     });
   });
 }

@@ -34,6 +34,7 @@ import { createAdapterFactory } from './storage/oidc-adapters/adapter-factory.js
 import { sweepExpired } from './storage/oidc-adapters/sql-adapter.js';
 import { RefreshRotations } from './storage/oidc-adapters/refresh-token-adapter.js';
 import { TokenSealer } from './storage/oidc-adapters/token-sealer.js';
+import { rekeyLegacyRedisIds } from './storage/oidc-adapters/redis-legacy-ids.js';
 import { DurableFirstRevocationStorage, SqlTokenRequestStorage } from './storage/oidc-adapters/token-request-storage.js';
 import { createRedis, type Redis } from './storage/redis.js';
 import { ArtifactRevoker } from './storage/repositories/artifact-revoker.js';
@@ -117,6 +118,10 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const clientCache = new ClientMetadataCache(CLIENT_CACHE_TTL_MS);
     const sealer = new TokenSealer(Buffer.from(kekValue, 'base64url'));
     const rotations = new RefreshRotations(database, sealer);
+    if (redis) {
+      const rekeyed = await rekeyLegacyRedisIds(redis, config.redisKeyPrefix, sealer);
+      if (rekeyed) logger.info({ rekeyed }, 'Redis artifacts of an earlier version re-keyed by the hash of their value');
+    }
     const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix, clientCache, sealer, rotations });
     const revoker = new ArtifactRevoker(database, adapterFor);
     const tokenRequests = new SqlTokenRequestStorage(database, rotations);

@@ -103,5 +103,40 @@ for (const backend of backends()) {
       const rotated = await client.refreshTokenGrant(config, value);
       assert.ok(rotated.refresh_token && rotated.refresh_token !== value, 'the migrated token still rotates');
     });
+
+    it('re-keys access tokens an earlier version wrote to Redis, and they keep working', { skip: backend !== 'postgres' }, async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const flow = await codeFlow(gh, config, { user });
+      const tokens = await client.authorizationCodeGrant(config, flow.callbackUrl, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+      const value = tokens.access_token;
+      const prefix = gh.env.REDIS_KEY_PREFIX!;
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        // The access token the way versions before hashed ids stored it: keyed by its value, carrying it.
+        const hashedKey = `${prefix}AccessToken:{${hashTokenId(value)}}`;
+        const legacyKey = `${prefix}AccessToken:{${value}}`;
+        const payload = JSON.parse((await redis.get(hashedKey))!) as Record<string, unknown>;
+        const ttl = await redis.pttl(hashedKey);
+        await redis.set(legacyKey, JSON.stringify({ ...payload, jti: value }), 'PX', ttl);
+        const grantKey = `${prefix}grant:{${payload.grantId as string}}`;
+        await redis.srem(grantKey, hashedKey);
+        await redis.sadd(grantKey, legacyKey);
+        await redis.del(hashedKey, `${prefix}meta:token-ids-hashed`);
+      } finally {
+        await redis.quit();
+      }
+      await gh.restart();
+      const dump = await dumpStores(gh);
+      assert.ok(!dump.includes(value), 'the old access token is no longer a Redis key or value');
+      const info = await client.fetchUserInfo(config, value, client.skipSubjectCheck);
+      assert.equal(info.sub, user.id);
+      // Still revocable with its grant: the grant index points at the new key.
+      const grants = await gh.admin('GET', `/admin/users/${user.id}/grants`);
+      const revoked = await gh.admin('DELETE', `/admin/users/${user.id}/grants/${grants.body.items[0].id}`);
+      assert.equal(revoked.status, 204);
+      await assert.rejects(client.fetchUserInfo(config, value, client.skipSubjectCheck));
+    });
   });
 }

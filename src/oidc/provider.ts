@@ -214,8 +214,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
-  // The client address is the entry our proxy appended, not one the client wrote itself.
+  // The public handler rewrites X-Forwarded-For/-Host/-Proto for every request before it gets here
+  // (http/public/host-pinning.ts: client address from TRUSTED_PROXIES, host and scheme from ISSUER).
+  provider.proxy = true;
   provider.maxIpsCount = 1;
   useHashedClientSecrets(provider);
   addAtHashToIdTokens(provider);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { backends } from '../support/backends.js';
+import { pino } from 'pino';
+import { createGatehouse } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { backends, createTestStorage } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, PASSWORD, client, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
@@ -106,3 +109,22 @@ for (const backend of backends()) {
     });
   });
 }
+
+describe('TRUST_PROXY=true (deprecated)', () => {
+  it('still starts, trusting loopback and private ranges, with one warning naming TRUSTED_PROXIES', async () => {
+    const storage = await createTestStorage(backends()[0]!);
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line); } });
+    const config = loadConfig({ ...storage.env, TRUST_PROXY: 'true', ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' });
+    try {
+      const instance = await createGatehouse(config, logger);
+      await instance.close();
+    } finally {
+      await storage.drop();
+    }
+    const warnings = lines.filter((l) => l.includes('TRUST_PROXY is deprecated'));
+    assert.equal(warnings.length, 1, lines.join(''));
+    assert.match(warnings[0]!, /TRUSTED_PROXIES/);
+    assert.ok(config.trustedProxies.includes('127.0.0.0/8') && config.trustedProxies.includes('fc00::/7'));
+  });
+});

@@ -76,7 +76,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     logger.warn({ faultInjection: config.faultInjection }, 'TEST-ONLY fault injection armed: this process will kill itself');
   }
   if (config.deprecatedTrustProxy) {
-    logger.warn({ trustedProxies: config.trustedProxies }, 'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to your proxies\' addresses');
+    logger.warn({ trustedProxies: config.trustedProxies },
+      'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to the addresses of your proxies');
   }
   const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000 });
   let redis: Redis | undefined;

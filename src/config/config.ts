@@ -94,7 +94,7 @@ export const configSchema = z.object({
       return z.NEVER;
     }
   }),
-  /** Deprecated: `true` trusts loopback and private ranges as proxies (warns at start); use TRUSTED_PROXIES. @default false */
+  /** Deprecated, use TRUSTED_PROXIES: `true` trusts loopback and private ranges (warns at start). @default false */
   TRUST_PROXY: bool.default(false),
   /** `Cache-Control: max-age` of discovery (/.well-known/openid-configuration). @default 300 */
   DISCOVERY_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),

@@ -30,7 +30,9 @@ describe(`host pinning: every URL comes from ISSUER (${backend})`, () => {
 
   const hostile: Record<string, Record<string, string>> = {
     'Host: evil.example': { host: 'evil.example' },
-    'X-Forwarded-Host: evil.example (from a trusted proxy)': { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    'X-Forwarded-Host: evil.example (from a trusted proxy)': {
+      'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https',
+    },
     'both, with a port': { host: 'evil.example:8443', 'x-forwarded-host': 'evil.example:8443' },
   };
 
@@ -64,7 +66,9 @@ describe(`host pinning: every URL comes from ISSUER (${backend})`, () => {
   });
 
   it('redirects never point at a foreign host', async () => {
-    const res = await rawGet(gh.port, '/authorize?client_id=nobody&response_type=code', { host: 'evil.example', 'x-forwarded-host': 'evil.example' });
+    const res = await rawGet(gh.port, '/authorize?client_id=nobody&response_type=code', {
+      host: 'evil.example', 'x-forwarded-host': 'evil.example',
+    });
     assert.ok(!String(res.headers.location ?? '').includes('evil.example'));
     assert.ok(!res.body.includes('evil.example'));
   });

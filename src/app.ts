@@ -79,6 +79,10 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     armFaultPoint(config.faultInjection);
     logger.warn({ faultInjection: config.faultInjection }, 'TEST-ONLY fault injection armed: this process will kill itself');
   }
+  if (config.deprecatedTrustProxy) {
+    logger.warn({ trustedProxies: config.trustedProxies },
+      'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to the addresses of your proxies');
+  }
   const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000 });
   let redis: Redis | undefined;
   let audit: BufferedAuditLog | DisabledAuditLog | undefined;
@@ -182,7 +186,9 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       ),
       registrationEnabled: config.registrationEnabled,
       passwordMinLength: config.passwordPolicy.minLength,
-      trustProxy: config.trustProxy,
+      issuer: config.issuer,
+      trustedProxies: config.trustedProxies,
+      discoveryMaxAgeSeconds: config.discoveryMaxAgeSeconds,
       healthChecks: [
         // First, so a draining instance reports not-ready without waiting on the others.
         { name: 'accepting', check: async () => { if (draining) throw new Error('shutting down'); } },

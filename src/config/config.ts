@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FAULT_POINTS, type FaultPoint } from '../observability/fault-points.js';
+import { LOOPBACK_AND_PRIVATE_NETWORKS, parseTrustedProxies } from './trusted-proxies.js';
 
 /**
  * Every setting Gatehouse reads, its environment variable, its default and why.
@@ -55,7 +56,7 @@ export const configSchema = z.object({
   /**
    * Sign-in and registration attempts allowed per client address per minute, across all
    * instances; more get 429 before any password is hashed. 0 = no limit. Behind a proxy, set
-   * TRUST_PROXY so the address is the client's, not the proxy's. @default 60
+   * TRUSTED_PROXIES so the address is the client's, not the proxy's. @default 60
    */
   SIGN_IN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
   /** Access token lifetime. @default 600 (10 minutes) */
@@ -80,8 +81,23 @@ export const configSchema = z.object({
   DEFAULT_SIGNING_ALG: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
   /** pino log level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Trust X-Forwarded-* headers (only behind your own proxy). @default false */
+  /**
+   * The proxies in front of the public port: comma-separated IPv4/IPv6 addresses and CIDRs.
+   * X-Forwarded-For is believed only when the TCP peer is one of them, and the client address is
+   * the right-most hop that is not. Empty: nobody is trusted, the TCP peer is the client. @default ""
+   */
+  TRUSTED_PROXIES: z.string().default('').transform((value, ctx) => {
+    try {
+      return parseTrustedProxies(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  /** Deprecated, use TRUSTED_PROXIES: `true` trusts loopback and private ranges (warns at start). @default false */
   TRUST_PROXY: bool.default(false),
+  /** `Cache-Control: max-age` of discovery (/.well-known/openid-configuration). @default 300 */
+  DISCOVERY_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Seconds to wait for in-flight requests on SIGTERM. @default 10 */
   SHUTDOWN_GRACE_SECONDS: positiveSeconds.max(300).default(10),
   /**
@@ -155,7 +171,11 @@ export interface Config {
   };
   defaultSigningAlg: 'ES256' | 'RS256' | 'EdDSA';
   logLevel: Env['LOG_LEVEL'];
-  trustProxy: boolean;
+  /** TRUSTED_PROXIES (or, for the deprecated TRUST_PROXY=true, loopback + private ranges). */
+  trustedProxies: string[];
+  /** TRUST_PROXY=true was set: start-up warns once. */
+  deprecatedTrustProxy: boolean;
+  discoveryMaxAgeSeconds: number;
   shutdownGraceSeconds: number;
   shutdownDelaySeconds: number;
   auditFlushIntervalMs: number;
@@ -236,7 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     defaultSigningAlg: e.DEFAULT_SIGNING_ALG,
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES.length || !e.TRUST_PROXY ? e.TRUSTED_PROXIES : [...LOOPBACK_AND_PRIVATE_NETWORKS],
+    deprecatedTrustProxy: e.TRUST_PROXY,
+    discoveryMaxAgeSeconds: e.DISCOVERY_MAX_AGE_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,

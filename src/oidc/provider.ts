@@ -31,6 +31,7 @@ import { clientBasedCors } from './client-based-cors.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
+import { cookiePolicy } from './cookie-policy.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -88,11 +89,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: deps.adapterFor as unknown as Configuration['adapter'],
     clients: [],
     jwks: keys.jwks as Configuration['jwks'],
-    cookies: {
-      keys: keys.cookieKeys,
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
-      short: { signed: true, httpOnly: true, sameSite: 'lax' },
-    },
+    cookies: cookiePolicy(config.issuer, keys.cookieKeys),
     findAccount: createFindAccount(deps.users, deps.authorization && ((id) => deps.authorization!.roleNames(id))) as Configuration['findAccount'],
     claims: {
       // `roles` is returned only for clients registered with roles_claim: true (account-claims.ts).
@@ -219,8 +216,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
-  // The client address is the entry our proxy appended, not one the client wrote itself.
+  // The public handler rewrites X-Forwarded-For/-Host/-Proto for every request before it gets here
+  // (http/public/host-pinning.ts: client address from TRUSTED_PROXIES, host and scheme from ISSUER).
+  provider.proxy = true;
   provider.maxIpsCount = 1;
   useHashedClientSecrets(provider);
   addAtHashToIdTokens(provider);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { backends } from '../support/backends.js';
+import { pino } from 'pino';
+import { createGatehouse } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { backends, createTestStorage } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, PASSWORD, client, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
@@ -9,10 +12,11 @@ for (const backend of backends()) {
   describe(`sign-in throttling per client address (${backend})`, () => {
     let gh: RunningGatehouse;
     let config: client.Configuration;
-    let user: { email: string };
+    let user: { id: string; email: string };
     before(async () => {
-      // Behind a proxy: the client address is the last X-Forwarded-For entry (the proxy's own).
-      gh = await startGatehouse(backend, { env: { SIGN_IN_ATTEMPTS_PER_MINUTE: '3', TRUST_PROXY: 'true' } });
+      // Behind proxies at 127.0.0.1 and in 10.0.0.0/8: the client address is the right-most
+      // X-Forwarded-For hop that is not a trusted proxy (the one our outermost proxy appended).
+      gh = await startGatehouse(backend, { env: { SIGN_IN_ATTEMPTS_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8' } });
       config = await discover(gh, await createClient(gh));
       user = await createUser(gh);
     });
@@ -49,5 +53,78 @@ for (const backend of backends()) {
       const spoofed = await loginForm('10.9.8.7, 203.0.113.7');
       assert.equal((await spoofed('wrong password, attempt')).status, 429);
     });
+
+    it('records the right-most untrusted hop as the audit ip, in our events and the provider\'s', async () => {
+      const failures = await gh.admin('GET', `/admin/audit-events?type=login.failed&user=${encodeURIComponent(user.id)}`);
+      assert.equal(failures.status, 200);
+      const ips = new Set((failures.body.items as { ip: string }[]).map((e) => e.ip));
+      assert.deepEqual([...ips], ['203.0.113.7'], 'the forged 10.9.8.7 and the proxy 127.0.0.1 are never the client');
+
+      const machine = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'] });
+      const token = await fetch(`${gh.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${machine.body.client_id}:${machine.body.client_secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          // Forged by the client, then the client as our edge proxy saw it, then our inner proxy.
+          'x-forwarded-for': '198.18.0.1, 192.0.2.44, 10.1.1.1',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      assert.equal(token.status, 200, await token.clone().text());
+      const issued = await gh.admin('GET', `/admin/audit-events?type=token.issued&client=${machine.body.client_id}`);
+      assert.equal(issued.body.items[0]?.ip, '192.0.2.44');
+    });
+  });
+
+  describe(`sign-in throttling with no trusted proxy (${backend})`, () => {
+    let gh: RunningGatehouse;
+    let config: client.Configuration;
+    let user: { id: string; email: string };
+    before(async () => {
+      gh = await startGatehouse(backend, { env: { SIGN_IN_ATTEMPTS_PER_MINUTE: '3' } });
+      config = await discover(gh, await createClient(gh));
+      user = await createUser(gh);
+    });
+    after(async () => { await gh?.destroy(); });
+
+    it('a client connecting directly cannot escape the throttle by rotating X-Forwarded-For', async () => {
+      let n = 0;
+      const ua = new UserAgent((url, init) => fetch(url, {
+        ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': `198.51.100.${++n}` },
+      }));
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: CALLBACK, scope: 'openid', state: 's', code_challenge_method: 'S256',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      });
+      const page = await ua.follow(url.toString(), gh.issuer);
+      const action = new URL(formAction(page.html!), gh.issuer).toString();
+      const csrf = hiddenField(page.html!, 'csrf');
+      const attempt = (password: string) => ua.request(action, { form: { csrf, email: user.email, password } });
+      for (let i = 0; i < 3; i++) assert.equal((await attempt('wrong password, attempt')).status, 401);
+      assert.equal((await attempt(PASSWORD)).status, 429, 'every forged address is the same TCP peer');
+
+      const failures = await gh.admin('GET', `/admin/audit-events?type=login.failed&user=${encodeURIComponent(user.id)}`);
+      for (const e of failures.body.items as { ip: string }[]) assert.equal(e.ip, '127.0.0.1');
+    });
   });
 }
+
+describe('TRUST_PROXY=true (deprecated)', () => {
+  it('still starts, trusting loopback and private ranges, with one warning naming TRUSTED_PROXIES', async () => {
+    const storage = await createTestStorage(backends()[0]!);
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line); } });
+    const config = loadConfig({ ...storage.env, TRUST_PROXY: 'true', ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' });
+    try {
+      const instance = await createGatehouse(config, logger);
+      await instance.close();
+    } finally {
+      await storage.drop();
+    }
+    const warnings = lines.filter((l) => l.includes('TRUST_PROXY is deprecated'));
+    assert.equal(warnings.length, 1, lines.join(''));
+    assert.match(warnings[0]!, /TRUSTED_PROXIES/);
+    assert.ok(config.trustedProxies.includes('127.0.0.0/8') && config.trustedProxies.includes('fc00::/7'));
+  });
+});

@@ -32,6 +32,9 @@ describe('start-up checks', () => {
     const r3 = await runMain({ DATABASE_URL: 'mysql://x' });
     assert.equal(r3.code, 78);
     assert.match(r3.stderr, /DATABASE_URL/);
+    const r4 = await runMain({ TRUSTED_PROXIES: '10.0.0.0/8, proxy.internal' });
+    assert.equal(r4.code, 78);
+    assert.match(r4.stderr, /TRUSTED_PROXIES: "proxy.internal" is not an IPv4\/IPv6 address or CIDR/);
   });
 
   describe('embedded data directory lock', () => {

@@ -10,6 +10,8 @@ import { httpMetrics } from '../middleware/http-metrics.js';
 import { assignRequestId, requestContext } from '../middleware/request-context.js';
 import { securityHeaders } from '../middleware/security-headers.js';
 import type { Views } from '../views.js';
+import { TrustedProxies } from '../middleware/client-address.js';
+import { pinRequestToIssuer } from './host-pinning.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
 
 export interface PublicAppDeps extends InteractionDeps {
@@ -21,19 +23,23 @@ export interface PublicAppDeps extends InteractionDeps {
   logger: Logger;
   views: Views;
   healthChecks: HealthCheck[];
-  trustProxy: boolean;
+  /** The public base URL: the only origin any response is built for (host-pinning.ts). */
+  issuer: string;
+  /** TRUSTED_PROXIES: peers whose X-Forwarded-For is believed. */
+  trustedProxies: readonly string[];
+  /** Cache-Control max-age of discovery. */
+  discoveryMaxAgeSeconds: number;
   /** Request metrics for our pages and probes (protocol requests are counted inside the provider). */
   metrics?: Metrics;
 }
 
 /**
  * The public port: health probes, our interaction pages, and oidc-provider for everything else.
- * The admin API is never mounted here.
+ * The admin API is never mounted here. Serve it only through createPublicHandler: it reads the
+ * X-Forwarded-* headers that pinRequestToIssuer wrote (client address, issuer host and scheme).
  */
 export function createPublicApp(deps: PublicAppDeps): Koa {
-  // Behind our proxy the client address is the last X-Forwarded-For entry (the one the proxy
-  // added); earlier entries are whatever the client sent.
-  const app = new Koa({ proxy: deps.trustProxy, maxIpsCount: 1 });
+  const app = new Koa({ proxy: true, maxIpsCount: 1 });
   app.silent = true;
   app.use(requestContext(deps.logger));
   if (deps.metrics) app.use(httpMetrics(deps.metrics, 'public'));
@@ -60,6 +66,8 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
   return app;
 }
 
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
+
 const OUR_PATHS = /^\/(interaction\/|healthz(\?|$)|readyz(\?|$))/;
 
 /**
@@ -70,9 +78,13 @@ const OUR_PATHS = /^\/(interaction\/|healthz(\?|$)|readyz(\?|$))/;
 export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const ours = createPublicApp(deps).callback();
   const { providers } = deps;
-  const jwksCacheControl = deps.jwksMaxAgeSeconds > 0 ? `public, max-age=${deps.jwksMaxAgeSeconds}` : 'no-cache';
+  const cacheControl = (maxAge: number) => (maxAge > 0 ? `public, max-age=${maxAge}` : 'no-cache');
+  const jwksCacheControl = cacheControl(deps.jwksMaxAgeSeconds);
+  const discoveryCacheControl = cacheControl(deps.discoveryMaxAgeSeconds);
   const debug = deps.logger.isLevelEnabled('debug');
+  const pin = pinRequestToIssuer(deps.issuer, new TrustedProxies(deps.trustedProxies));
   return (req, res) => {
+    pin(req);
     if (OUR_PATHS.test(req.url ?? '/')) {
       void ours(req, res);
       return;
@@ -87,7 +99,9 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
         ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
       }, 'request'));
     }
-    if (req.url === deps.jwksPath) res.setHeader('Cache-Control', jwksCacheControl);
+    const path = req.url?.split('?')[0];
+    if (path === deps.jwksPath) res.setHeader('Cache-Control', jwksCacheControl);
+    else if (path === DISCOVERY_PATH) res.setHeader('Cache-Control', discoveryCacheControl);
     // Read per request: a key change swaps in a new provider between requests.
     void providers.listener(req, res);
   };

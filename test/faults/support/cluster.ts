@@ -131,7 +131,7 @@ export class Cluster {
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_SECONDS: '10',
       // The balancer appends the client address to X-Forwarded-For (sign-in throttling is per address).
-      TRUST_PROXY: 'true',
+      TRUSTED_PROXIES: '127.0.0.1,::1',
       // Longer than the balancer's health-check interval (250 ms) × 2: it stops routing first.
       SHUTDOWN_DELAY_SECONDS: '1',
       ...options.env,

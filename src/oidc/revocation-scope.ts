@@ -3,6 +3,7 @@ import type { Database } from '../storage/database.js';
 import { DEFERRED_REDIS_DELETES, runDeferredRedisDeletes } from '../storage/oidc-adapters/redis-adapter.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { answerUnavailable } from './storage-outage.js';
+import { routesTo } from './route-path.js';
 
 /**
  * Revocation in an order that survives an outage half-way. oidc-provider deletes the presented
@@ -13,7 +14,7 @@ import { answerUnavailable } from './storage-outage.js';
  */
 export function revocationScope(database: Database, revocationPath: string) {
   return async function revokeDurableFirst(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== revocationPath) return next();
+    if (ctx.method !== 'POST' || !routesTo(ctx.path, revocationPath)) return next();
     await database.withRequestScope(async () => {
       const notes = database.requestNotes()!;
       notes.set(DEFERRED_REDIS_DELETES, []);

@@ -16,6 +16,10 @@ const FRIENDLY: Record<string, string> = {
   temporarily_unavailable: 'The service is temporarily unavailable. Please try again shortly.',
   service_unavailable: 'The service is busy right now. Please try again in a moment.',
   too_many_requests: 'Too many sign-in attempts from your network. Please wait a minute and try again.',
+  not_found: 'There is no page at this address.',
+  method_not_allowed: 'This address cannot be used this way.',
+  payload_too_large: 'The request was too large.',
+  unsupported_media_type: 'The request was not in a form this server understands.',
 };
 
 export function sendPage(ctx: Context, status: number, html: string): void {
@@ -25,8 +29,20 @@ export function sendPage(ctx: Context, status: number, html: string): void {
   setHtmlSecurityHeaders(ctx);
 }
 
+/** A caller that asks for JSON (an API client, `Accept: application/json`) rather than a page. */
+export function prefersJson(ctx: Context): boolean {
+  return ctx.accepts('html', 'json') === 'json';
+}
+
 export function renderErrorPage(views: Views, ctx: Context, status: number, code: string, description?: string): void {
   const expose = status < 500;
+  if (prefersJson(ctx)) {
+    ctx.status = status;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.body = { error: code, error_description: expose && description ? description : FRIENDLY.server_error };
+    return;
+  }
   const message = FRIENDLY[code] ?? (expose && description ? description : FRIENDLY.server_error);
   const requestId = (ctx.state.requestId as string | undefined) ?? (ctx.get('x-request-id') || undefined);
   sendPage(ctx, status, views.render('error', 'Error', {

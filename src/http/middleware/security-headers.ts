@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 
 /** Inline styles only; no scripts at all: every page works without JavaScript. */
@@ -18,4 +19,20 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
   if (ctx.response.is('html')) setHtmlSecurityHeaders(ctx);
   else ctx.set('X-Content-Type-Options', 'nosniff');
+}
+
+/**
+ * For every response oidc-provider writes itself (JSON, redirects and its form_post page); our
+ * pages drawn for it (errors, logout) replace these with the HTML set above. `script-src` is
+ * left empty (no script) on purpose: oidc-provider appends the sha256 hash of its form_post
+ * auto-submit script to an existing script-src directive, so that one inline script, and no other,
+ * may run. The form's action (the client's redirect_uri) is not limited: form-action stays open.
+ */
+export const PROTOCOL_CSP = "default-src 'none'; script-src; base-uri 'none'; frame-ancestors 'none'";
+
+export function setProtocolSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', PROTOCOL_CSP);
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
 }

@@ -8,7 +8,7 @@ import { runHealthChecks, type HealthCheck } from '../../observability/health.js
 import type { Metrics } from '../../observability/metrics.js';
 import { httpMetrics } from '../middleware/http-metrics.js';
 import { assignRequestId, requestContext } from '../middleware/request-context.js';
-import { securityHeaders } from '../middleware/security-headers.js';
+import { securityHeaders, setProtocolSecurityHeaders } from '../middleware/security-headers.js';
 import type { Views } from '../views.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
 import { servedByProvider } from './canonical-paths.js';
@@ -98,6 +98,7 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
       }, 'request'));
     }
     if (req.url === deps.jwksPath) res.setHeader('Cache-Control', jwksCacheControl);
+    setProtocolSecurityHeaders(res);
     // Read per request: a key change swaps in a new provider between requests.
     void providers.listener(req, res);
   };

@@ -4,8 +4,10 @@ import type { Context, Next } from 'koa';
 /** Inline styles only; no scripts at all: every page works without JavaScript. */
 export const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
-export function setHtmlSecurityHeaders(ctx: Context): void {
-  ctx.set('Content-Security-Policy', HTML_CSP);
+/** `imgSrc`: further image origins for one page (a client's registered logo on the consent page). */
+export function setHtmlSecurityHeaders(ctx: Context, options: { imgSrc?: string[] } = {}): void {
+  const imgSrc = options.imgSrc?.filter((o) => /^https?:\/\/[^\s;,']+$/.test(o)) ?? [];
+  ctx.set('Content-Security-Policy', imgSrc.length ? HTML_CSP.replace("img-src 'self' data:", `img-src 'self' data: ${imgSrc.join(' ')}`) : HTML_CSP);
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');

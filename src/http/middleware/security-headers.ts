@@ -19,7 +19,10 @@ export function setHtmlSecurityHeaders(ctx: Context, options: { imgSrc?: string[
 /** Security headers on every response of an app that serves HTML pages. */
 export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
-  if (ctx.response.is('html')) setHtmlSecurityHeaders(ctx);
+  // A page that set its own (sendPage, e.g. with a client's logo origin) keeps it.
+  if (ctx.response.is('html')) {
+    if (!ctx.response.get('content-security-policy')) setHtmlSecurityHeaders(ctx);
+  }
   else ctx.set('X-Content-Type-Options', 'nosniff');
 }
 

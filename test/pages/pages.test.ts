@@ -8,10 +8,10 @@ import { Views } from '../../src/http/views.js';
 
 /** Every `<form>` on a page: its action and hidden fields, in page order. */
 function forms(html: string): Array<{ action: string; fields: Record<string, string> }> {
-  const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
+  const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
   return [...html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].map((m) => ({
-    action: unescape(m[1]!),
-    fields: Object.fromEntries([...m[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((f) => [f[1]!, unescape(f[2]!)])),
+    action: decodeEntities(m[1]!),
+    fields: Object.fromEntries([...m[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((f) => [f[1]!, decodeEntities(f[2]!)])),
   }));
 }
 

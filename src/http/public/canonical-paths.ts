@@ -52,15 +52,22 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? raw : raw.slice(0, q);
 }
 
+/** Every protocol request passes here: the static routes are one map lookup. */
+const STATIC = new Map(CANONICAL.filter((r) => !r.path.includes('/:')).map((r) => [r.path, r.methods]));
+const DYNAMIC = CANONICAL.filter((r) => r.path.includes('/:'));
+
+function methodsOf(path: string): readonly string[] | undefined {
+  return STATIC.get(path) ?? DYNAMIC.find((r) => matches(r.path, path))?.methods;
+}
+
 /** The methods served on an exactly spelled protocol path, or undefined when the path is not one. */
 export function protocolMethods(path: string): readonly string[] | undefined {
-  const route = CANONICAL.find((r) => matches(r.path, path));
-  if (!route) return undefined;
-  return POST_TO_GET_PATHS.includes(path) ? [...route.methods, 'POST'] : route.methods;
+  const methods = methodsOf(path);
+  if (!methods) return undefined;
+  return POST_TO_GET_PATHS.includes(path) ? [...methods, 'POST'] : methods;
 }
 
 /** True when the request goes to oidc-provider: an exactly spelled route and a method it serves there. */
 export function servedByProvider(method: string | undefined, url: string | undefined): boolean {
-  const route = CANONICAL.find((r) => matches(r.path, pathOf(url)));
-  return route !== undefined && route.methods.includes(method ?? 'GET');
+  return methodsOf(pathOf(url))?.includes(method ?? 'GET') === true;
 }

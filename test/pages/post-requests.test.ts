@@ -90,7 +90,7 @@ for (const backend of backends()) {
     });
 
     it('other methods on the public port are our pages, never bare text', async () => {
-      for (const [method, path] of [['PUT', '/authorize'], ['DELETE', '/logout'], ['GET', '/no-such-page'], ['POST', '/no-such-page']]) {
+      for (const [method, path] of [['PUT', '/authorize'], ['DELETE', '/logout'], ['GET', '/no-such-page'], ['POST', '/no-such-page'], ['GET', '/interaction/abc/nothing'], ['POST', '/healthz']]) {
         const res = await fetch(new URL(path!, gh.issuer), { method, redirect: 'manual' });
         assert.ok(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`);
         assert.match(res.headers.get('content-type') ?? '', /text\/html/, `${method} ${path}`);

@@ -53,6 +53,7 @@ for (const backend of backends()) {
       assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
       const html = await res.text();
       assert.match(html, /<h1>Gatehouse<\/h1>/);
+      assert.match(html, /<title>Welcome · Gatehouse<\/title>/);
       assert.match(html, /href="\/\.well-known\/openid-configuration"/);
       assert.match(html, /href="\/jwks"/);
     });

@@ -6,6 +6,6 @@ import { sendPage } from './pages.js';
 export function landingPage(views: Views, paths: { discovery: string; jwks: string }) {
   return async function home(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== '/' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    sendPage(ctx, 200, views.render('home', 'Gatehouse', { discoveryHref: paths.discovery, jwksHref: paths.jwks }));
+    sendPage(ctx, 200, views.render('home', 'Welcome', { discoveryHref: paths.discovery, jwksHref: paths.jwks }));
   };
 }

@@ -176,7 +176,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker);
 
     const publicHandler = createPublicHandler({
-      providers, logger, views, users, metrics, audit,
+      providers, logger, views, users, metrics, audit, resources,
       jwksMaxAgeSeconds: config.signingKeys.jwksMaxAgeSeconds,
       jwksPath: ROUTES.jwks,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),

@@ -10,7 +10,12 @@ export function escapeHtml(value: unknown): string {
 
 /**
  * Server-rendered pages from `views/*.html`: `{{name}}` is HTML-escaped, `{{{name}}}` is
- * inserted as is and must only ever receive markup built here from escaped parts.
+ * inserted as is and must only ever receive markup built here from escaped parts, and
+ * `{{#name}}…{{/name}}` keeps its content only when `name` is truthy.
+ *
+ * Sections are resolved on the template text first; then every variable is replaced in one
+ * pass, so an inserted value is never scanned again: a user whose name is `{{csrf}}` sees
+ * exactly that, never another variable's value.
  */
 export class Views {
   readonly #templates = new Map<string, string>();
@@ -23,12 +28,14 @@ export class Views {
 
   private fill(name: string, vars: Record<string, unknown>): string {
     const template = this.#templates.get(name);
-    if (!template) throw new Error(`unknown view ${name}`);
-    return template
-      .replace(/\{\{\{(\w+)\}\}\}/g, (_, k: string) => String(vars[k] ?? ''))
-      .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(vars[k]));
+    if (template === undefined) throw new Error(`unknown view ${name}`);
+    const shown = template.replace(/\{\{#(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, k: string, inner: string) => (vars[k] ? inner : ''));
+    return shown.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}/g, (_, raw: string | undefined, escaped: string | undefined) => (
+      raw !== undefined ? String(vars[raw] ?? '') : escapeHtml(vars[escaped!])
+    ));
   }
 
+  /** The page `name` inside the layout; the page's text is inserted into the layout unscanned. */
   render(name: string, title: string, vars: Record<string, unknown>): string {
     return this.fill('layout', { title, content: this.fill(name, vars) });
   }

@@ -30,16 +30,17 @@ function requestOf(ctx: KoaContextWithOIDC): AuditRequestContext {
  * scope) because only the final status is true: a rotation that loses a concurrent race is turned
  * into `invalid_grant` after oidc-provider's `grant.success` has fired. No token value is recorded.
  */
-export function auditProtocolEvents(provider: Provider, audit: AuditLog, paths: { token: string; revocation: string }): void {
+export function auditProtocolEvents(provider: Provider, audit: AuditLog): void {
   provider.use((ctx, next) => {
     if (ctx.method !== 'POST') return next();
-    const path = ctx.path;
-    if (path !== paths.token && path !== paths.revocation) return next();
     return next().then(() => {
+      // The route oidc-provider resolved (whatever the path's spelling), not a comparison of ctx.path.
       const c = ctx as unknown as KoaContextWithOIDC;
-      const clientId = c.oidc?.client?.clientId;
+      const route = c.oidc?.route;
+      if (route !== 'token' && route !== 'revocation') return;
+      const clientId = c.oidc.client?.clientId;
       if (ctx.status !== 200 || !clientId) return;
-      if (path === paths.token) recordTokenIssued(c, clientId);
+      if (route === 'token') recordTokenIssued(c, clientId);
       else recordRevocation(c, clientId);
     });
   });

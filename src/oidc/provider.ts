@@ -21,7 +21,7 @@ import { auditProtocolEvents } from './audit-events.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
-import { responseModePolicy } from './response-mode-policy.js';
+import { restrictResponseModes } from './response-mode-policy.js';
 import { enforceRegisteredScope } from './enforce-registered-scope.js';
 import { unauthorizedGrantType } from './unauthorized-grant-type.js';
 import { pushedRequestRequired } from './pushed-request-required.js';
@@ -230,12 +230,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Inside the metrics, so they count the 503 it answers for an unreachable store.
   failClosedOnStorageOutage(provider);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
-  if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
+  if (deps.audit) auditProtocolEvents(provider, deps.audit);
   const publicJwks = keys.publicJwks;
-  provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
+  restrictResponseModes(provider);
   provider.use(tokenRequestScope(deps.tokenRequests, deps.revokeGrant, ROUTES.token));
   provider.use(revocationScope(deps.revocations, ROUTES.revocation));
-  provider.use(unauthorizedGrantType(ROUTES.token));
+  provider.use(unauthorizedGrantType());
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {

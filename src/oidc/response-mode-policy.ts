@@ -1,33 +1,54 @@
-import type { Context, Next } from 'koa';
-import type { PageRenderer } from './page-renderer.js';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 
 /** OAuth 2.1 with the code flow: responses go in the query or a form post, never the fragment. */
 export const ALLOWED_RESPONSE_MODES = ['query', 'form_post'];
 
-export function responseModePolicy(paths: string[], pages: PageRenderer) {
-  return async function restrictResponseModes(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path === '/.well-known/openid-configuration') {
-      await next();
-      const body = ctx.body as { response_modes_supported?: string[] } | undefined;
-      if (body?.response_modes_supported) body.response_modes_supported = ALLOWED_RESPONSE_MODES;
-      return;
-    }
-    const applies = paths.includes(ctx.path);
-    const { response_type: responseType } = ctx.query;
-    // Without response_mode, a response_type with a token defaults to the fragment (OAuth 2.0
-    // §4.2.2.1): refused here too, or the error would land where a code-flow client never looks.
-    if (applies && ctx.query.response_mode === undefined && typeof responseType === 'string' && responseType.includes('token')) {
-      await pages.error(ctx, { error: 'unsupported_response_type', error_description: 'only response_type=code is supported' }, { status: 400 });
-      ctx.status = 400;
-      return;
-    }
-    const mode = applies ? ctx.query.response_mode : undefined;
-    if (mode !== undefined && (typeof mode !== 'string' || !ALLOWED_RESPONSE_MODES.includes(mode))) {
-      // Not redirected anywhere: the request itself is malformed, so the user sees the error here.
-      await pages.error(ctx, { error: 'invalid_request', error_description: 'response_mode must be query or form_post' }, { status: 400 });
-      ctx.status = 400;
-      return;
-    }
-    await next();
+/** The mode oidc-provider would answer in: the explicit response_mode, else the response_type's default. */
+function effectiveMode(params: Record<string, unknown> | undefined): string | undefined {
+  if (!params) return undefined;
+  if (typeof params.response_mode === 'string') return params.response_mode;
+  const type = params.response_type;
+  if (typeof type !== 'string') return undefined;
+  // OAuth 2.0 Multiple Response Types §5: anything but `code` (and `none`) defaults to the fragment.
+  return type === 'code' || type === 'none' ? 'query' : 'fragment';
+}
+
+/**
+ * Refuses every response mode but query and form_post, decided inside oidc-provider's own
+ * pipeline on the parameters it resolved (`ctx.oidc.params`: the query, a POSTed form, a request
+ * object or a pushed request), so no spelling of the path and no way of passing the parameter
+ * gets past it:
+ * - the client check `responseModeAllowed` (run at /authorize and at PAR) says no to other modes
+ *   for response_type=code — a pushed request with response_mode=fragment is refused at push time;
+ * - a refused request whose answer would go to the fragment (response_mode=fragment, or
+ *   response_type=token without a mode) is shown on our error page instead of being redirected
+ *   where a code-flow client never looks;
+ * - discovery lists only the allowed modes.
+ */
+export function restrictResponseModes(provider: Provider): void {
+  type ClientProto = { responseModeAllowed(mode: string, type: string, fapi?: unknown): boolean };
+  const proto = (provider.Client as unknown as { prototype: ClientProto }).prototype;
+  const stock = proto.responseModeAllowed;
+  proto.responseModeAllowed = function responseModeAllowed(this: ClientProto, mode, type, fapi) {
+    // Any other response_type is refused by checkResponseType (only `code` is enabled), with a
+    // clearer error; the listener below keeps that refusal out of the fragment.
+    if (type === 'code' && !ALLOWED_RESPONSE_MODES.includes(mode)) return false;
+    return stock.call(this, mode, type, fapi);
   };
+
+  // Emitted synchronously right before oidc-provider decides between redirecting and rendering.
+  provider.on('authorization.error', (ctx: KoaContextWithOIDC, err: { allow_redirect?: boolean }) => {
+    const oidc = ctx.oidc as { params?: Record<string, unknown> } | undefined;
+    const params = oidc?.params ?? (ctx.method === 'POST' ? undefined : (ctx.query as Record<string, unknown>));
+    const mode = effectiveMode(params);
+    if (mode !== undefined && !ALLOWED_RESPONSE_MODES.includes(mode)) err.allow_redirect = false;
+  });
+
+  provider.use(async (ctx, next) => {
+    await next();
+    if ((ctx as unknown as KoaContextWithOIDC).oidc?.route !== 'discovery') return;
+    const body = ctx.body as { response_modes_supported?: string[] } | undefined;
+    if (body?.response_modes_supported) body.response_modes_supported = ALLOWED_RESPONSE_MODES;
+  });
 }

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { RevocationStorage } from '../domain/tokens/token-request-storage.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { answerUnavailable } from './storage-outage.js';
-import { isRoutePath } from './route-path.js';
+import { routesTo } from './route-path.js';
 
 
 /**
@@ -14,7 +14,7 @@ import { isRoutePath } from './route-path.js';
  */
 export function revocationScope(storage: RevocationStorage, revocationPath: string) {
   return async function revokeDurableFirst(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || !isRoutePath(ctx.path, revocationPath)) return next();
+    if (ctx.method !== 'POST' || !routesTo(ctx.path, revocationPath)) return next();
     await storage.inScope(async () => {
       await next();
       // Not revoked (an error, or an outage answered 503): leave Redis as it was.

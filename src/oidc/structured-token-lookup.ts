@@ -1,6 +1,7 @@
 import { parse } from 'node:querystring';
 import type { Context, Next } from 'koa';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, decodeJwt, type JSONWebKeySet } from 'jose';
+import { routesTo } from './route-path.js';
 
 /** The introspection/revocation body limit oidc-provider itself applies. */
 const BODY_LIMIT_BYTES = 56 * 1024;
@@ -25,7 +26,7 @@ async function readBody(ctx: Context): Promise<string> {
  */
 export function structuredTokenLookup(paths: string[], issuer: string, publicJwks: () => JSONWebKeySet) {
   return async function structuredToken(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || !paths.includes(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) return next();
+    if (ctx.method !== 'POST' || !paths.some((p) => routesTo(ctx.path, p)) || !ctx.is('application/x-www-form-urlencoded')) return next();
     const raw = await readBody(ctx);
     const params = parse(raw);
     const token = params.token;

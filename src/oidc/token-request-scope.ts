@@ -3,7 +3,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenRequestStorage } from '../domain/tokens/token-request-storage.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { answerUnavailable } from './storage-outage.js';
-import { isRoutePath } from './route-path.js';
+import { routesTo } from './route-path.js';
 import { RefreshRotationLost } from './refresh-reuse.js';
 
 /** Revokes a grant and everything issued under it, wherever it is stored. */
@@ -20,7 +20,7 @@ export type RevokeGrant = (grantId: string) => Promise<void>;
  */
 export function tokenRequestScope(storage: TokenRequestStorage, revokeGrant: RevokeGrant, tokenPath: string) {
   return async function tokenScope(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || !isRoutePath(ctx.path, tokenPath)) return next();
+    if (ctx.method !== 'POST' || !routesTo(ctx.path, tokenPath)) return next();
     await storage.inScope(async () => {
       await next();
       if (ctx.status !== 200) return;

@@ -40,8 +40,14 @@ async function authorizationRequest(config: client.Configuration, redirectUri: s
  */
 async function startCallbackServer() {
   const hits: string[] = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    // A form_post response arrives as a POST: recorded as the URL with the form in the query.
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      url.search = body;
+    }
     if (url.pathname === '/callback') hits.push(url.toString()); // not the browser's /favicon.ico
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>callback</title><p>back at the client</p>');
@@ -155,6 +161,36 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           assert.equal(callbackUrl.searchParams.get('state'), request.state);
           assert.equal(callbackUrl.searchParams.get('error'), 'access_denied');
           assert.equal(callbackUrl.searchParams.get('code'), null);
+        } finally {
+          await context.close();
+        }
+      });
+
+      it('starts from a cross-site form POST to /authorize and gets the code back by form_post', async () => {
+        const { context, page, cspViolations } = await openBrowserPage(browser);
+        const seen = callback.hits.length;
+        try {
+          const request = await authorizationRequest(config, callback.url);
+          request.url.searchParams.set('response_mode', 'form_post');
+          // The relying party's page (here an opaque origin): a form POSTed to the authorization endpoint.
+          const inputs = [...request.url.searchParams].map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`).join('');
+          await page.setContent(`<form method="post" action="${gh.issuer}/authorize">${inputs}<button>Continue</button></form>`);
+          await page.getByRole('button', { name: 'Continue' }).click();
+          await page.getByLabel('Email').fill(user.email);
+          await page.getByLabel('Password').fill(user.password);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Allow' }).click();
+
+          // The form_post page's auto-submit script runs under its CSP hash and posts to the callback.
+          await page.waitForURL((u) => u.href.startsWith(callback.url));
+          assert.equal(callback.hits.length, seen + 1);
+          const posted = new URL(callback.hits.at(-1)!);
+          assert.equal(posted.searchParams.get('state'), request.state);
+          const tokens = await client.authorizationCodeGrant(config, posted, {
+            pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true,
+          });
+          assert.equal(tokens.claims()!.sub, user.id);
+          assert.deepEqual(cspViolations, [], 'the pages break their own Content-Security-Policy');
         } finally {
           await context.close();
         }

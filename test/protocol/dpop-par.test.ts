@@ -131,9 +131,13 @@ for (const backend of backends()) {
       const post = await fetch(new URL('/authorize', gh.issuer), {
         method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: url.searchParams.toString(),
       });
-      // POST to the authorization endpoint is not offered at all (404) — in any case never a redirect.
-      assert.ok(post.status >= 400 && post.status < 500, `status ${post.status}`);
-      assert.equal(post.headers.get('location'), null);
+      // A POST is re-issued as the same GET (303 to /authorize), which is refused the same way.
+      assert.equal(post.status, 303);
+      const reissued = new URL(post.headers.get('location')!, gh.issuer);
+      assert.equal(`${reissued.origin}${reissued.pathname}`, `${gh.issuer}/authorize`);
+      const followed = await fetch(reissued, { redirect: 'manual' });
+      assert.equal(followed.status, 400);
+      assert.equal(followed.headers.get('location'), null);
 
       // The same client signs in fine through PAR.
       const { tokens } = await loginAndGetTokens(gh, config, { user, par: true });

@@ -16,7 +16,7 @@ function tooLarge(ctx: Context, limit: number): GatehouseError {
   return new GatehouseError('payload_too_large', `request body exceeds ${limit} bytes`);
 }
 
-async function readLimited(ctx: Context, limit: number): Promise<string> {
+export async function readLimited(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limit) throw tooLarge(ctx, limit);
   const chunks: Buffer[] = [];

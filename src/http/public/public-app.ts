@@ -8,11 +8,15 @@ import { runHealthChecks, type HealthCheck } from '../../observability/health.js
 import type { Metrics } from '../../observability/metrics.js';
 import { httpMetrics } from '../middleware/http-metrics.js';
 import { assignRequestId, requestContext } from '../middleware/request-context.js';
-import { securityHeaders } from '../middleware/security-headers.js';
+import { securityHeaders, setProtocolSecurityHeaders } from '../middleware/security-headers.js';
 import type { Views } from '../views.js';
 import { TrustedProxies } from '../middleware/client-address.js';
 import { pinRequestToIssuer } from './host-pinning.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
+import { servedByProvider } from './canonical-paths.js';
+import { landingPage } from './landing-page.js';
+import { notFound } from './not-found.js';
+import { postToGet } from './post-to-get.js';
 
 export interface PublicAppDeps extends InteractionDeps {
   providers: LiveProvider;
@@ -62,6 +66,10 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
     if (!ctx.path.startsWith('/interaction/')) return next();
     await interactions(ctx, next);
   });
+  // Whatever the provider does not serve: `/`, POST /authorize and /logout (303 to GET), 404/405 pages.
+  app.use(compose([securityHeaders, interactionErrors(deps.views),
+    landingPage(deps.views, { discovery: '/.well-known/openid-configuration', jwks: deps.jwksPath }),
+    postToGet(), notFound(deps.views)] as Koa.Middleware[]));
 
   return app;
 }
@@ -73,6 +81,8 @@ const OUR_PATHS = /^\/(interaction\/|healthz(\?|$)|readyz(\?|$))/;
 /**
  * The public port's request listener: our pages and probes go to our Koa app, every protocol
  * request straight to oidc-provider (its own Koa app) — no second Koa context on the hot path.
+ * Only an exactly spelled protocol route reaches the provider (canonical-paths.ts); `/Token`,
+ * `/token/` and unknown paths get our 404.
  * Protocol requests still get a request id (X-Request-Id) and, at debug level, an access line.
  */
 export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -85,7 +95,7 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
   const pin = pinRequestToIssuer(deps.issuer, new TrustedProxies(deps.trustedProxies));
   return (req, res) => {
     pin(req);
-    if (OUR_PATHS.test(req.url ?? '/')) {
+    if (OUR_PATHS.test(req.url ?? '/') || !servedByProvider(req.method, req.url)) {
       void ours(req, res);
       return;
     }
@@ -102,6 +112,7 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
     const path = req.url?.split('?')[0];
     if (path === deps.jwksPath) res.setHeader('Cache-Control', jwksCacheControl);
     else if (path === DISCOVERY_PATH) res.setHeader('Cache-Control', discoveryCacheControl);
+    setProtocolSecurityHeaders(res);
     // Read per request: a key change swaps in a new provider between requests.
     void providers.listener(req, res);
   };

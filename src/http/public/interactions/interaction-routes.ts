@@ -13,17 +13,12 @@ import { auditContext } from '../../middleware/audit-context.js';
 import { formBody } from '../../middleware/body-parsers.js';
 import type { Views } from '../../views.js';
 import { renderErrorPage, sendPage } from '../pages.js';
+import { clientWayOut, type ClientLike } from '../way-out.js';
+import { consentView, type ResourceNames } from './consent-view.js';
 import type { CsrfTokens } from './csrf.js';
 import { PasswordStep, type LoginFailureCounter } from './password-step.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Confirm your identity',
-  profile: 'See your name',
-  email: 'See your email address',
-  offline_access: 'Stay signed in and access your data while you are away',
-};
 
 /** Form bodies are tiny; anything bigger is not a login. */
 const FORM_LIMIT_BYTES = 16 * 1024;
@@ -42,7 +37,12 @@ export interface InteractionDeps {
   audit?: AuditLog;
   /** Attempts per client address, checked before any password is hashed; no limit when omitted. */
   signInThrottle?: SignInThrottle;
+  /** Registered APIs, for their names and scope descriptions on the consent page; raw identifiers when omitted. */
+  resources?: ResourceNames;
 }
+
+/** Set on the interaction by "Not you? Switch account": the login page is shown again before consent. */
+const switchingAccount = (d: Details) => (d.result as { gatehouseSwitchAccount?: boolean } | undefined)?.gatehouseSwitchAccount === true;
 
 function loginState(details: Details): LoginState {
   const saved = (details.result as { gatehouseLogin?: LoginState } | undefined)?.gatehouseLogin;
@@ -72,20 +72,26 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return d;
   };
 
-  const clientName = async (d: Details) => {
-    const client = await deps.providers.current.Client.find(String(d.params.client_id));
-    return client?.clientName ?? String(d.params.client_id);
+  /** The interaction's client; also gives every error page from here on its "Back to <app>" link. */
+  const clientOf = async (ctx: Context, d: Details) => {
+    const client = await deps.providers.current.Client.find(String(d.params.client_id)) as (ClientLike & Record<string, unknown>) | undefined;
+    ctx.state.wayOut = clientWayOut(client);
+    return client;
   };
 
+  const clientName = async (ctx: Context, d: Details) => (await clientOf(ctx, d))?.clientName ?? String(d.params.client_id);
+
   const renderLogin = async (ctx: Context, d: Details, status = 200, error?: string, email = '') => {
-    const name = await clientName(d);
+    const name = await clientName(ctx, d);
     sendPage(ctx, status, views.render('login', 'Sign in', {
+      abortAction: `/interaction/${d.uid}/abort`,
+      abortCsrf: csrf.issue(d.uid, 'abort'),
       clientSuffix: ` to ${name}`,
       errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
       action: `/interaction/${d.uid}/login/password`,
       csrf: csrf.issue(d.uid, 'login'),
       email,
-      registerLink: deps.registrationEnabled ? `<p class="hint">New here? <a href="/interaction/${d.uid}/register">Create an account</a></p>` : '',
+      registerHref: deps.registrationEnabled ? `/interaction/${d.uid}/register` : undefined,
     }));
   };
 
@@ -93,18 +99,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const session = d.session as { accountId?: string } | undefined;
     const user = session?.accountId ? await deps.users.findActive(session.accountId) : undefined;
     const prompt = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const items = [
-      ...(prompt.missingOIDCScope ?? []).map((s) => SCOPE_TEXT[s] ?? `Use the "${s}" permission`),
-      ...Object.entries(prompt.missingResourceScopes ?? {}).flatMap(([resource, scopes]) => scopes.map((s) => `${s} on ${resource}`)),
-    ];
-    const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const client = await clientOf(ctx, d);
+    const view = await consentView(prompt, deps.resources);
+    const logo = typeof client?.logoUri === 'string' ? client.logoUri : undefined;
     sendPage(ctx, 200, views.render('consent', 'Allow access', {
-      clientName: await clientName(d),
-      scopeItems: items.map((i) => `      <li>${escape(i)}</li>`).join('\n'),
+      clientName: client?.clientName ?? String(d.params.client_id),
+      logoUri: logo,
+      policyUri: client?.policyUri,
+      tosUri: client?.tosUri,
+      scopeItems: view.html,
       email: user?.email ?? '',
       action: `/interaction/${d.uid}/consent`,
       csrf: csrf.issue(d.uid, 'consent'),
-    }));
+      switchAction: `/interaction/${d.uid}/switch-account`,
+      switchCsrf: csrf.issue(d.uid, 'switch'),
+    }), logo ? { imgSrc: [new URL(logo).origin] } : undefined);
   };
 
   /** Grants what the prompt asks for and finishes the consent prompt. */
@@ -135,7 +144,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   router.get('/:uid', async (ctx) => {
     const d = await details(ctx);
-    if (d.prompt.name === 'login') return renderLogin(ctx, d);
+    if (d.prompt.name === 'login' || switchingAccount(d)) return renderLogin(ctx, d);
     if (d.prompt.name === 'consent') {
       if (await isFirstParty(d)) return grantConsent(ctx, d, true);
       return renderConsent(ctx, d);
@@ -160,7 +169,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.post('/:uid/login/:step', throttled, async (ctx) => {
     const d = await details(ctx);
     const form = ctx.request.body as Record<string, string>;
-    if (d.prompt.name !== 'login') throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
+    if (d.prompt.name !== 'login' && !switchingAccount(d)) throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
     if (!csrf.valid(d.uid, 'login', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
     const state = loginState(d);
     const step = nextStep(steps, state);
@@ -242,9 +251,33 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await grantConsent(ctx, d);
   });
 
-  router.get('/:uid/abort', async (ctx) => {
-    await details(ctx);
+  /** "Cancel" on the login page: the application gets access_denied. A POST with its CSRF token, so no link can do it. */
+  router.post('/:uid/abort', async (ctx) => {
+    const d = await details(ctx);
+    await clientOf(ctx, d);
+    const form = ctx.request.body as Record<string, string>;
+    if (!csrf.valid(d.uid, 'abort', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
     await finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' }, { mergeWithLastSubmission: false });
+  });
+
+  router.get('/:uid/abort', (ctx) => {
+    ctx.set('Allow', 'POST');
+    renderErrorPage(views, ctx, 405, 'method_not_allowed', 'cancel with the button on the sign-in page');
+  });
+
+  /**
+   * "Not you? Switch account" on the consent page: the login page is shown again. Signing in as
+   * someone else ends the old session (oidc-provider logs it out on resume) before consent.
+   */
+  router.post('/:uid/switch-account', async (ctx) => {
+    const d = await details(ctx);
+    const form = ctx.request.body as Record<string, string>;
+    if (d.prompt.name !== 'consent') throw new GatehouseError('invalid_request', 'nothing to switch');
+    if (!csrf.valid(d.uid, 'switch', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    d.result = { ...(d.result ?? {}), gatehouseSwitchAccount: true };
+    await d.save(Math.max(1, (d.exp ?? 0) - Math.floor(Date.now() / 1000)));
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${d.uid}`);
   });
 
   return router;

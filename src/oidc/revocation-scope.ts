@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
+import { StorageUnavailable } from '../domain/errors.js';
 import type { Database } from '../storage/database.js';
 import { DEFERRED_REDIS_DELETES, runDeferredRedisDeletes } from '../storage/oidc-adapters/redis-adapter.js';
-import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { answerUnavailable } from './storage-outage.js';
 
 /**
@@ -23,7 +23,7 @@ export function revocationScope(database: Database, revocationPath: string) {
       try {
         await runDeferredRedisDeletes(notes);
       } catch (err) {
-        if (!isStorageUnavailable(err)) throw err;
+        if (!(err instanceof StorageUnavailable)) throw err;
         answerUnavailable(ctx);
       }
     });

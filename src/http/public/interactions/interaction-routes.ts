@@ -96,10 +96,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       ...(prompt.missingOIDCScope ?? []).map((s) => SCOPE_TEXT[s] ?? `Use the "${s}" permission`),
       ...Object.entries(prompt.missingResourceScopes ?? {}).flatMap(([resource, scopes]) => scopes.map((s) => `${s} on ${resource}`)),
     ];
-    const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
     sendPage(ctx, 200, views.render('consent', 'Allow access', {
       clientName: await clientName(d),
-      scopeItems: items.map((i) => `      <li>${escape(i)}</li>`).join('\n'),
+      scopeItems: items.map((i) => `      <li>${escapeHtml(i)}</li>`).join('\n'),
       email: user?.email ?? '',
       action: `/interaction/${d.uid}/consent`,
       csrf: csrf.issue(d.uid, 'consent'),

@@ -48,7 +48,8 @@ module.exports = {
     },
     {
       name: 'storage-imports-no-upper-layer',
-      comment: 'src/storage/ implements domain ports: it may import domain and observability, never http, oidc, config, cli or the composition root.',
+      comment:
+        'src/storage/ implements domain ports: it may import domain and observability, never http, oidc, config, cli or the composition root.',
       severity: 'error',
       from: { path: '^src/storage/' },
       to: { path: '^src/', pathNot: '^src/(storage|domain|observability)/' },
@@ -100,14 +101,15 @@ module.exports = {
     },
     {
       name: 'oidc-provider-in-three-places',
-      comment: 'oidc-provider is touched in oidc/ (configure), the interaction routes and storage/oidc-adapters/ (its Adapter) only, plus the composition root.',
+      comment:
+        'oidc-provider is touched in oidc/ (configure), the interaction routes and storage/oidc-adapters/ (its Adapter) only, plus the composition root.',
       severity: 'error',
       from: { pathNot: '^src/(oidc/|http/public/interactions/|storage/oidc-adapters/|app\\.ts$)' },
       to: { path: packages('oidc-provider') },
     },
     {
       name: 'drivers-only-in-storage',
-      comment: 'Database and Redis drivers are storage\'s business; everyone else uses its ports.',
+      comment: "Database and Redis drivers are storage's business; everyone else uses its ports.",
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/storage/' },
       to: { dependencyTypes: NPM, path: DRIVERS, dependencyTypesNot: ['type-only'] },

@@ -59,18 +59,21 @@ export const invalidRequest = (message: string) => new GatehouseError('invalid_r
  */
 export class StorageUnavailable extends GatehouseError {
   constructor(options?: { cause?: unknown }) {
-    super('temporarily_unavailable', 'storage unavailable', options);
+    // The driver's words go into the message for the log; a 5xx message never reaches a caller.
+    const driverMessage = options?.cause instanceof Error ? options.cause.message : undefined;
+    const message = driverMessage ? `storage unavailable: ${driverMessage}` : 'storage unavailable';
+    super('temporarily_unavailable', message, options);
     this.name = 'StorageUnavailable';
   }
 
-  /** What the driver said, for the log only (an outage is logged as a warning, without a stack). */
+  /** What the driver said (the cause's message), if it said anything. */
   get driverMessage(): string | undefined {
     return this.cause instanceof Error ? this.cause.message : undefined;
   }
 
-  /** A short log entry for the outage. */
-  toLog(): { name: string; message: string; cause?: string } {
-    return { name: this.name, message: this.message, cause: this.driverMessage };
+  /** A short log entry for the outage (a warning, without a stack). */
+  toLog(): { name: string; message: string } {
+    return { name: this.name, message: this.message };
   }
 }
 

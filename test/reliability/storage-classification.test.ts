@@ -42,7 +42,9 @@ for (const backend of backends()) {
     before(async () => {
       storage = await createTestStorage(backend);
       database = await Database.open({
-        databaseUrl: storage.env.DATABASE_URL, dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '', poolMax: 2,
+        databaseUrl: storage.env.DATABASE_URL,
+        dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
+        poolMax: 2,
       });
       await database.migrate();
     });
@@ -60,9 +62,11 @@ for (const backend of backends()) {
       assert.equal((plain.cause as { code?: string }).code, '23505');
       assert.match(plain.constraint ?? '', /email/);
       assert.doesNotMatch(plain.message, /insert|users/i, 'the SQL stays in the cause');
-      const inTransaction = await rejection(database.db().transaction(async (trx) => {
-        await trx('users').insert({ id: randomUUID(), email });
-      }));
+      const inTransaction = await rejection(
+        database.db().transaction(async (trx) => {
+          await trx('users').insert({ id: randomUUID(), email });
+        }),
+      );
       assert.ok(inTransaction instanceof Conflict, String(inTransaction));
     });
 
@@ -92,10 +96,16 @@ describe('outages leave storage as StorageUnavailable', () => {
     port = await closedPort();
     await proxy.start();
   });
-  after(async () => { await proxy.stop(); });
+  after(async () => {
+    await proxy.stop();
+  });
 
   it('PostgreSQL refusing connections', async () => {
-    const database = await Database.open({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, dataDir: '', poolMax: 1 });
+    const database = await Database.open({
+      databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      dataDir: '',
+      poolMax: 1,
+    });
     try {
       const err = await rejection(database.ping());
       assert.ok(err instanceof StorageUnavailable, String(err));
@@ -144,7 +154,9 @@ describe('outages leave storage as StorageUnavailable', () => {
   it('every JSON app answers an outage with the one 503 body', async () => {
     const app = new Koa();
     app.use(jsonErrors);
-    app.use(() => { throw new StorageUnavailable({ cause: new Error('connect ECONNREFUSED') }); });
+    app.use(() => {
+      throw new StorageUnavailable({ cause: new Error('connect ECONNREFUSED') });
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {

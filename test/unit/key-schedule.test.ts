@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  currentKeys, type KeyTimes, keyState, nextTransition, planRevocation, planRotation, RotationConflict, rotationDue,
+  currentKeys,
+  type KeyTimes,
+  keyState,
+  nextTransition,
+  planRevocation,
+  planRotation,
+  RotationConflict,
+  rotationDue,
 } from '../../src/domain/keys/key-schedule.js';
 
 /** The signing-key life cycle is a pure function of stored times: each test sets the clock by passing `now`. */
@@ -10,7 +17,10 @@ const at = (seconds: number) => new Date(T0 + seconds * 1000);
 const justBefore = (seconds: number) => new Date(T0 + seconds * 1000 - 1);
 
 const key = (kid: string, times: Partial<KeyTimes> & { activatedAt: Date }, alg = 'ES256'): KeyTimes => ({
-  kid, alg, createdAt: at(0), ...times,
+  kid,
+  alg,
+  createdAt: at(0),
+  ...times,
 });
 
 describe('key state at a moment', () => {
@@ -29,7 +39,11 @@ describe('key state at a moment', () => {
     const revoked = { ...k, revokedAt: at(150) };
     assert.equal(keyState(revoked, justBefore(150)), 'current');
     assert.equal(keyState(revoked, at(150)), 'retired');
-    assert.equal(keyState({ ...k, revokedAt: at(50) }, at(60)), 'retired', 'a staged key can be revoked before it signs');
+    assert.equal(
+      keyState({ ...k, revokedAt: at(50) }, at(60)),
+      'retired',
+      'a staged key can be revoked before it signs',
+    );
   });
 
   it('the next transition is the earliest stored time strictly after now', () => {
@@ -41,7 +55,11 @@ describe('key state at a moment', () => {
   });
 
   it('with two current keys of one algorithm (a race), the newest activation signs', () => {
-    const keys = [key('old', { activatedAt: at(0) }), key('new', { activatedAt: at(10) }), key('rsa', { activatedAt: at(0) }, 'RS256')];
+    const keys = [
+      key('old', { activatedAt: at(0) }),
+      key('new', { activatedAt: at(10) }),
+      key('rsa', { activatedAt: at(0) }, 'RS256'),
+    ];
     const current = currentKeys(keys, at(20));
     assert.equal(current.get('ES256')?.kid, 'new');
     assert.equal(current.get('RS256')?.kid, 'rsa');
@@ -59,32 +77,51 @@ describe('staged rotation', () => {
   });
 
   it('is refused while a rotation of the same algorithm is staged, and allowed once it activated', () => {
-    const keys = [key('old', { activatedAt: at(0), deactivatedAt: at(1060) }), key('staged', { activatedAt: at(1060) })];
+    const keys = [
+      key('old', { activatedAt: at(0), deactivatedAt: at(1060) }),
+      key('staged', { activatedAt: at(1060) }),
+    ];
     assert.throws(() => planRotation(keys, input), RotationConflict);
     assert.throws(() => planRotation(keys, { ...input, now: justBefore(1060) }), RotationConflict);
     const later = planRotation(keys, { ...input, now: at(1060) });
-    assert.deepEqual(later.update.map((u) => u.kid), ['staged'], 'the key that signs now is the one replaced');
+    assert.deepEqual(
+      later.update.map((u) => u.kid),
+      ['staged'],
+      'the key that signs now is the one replaced',
+    );
     assert.doesNotThrow(() => planRotation(keys, { ...input, algs: ['RS256'] }), 'another algorithm is not blocked');
   });
 });
 
 describe('emergency revocation', () => {
   it('of the signing key promotes a staged key now rather than making a new one', () => {
-    const keys = [key('cur', { activatedAt: at(0) }), key('late', { activatedAt: at(900) }), key('soon', { activatedAt: at(500) })];
+    const keys = [
+      key('cur', { activatedAt: at(0) }),
+      key('late', { activatedAt: at(900) }),
+      key('soon', { activatedAt: at(500) }),
+    ];
     assert.deepEqual(planRevocation(keys, 'cur', at(100)), {
-      insert: [], update: [{ kid: 'cur', revokedAt: at(100) }, { kid: 'soon', activatedAt: at(100) }],
+      insert: [],
+      update: [
+        { kid: 'cur', revokedAt: at(100) },
+        { kid: 'soon', activatedAt: at(100) },
+      ],
     });
   });
 
   it('of the signing key with nothing staged makes a new key active now', () => {
     assert.deepEqual(planRevocation([key('cur', { activatedAt: at(0) })], 'cur', at(100)), {
-      insert: [{ alg: 'ES256', activatedAt: at(100) }], update: [{ kid: 'cur', revokedAt: at(100) }],
+      insert: [{ alg: 'ES256', activatedAt: at(100) }],
+      update: [{ kid: 'cur', revokedAt: at(100) }],
     });
   });
 
   it('of a key that no longer signs only removes it', () => {
     const previous = key('prev', { activatedAt: at(0), deactivatedAt: at(50), retiredAt: at(500) });
-    assert.deepEqual(planRevocation([previous], 'prev', at(100)), { insert: [], update: [{ kid: 'prev', revokedAt: at(100) }] });
+    assert.deepEqual(planRevocation([previous], 'prev', at(100)), {
+      insert: [],
+      update: [{ kid: 'prev', revokedAt: at(100) }],
+    });
   });
 });
 

@@ -18,7 +18,12 @@ class FakeCounter implements AttemptCounter {
 /** A clock the test moves by hand (epoch ms). */
 function fakeClock(startMs: number) {
   let now = startMs;
-  return { now: () => now, set: (ms: number) => { now = ms; } };
+  return {
+    now: () => now,
+    set: (ms: number) => {
+      now = ms;
+    },
+  };
 }
 
 /** 2026-12-05T12:00:00Z: a multiple of 60 s, so windows start on it. */
@@ -31,7 +36,11 @@ describe('sign-in throttle (fixed one-minute windows per client address)', () =>
     for (let i = 0; i < 3; i++) assert.deepEqual(await throttle.check('203.0.113.7'), { allowed: true });
     assert.deepEqual(await throttle.check('203.0.113.7'), { allowed: false, retryAfterSeconds: 50 });
     clock.set(WINDOW_START_MS + 59_999);
-    assert.deepEqual(await throttle.check('203.0.113.7'), { allowed: false, retryAfterSeconds: 1 }, 'never 0: at least one second');
+    assert.deepEqual(
+      await throttle.check('203.0.113.7'),
+      { allowed: false, retryAfterSeconds: 1 },
+      'never 0: at least one second',
+    );
   });
 
   it('starts counting again exactly at the next window', async () => {
@@ -42,9 +51,10 @@ describe('sign-in throttle (fixed one-minute windows per client address)', () =>
     assert.equal((await throttle.check('198.51.100.1')).allowed, false);
     clock.set(WINDOW_START_MS + 60_000);
     assert.equal((await throttle.check('198.51.100.1')).allowed, true, 'a new window at the boundary');
-    assert.deepEqual(counter.hits.map((h) => h.windowStart), [
-      WINDOW_START_MS / 1000, WINDOW_START_MS / 1000, WINDOW_START_MS / 1000 + 60,
-    ]);
+    assert.deepEqual(
+      counter.hits.map((h) => h.windowStart),
+      [WINDOW_START_MS / 1000, WINDOW_START_MS / 1000, WINDOW_START_MS / 1000 + 60],
+    );
     assert.ok(counter.hits.every((h) => h.windowSeconds === 60));
   });
 
@@ -55,7 +65,10 @@ describe('sign-in throttle (fixed one-minute windows per client address)', () =>
     assert.equal((await throttle.check('192.0.2.2')).allowed, true, 'another address is not affected');
     assert.equal((await throttle.check('')).allowed, true);
     assert.equal((await throttle.check('')).allowed, false);
-    assert.deepEqual([...new Set(counter.hits.map((h) => h.key))], ['signin:192.0.2.1', 'signin:192.0.2.2', 'signin:unknown']);
+    assert.deepEqual(
+      [...new Set(counter.hits.map((h) => h.key))],
+      ['signin:192.0.2.1', 'signin:192.0.2.2', 'signin:unknown'],
+    );
   });
 
   it('a limit of 0 turns it off without touching storage', async () => {
@@ -67,7 +80,9 @@ describe('sign-in throttle (fixed one-minute windows per client address)', () =>
 
   it('an explicit time wins over the clock', async () => {
     const counter = new FakeCounter();
-    const throttle = new SignInThrottle(counter, 5, () => { throw new Error('clock must not be read'); });
+    const throttle = new SignInThrottle(counter, 5, () => {
+      throw new Error('clock must not be read');
+    });
     await throttle.check('192.0.2.3', WINDOW_START_MS + 125_000);
     assert.equal(counter.hits[0]!.windowStart, WINDOW_START_MS / 1000 + 120);
   });

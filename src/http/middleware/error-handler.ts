@@ -1,12 +1,19 @@
 import type { Context, Next } from 'koa';
-import { GatehouseError, StorageUnavailable, UNAVAILABLE_BODY, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../domain/errors.js';
+import {
+  GatehouseError,
+  StorageUnavailable,
+  UNAVAILABLE_BODY,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from '../../domain/errors.js';
 
 interface HttpishError { status?: number; statusCode?: number; expose?: boolean; code?: string; message?: string; type?: string }
 
 /** Turns any thrown error into { status, error, description }; 5xx never reveal their message. */
 export function toErrorResponse(err: unknown): { status: number; error: string; description: string } {
-  // An unreachable store: fail closed, say nothing about the inside, invite a retry (the same body on every port).
-  if (err instanceof StorageUnavailable) return { status: 503, error: UNAVAILABLE_BODY.error, description: UNAVAILABLE_BODY.error_description };
+  // An unreachable store: fail closed, say nothing about the inside, invite a retry (one body on every port).
+  if (err instanceof StorageUnavailable) {
+    return { status: 503, error: UNAVAILABLE_BODY.error, description: UNAVAILABLE_BODY.error_description };
+  }
   if (err instanceof GatehouseError) {
     return { status: err.status, error: err.code, description: err.expose ? err.message : 'internal server error' };
   }
@@ -34,8 +41,9 @@ export async function jsonErrors(ctx: Context, next: Next): Promise<void> {
     if (err instanceof StorageUnavailable) {
       ctx.state.log?.warn({ err: err.toLog() }, 'storage unavailable: answered 503');
       ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
-    } else if (status === 503) ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'service unavailable');
-    else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
+    } else if (status === 503) {
+      ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'service unavailable');
+    } else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
     else ctx.state.log?.debug({ err: { message: (err as Error).message } }, 'request rejected');
     ctx.status = status;
     ctx.type = 'application/json';

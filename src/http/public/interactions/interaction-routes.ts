@@ -3,7 +3,12 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { ProviderRef } from '../../../oidc/live-provider.js';
 import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
-import { GatehouseError, StorageUnavailable, UNAVAILABLE_BODY, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../../domain/errors.js';
+import {
+  GatehouseError,
+  StorageUnavailable,
+  UNAVAILABLE_BODY,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
 import { ACR_PASSWORD } from '../../../oidc/provider.js';

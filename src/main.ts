@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from './config/config.js';
-import { createGatehouse } from './app.js';
+import { createGatehouse, type Gatehouse } from './app.js';
 import { createLogger } from './observability/logger.js';
 import { DirectoryLockedError } from './storage/directory-lock.js';
 
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
     logger.warn({ issuer: config.issuer }, 'ISSUER is not https: cookies are not Secure; use https in production');
   }
 
-  let gatehouse;
+  let gatehouse: Gatehouse;
   try {
     gatehouse = await createGatehouse(config, logger);
   } catch (err) {

@@ -66,7 +66,7 @@ function unique(keys: string[], what: string): void {
 }
 
 function refuseLiteralSecrets(value: unknown, at: string): void {
-  if (Array.isArray(value)) { value.forEach((v, i) => refuseLiteralSecrets(v, `${at}[${i}]`)); return; }
+  if (Array.isArray(value)) { value.forEach((v, i) => { refuseLiteralSecrets(v, `${at}[${i}]`); }); return; }
   if (!value || typeof value !== 'object') return;
   for (const [k, v] of Object.entries(value)) {
     const where = at ? `${at}.${k}` : k;

@@ -98,16 +98,18 @@ function shieldDashValues(argv: string[]) {
   return { args, restore, restoreValues };
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
+function parseCommandLine(argv: string[]) {
   try {
     const shielded = shieldDashValues(argv);
     const raw = parseArgs({ args: shielded.args, options: OPTIONS, allowPositionals: true, strict: true });
-    parsed = { values: shielded.restoreValues(raw.values), positionals: raw.positionals.map(shielded.restore) };
+    return { values: shielded.restoreValues(raw.values), positionals: raw.positionals.map(shielded.restore) };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const { values: flags, positionals } = parsed;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values: flags, positionals } = parseCommandLine(argv);
   const [group, verb, ...args] = positionals;
   if (flags.help || !group) {
     process.stdout.write(USAGE);

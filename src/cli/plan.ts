@@ -13,7 +13,7 @@ export interface Change {
   kind: 'resource' | 'role' | 'client' | 'user_role' | 'client_role';
   key: string;
   fields?: string[];
-  run(api: AdminClient): Promise<string | void>;
+  run(api: AdminClient): Promise<string | undefined>;
 }
 
 export interface Plan { changes: Change[]; conflicts: string[] }

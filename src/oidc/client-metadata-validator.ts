@@ -2,7 +2,7 @@ import type { ProviderRef } from './live-provider.js';
 import { GatehouseError } from '../domain/errors.js';
 import type { ClientMetadataValidator } from '../domain/clients/clients.js';
 import type { ClientMetadata } from '../domain/clients/client-metadata.js';
-import { toProviderClientMetadata } from '../storage/oidc-adapters/provider-client-metadata.js';
+import { toProviderClientMetadata } from '../domain/clients/provider-client-metadata.js';
 
 /** oidc-provider's own client schema is the final word on a metadata set. */
 export function providerClientValidator(providers: ProviderRef): ClientMetadataValidator {

@@ -3,6 +3,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/config.js';
 import type { Users } from '../domain/accounts/users.js';
 import type { Resources } from '../domain/resources/resources.js';
+import { StorageUnavailable } from '../domain/errors.js';
 import type { Authorization } from '../domain/authorization/authorization.js';
 import { rbacHeldScopes } from './rbac-scopes.js';
 import type { LoadedKeys } from '../domain/keys/signing-keys.js';
@@ -30,7 +31,6 @@ import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from '.
 import { clientBasedCors } from './client-based-cors.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
-import { isStorageUnavailable } from '../storage/storage-errors.js';
 import { cookiePolicy } from './cookie-policy.js';
 
 export const ROUTES = {
@@ -207,7 +207,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     renderError: (ctx, out, error) => {
-      if (!isStorageUnavailable(error)) return deps.pages.error(ctx as never, out, error);
+      if (!(error instanceof StorageUnavailable)) return deps.pages.error(ctx as never, out, error);
       ctx.status = 503;
       return deps.pages.error(ctx as never, { ...UNAVAILABLE_BODY }, error);
     },
@@ -239,8 +239,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
-    if (isStorageUnavailable(err)) {
-      deps.logger.warn({ err: { name: err.name, message: err.message }, path: ctx.path, requestId: ctx.get('x-request-id') }, 'storage unavailable: answered 503');
+    if (err instanceof StorageUnavailable) {
+      deps.logger.warn({ err: err.toLog(), path: ctx.path, requestId: ctx.get('x-request-id') }, 'storage unavailable: answered 503');
       return;
     }
     deps.logger.error({ err, path: ctx.path, requestId: ctx.get('x-request-id') }, 'provider server error');

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { RevocationStorage } from '../domain/tokens/token-request-storage.js';
-import { isStorageUnavailable } from '../storage/storage-errors.js';
+import { StorageUnavailable } from '../domain/errors.js';
 import { answerUnavailable } from './storage-outage.js';
 import { routesTo } from './route-path.js';
 
@@ -22,7 +22,7 @@ export function revocationScope(storage: RevocationStorage, revocationPath: stri
       try {
         await storage.finish();
       } catch (err) {
-        if (!isStorageUnavailable(err)) throw err;
+        if (!(err instanceof StorageUnavailable)) throw err;
         answerUnavailable(ctx);
       }
     });

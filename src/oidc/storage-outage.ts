@@ -1,13 +1,11 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { isStorageUnavailable } from '../storage/storage-errors.js';
+import { StorageUnavailable, UNAVAILABLE_BODY, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/errors.js';
+
+export { UNAVAILABLE_BODY };
 
 const FLAG = 'gatehouseStorageUnavailable';
-export const UNAVAILABLE_BODY = {
-  error: 'temporarily_unavailable',
-  error_description: 'the service is temporarily unavailable, retry shortly',
-} as const;
-const RETRY_AFTER_SECONDS = '2';
+const RETRY_AFTER_SECONDS = String(UNAVAILABLE_RETRY_AFTER_SECONDS);
 
 /** The fail-closed answer, for middleware that finishes a request after oidc-provider answered it. */
 export function answerUnavailable(ctx: { status: number; body: unknown; set(field: string, value: string): void }): void {
@@ -26,14 +24,14 @@ export function answerUnavailable(ctx: { status: number; body: unknown; set(fiel
  */
 export function failClosedOnStorageOutage(provider: Provider): void {
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: unknown) => {
-    if (isStorageUnavailable(err)) (ctx.state as Record<string, unknown>)[FLAG] = true;
+    if (err instanceof StorageUnavailable) (ctx.state as Record<string, unknown>)[FLAG] = true;
   });
   provider.use(async (ctx, next) => {
     try {
       await next();
     } catch (err) {
       // Thrown past oidc-provider's own error handling (the resume endpoint): Koa would answer a plain 500.
-      if (!isStorageUnavailable(err)) throw err;
+      if (!(err instanceof StorageUnavailable)) throw err;
       (ctx.state as Record<string, unknown>)[FLAG] = true;
       ctx.status = 503;
       ctx.body = { ...UNAVAILABLE_BODY };

@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenRequestStorage } from '../domain/tokens/token-request-storage.js';
-import { isStorageUnavailable } from '../storage/storage-errors.js';
+import { StorageUnavailable } from '../domain/errors.js';
 import { answerUnavailable } from './storage-outage.js';
 import { routesTo } from './route-path.js';
 import { RefreshRotationLost } from './refresh-reuse.js';
@@ -32,7 +32,7 @@ export function tokenRequestScope(storage: TokenRequestStorage, revokeGrant: Rev
           await revokeFamily(ctx as unknown as KoaContextWithOIDC, outcome.grantId);
         }
       } catch (err) {
-        if (isStorageUnavailable(err)) return answerUnavailable(ctx);
+        if (err instanceof StorageUnavailable) return answerUnavailable(ctx);
         if (!(err instanceof errors.InvalidGrant)) throw err;
         answerInvalidGrant(ctx, err);
       }

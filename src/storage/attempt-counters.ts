@@ -1,6 +1,8 @@
 import type { AttemptCounter } from '../domain/authn/sign-in-throttle.js';
+import { StorageUnavailable } from '../domain/errors.js';
 import type { Database } from './database.js';
 import type { Redis } from './redis.js';
+import { classifyStorageError, withStorageErrors } from './storage-errors.js';
 
 /** Redis: INCR on a key per window, expiring with it (one round trip, pipelined). */
 export class RedisAttemptCounter implements AttemptCounter {
@@ -8,10 +10,11 @@ export class RedisAttemptCounter implements AttemptCounter {
 
   async hit(key: string, windowStart: number, windowSeconds: number): Promise<number> {
     const k = `${this.prefix}attempts:{${key}}:${windowStart}`;
-    const replies = await this.redis.multi().incr(k).expire(k, windowSeconds + 5).exec();
-    if (!replies) throw new Error('Connection is closed.');
+    const replies = await withStorageErrors(() => this.redis.multi().incr(k).expire(k, windowSeconds + 5).exec());
+    // A MULTI discarded by a dropped connection answers null; a command's own failure is in its reply.
+    if (!replies) throw new StorageUnavailable();
     const [[incrErr, count], [expireErr]] = replies as [[Error | null, unknown], [Error | null, unknown]];
-    if (incrErr || expireErr) throw incrErr ?? expireErr;
+    if (incrErr || expireErr) throw classifyStorageError(incrErr ?? expireErr);
     return Number(count);
   }
 }

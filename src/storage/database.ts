@@ -2,9 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import knexPkg, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
-import { GatehouseError } from '../domain/errors.js';
+import { ClassifyingPgClient, ClassifyingPgLiteClient } from './classifying-knex-client.js';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { migrationSource } from './migration-source.js';
 import type { RequestScope } from './request-scope.js';
@@ -31,7 +30,10 @@ export class Database {
   static async open(options: { databaseUrl?: string; dataDir: string; poolMax: number; queryTimeoutMs?: number }): Promise<Database> {
     if (options.databaseUrl) {
       const k = knex({
-        client: 'pg',
+        // Every failure leaves storage as a typed error (storage-errors.ts).
+        client: ClassifyingPgClient,
+        // The log gets the statement without its bindings (token ids, hashes).
+        compileSqlOnError: false,
         connection: {
           connectionString: options.databaseUrl,
           // A hung server or network (no answer, no reset) fails the query instead of holding
@@ -50,7 +52,10 @@ export class Database {
     const lock = acquireDirectoryLock(dir);
     try {
       const pglite = await PGlite.create(path.join(dir, 'pg'));
-      const k = knex({ client: ClientPgLite as unknown as typeof knexPkg.Client, connection: { pglite } as never, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS });
+      const k = knex({
+        client: ClassifyingPgLiteClient, connection: { pglite } as never, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+        compileSqlOnError: false,
+      });
       return new Database(k, 'pglite', lock);
     } catch (err) {
       lock.release();
@@ -100,9 +105,4 @@ interface TarnPool {
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;
-}
-
-/** Wraps a driver error so callers see a typed error; the original stays as `cause` for the log. */
-export function storageUnavailable(err: unknown): GatehouseError {
-  return new GatehouseError('service_unavailable', 'storage unavailable', { cause: err });
 }

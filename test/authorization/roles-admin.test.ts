@@ -83,7 +83,7 @@ for (const backend of backends()) {
       assert.deepEqual(roles.map((r: { name: string }) => r.name), [role]);
 
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/no-such-role`)).status, 400);
-      assert.equal((await gh.admin('PUT', '/admin/users/no-such-user/roles/' + role)).status, 404);
+      assert.equal((await gh.admin('PUT', `/admin/users/no-such-user/roles/${role}`)).status, 404);
       assert.equal((await gh.admin('GET', '/admin/users/no-such-user/roles')).status, 404);
 
       assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/roles/${role}`)).status, 204);
@@ -98,7 +98,7 @@ for (const backend of backends()) {
       assert.equal((await gh.admin('PUT', `/admin/clients/${app.client_id}/roles/${role}`)).status, 204);
       assert.equal((await gh.admin('PUT', `/admin/clients/${app.client_id}/roles/${role}`)).status, 409);
       assert.deepEqual((await gh.admin('GET', `/admin/clients/${app.client_id}/roles`)).body.items.map((r: { name: string }) => r.name), [role]);
-      assert.equal((await gh.admin('PUT', '/admin/clients/no-such-client/roles/' + role)).status, 404);
+      assert.equal((await gh.admin('PUT', `/admin/clients/no-such-client/roles/${role}`)).status, 404);
       assert.equal((await gh.admin('PUT', `/admin/clients/${app.client_id}/roles/nope`)).status, 400);
       assert.equal((await gh.admin('DELETE', `/admin/clients/${app.client_id}/roles/${role}`)).status, 204);
       assert.deepEqual((await gh.admin('GET', `/admin/clients/${app.client_id}/roles`)).body.items, []);

@@ -111,6 +111,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
 
           await page.getByRole('heading', { name: 'Allow access' }).waitFor();
           assert.equal(await page.locator('strong').first().textContent(), 'Browser Test App', 'consent page names the client');
+          // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (rendered text), not the DOM property
           assert.match(await page.locator('main').innerText(), new RegExp(`Signed in as ${user.email.replace(/[.]/g, '\\.')}`));
           await page.getByRole('button', { name: 'Allow' }).click();
 

@@ -222,7 +222,7 @@ user_roles:
       await gh.admin('POST', '/admin/roles', { name: 'hand-role', permissions: [] });
       await gh.admin('PUT', `/admin/users/${userId}/roles/hand-role`);
       const changed = CONFIG.replace('description: Reads orders', 'description: Reads all orders')
-        .replace(/  - client_name: Billing job\n.*\n.*\n/, '');
+        .replace(/ {2}- client_name: Billing job\n.*\n.*\n/, '');
       const file = write('changed.yaml', changed);
       const plan = await cli(gh, ['plan', '-f', file]);
       ok(plan);
@@ -259,6 +259,7 @@ user_roles:
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, /clients\[0\]\.client_secret is a secret: write it as an environment reference/);
       }
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${VAR} reference syntax
       const unset = write('unset.yaml', 'clients:\n  - client_name: ${GH_TEST_UNSET_NAME}\n');
       const r = await cli(gh, ['plan', '-f', unset]);
       assert.equal(r.code, 2);
@@ -312,7 +313,7 @@ clients:
 
       const exported = await cli(gh, ['export']);
       ok(exported);
-      assert.match(exported.stdout, /client_name: Stock job\n(?:    .*\n)*    roles:\n      - stock-reader/);
+      assert.match(exported.stdout, /client_name: Stock job\n(?: {4}.*\n)* {4}roles:\n {6}- stock-reader/);
       const replan = await cli(gh, ['plan', '-f', write('client-roles-export.yaml', exported.stdout)]);
       ok(replan);
       assert.equal(replan.stdout.trim(), 'No changes. The server matches the file.');

@@ -9,7 +9,6 @@ import { recordScenario, results, writeReport } from './support/report.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 import { percentile } from './support/ledger.js';
 import { hash } from '@node-rs/argon2';
-import os from 'node:os';
 
 /**
  * Password sign-ins per second this machine can hash with the bed's Argon2id parameters, all
@@ -59,12 +58,14 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
   });
 
   /** Runs traffic, calls `fault` while it flows, then checks every invariant. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most faults return nothing; `void` lets them omit the return
   async function scenario(name: string, fault: (driver: LoadDriver) => Promise<{ faultStart?: number; faultEnd?: number; notes?: string[] } | void>, options: { workers?: number; auditExact?: boolean } = {}) {
     const fx = await createFixtures(cluster.issuer, (m, p, b) => cluster.admin(m, p, b));
     const ledger = new Ledger();
     const driver = new LoadDriver(fx, ledger);
     const started = Date.now();
     driver.start(options.workers ?? D.workers);
+    // biome-ignore lint/suspicious/noConfusingVoidType: what `fault` returned (see above)
     let info: { faultStart?: number; faultEnd?: number; notes?: string[] } | void;
     try {
       info = await fault(driver);
@@ -185,10 +186,8 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
   });
 
   it('staged key rotation under load: zero verification failures at relying parties', async () => {
-    let verifiedBefore = 0;
     await scenario('Key rotation (staged)', async (driver) => {
       await sleep(D.aroundFaultMs);
-      verifiedBefore = driver.verified;
       const faultStart = Date.now();
       const res = await cluster.admin('POST', '/admin/keys/rotate', { alg: 'ES256', publish_seconds: 8 });
       assert.equal(res.status, 201);

@@ -37,7 +37,7 @@ async function authorize(gh: RunningGatehouse, params: Record<string, string>) {
  * shown on an error page.
  */
 function assertRefused(r: Awaited<ReturnType<typeof authorize>>, error: string) {
-  if (r.target && r.target.href.startsWith(CALLBACK)) {
+  if (r.target?.href.startsWith(CALLBACK)) {
     assert.equal(r.target.searchParams.get('error'), error);
     assert.equal(r.target.searchParams.get('code'), null);
     assert.equal(r.target.searchParams.get('state'), 'state-123');

@@ -127,7 +127,8 @@ export class BufferedAuditLog implements AuditTrail {
       this.#dropped++;
       return;
     }
-    const batch = (this.#open ??= this.repo.openBatch(randomUUID()));
+    this.#open ??= this.repo.openBatch(randomUUID());
+    const batch = this.#open;
     batch.append(normalize(input));
     if (batch.count >= this.#options.batchSize) void this.flush();
   }

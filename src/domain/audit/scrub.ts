@@ -31,6 +31,7 @@ export function scrubAuditData(value: unknown, depth = 0): unknown {
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** Either kind of character cleanText changes; most text has neither and is returned as it is. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this looks for (PostgreSQL text cannot hold it).
 const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
 
 /**

@@ -15,9 +15,14 @@ const WINDOW_SECONDS = 60;
  * capacity stays with everyone else. `limitPerMinute` 0 turns it off.
  */
 export class SignInThrottle {
-  constructor(private readonly counter: AttemptCounter, private readonly limitPerMinute: number) {}
+  /** `clock` returns epoch milliseconds; tests pass a fake one to cross window boundaries exactly. */
+  constructor(
+    private readonly counter: AttemptCounter,
+    private readonly limitPerMinute: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
-  async check(clientAddress: string, now = Date.now()): Promise<ThrottleVerdict> {
+  async check(clientAddress: string, now = this.clock()): Promise<ThrottleVerdict> {
     if (this.limitPerMinute <= 0) return { allowed: true };
     const nowSeconds = Math.floor(now / 1000);
     const windowStart = nowSeconds - (nowSeconds % WINDOW_SECONDS);

@@ -226,7 +226,7 @@ export class SigningKeys {
       return await this.rotate({ algs: due }, now);
     } catch (err) {
       // Another instance staged it first.
-      if ((err as { code?: string }).code === 'conflict') return [];
+      if (err instanceof GatehouseError && err.code === 'conflict') return [];
       throw err;
     }
   }

@@ -67,7 +67,9 @@ export function buildOpenApi(operations: readonly AdminOperation[], router: Rout
   const paths: Record<string, Record<string, unknown>> = {};
   const add = (o: AdminOperation, extra: Record<string, unknown> = {}) => {
     const { path, params } = openApiPath(o.path);
-    (paths[path] ??= {})[o.method] = { ...operationObject(o, params), ...extra };
+    const item = paths[path] ?? {};
+    paths[path] = item;
+    item[o.method] = { ...operationObject(o, params), ...extra };
   };
   const registered = new Set(router.stack.flatMap((layer) => (typeof layer.path === 'string' ? layer.methods.map((m) => `${m.toLowerCase()} ${layer.path}`) : [])));
   for (const o of operations) if (o.public || registered.has(`${o.method} ${o.path}`)) add(o);

@@ -1,16 +1,22 @@
 import type { Context, Next } from 'koa';
-import { GatehouseError } from '../../domain/errors.js';
-import { isStorageUnavailable } from '../../storage/storage-errors.js';
+import {
+  GatehouseError,
+  StorageUnavailable,
+  UNAVAILABLE_BODY,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from '../../domain/errors.js';
 
 interface HttpishError { status?: number; statusCode?: number; expose?: boolean; code?: string; message?: string; type?: string }
 
 /** Turns any thrown error into { status, error, description }; 5xx never reveal their message. */
 export function toErrorResponse(err: unknown): { status: number; error: string; description: string } {
+  // An unreachable store: fail closed, say nothing about the inside, invite a retry (one body on every port).
+  if (err instanceof StorageUnavailable) {
+    return { status: 503, error: UNAVAILABLE_BODY.error, description: UNAVAILABLE_BODY.error_description };
+  }
   if (err instanceof GatehouseError) {
     return { status: err.status, error: err.code, description: err.expose ? err.message : 'internal server error' };
   }
-  // An unreachable store: fail closed, say nothing about the inside, invite a retry.
-  if (isStorageUnavailable(err)) return { status: 503, error: 'service_unavailable', description: 'service temporarily unavailable, retry shortly' };
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode ?? 500;
   if (status === 413) return { status, error: 'payload_too_large', description: 'request body exceeds the size limit' };
@@ -32,8 +38,12 @@ export async function jsonErrors(ctx: Context, next: Next): Promise<void> {
     }
   } catch (err) {
     const { status, error, description } = toErrorResponse(err);
-    if (status === 503) ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'service unavailable');
-    else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
+    if (err instanceof StorageUnavailable) {
+      ctx.state.log?.warn({ err: err.toLog() }, 'storage unavailable: answered 503');
+      ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    } else if (status === 503) {
+      ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'service unavailable');
+    } else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
     else ctx.state.log?.debug({ err: { message: (err as Error).message } }, 'request rejected');
     ctx.status = status;
     ctx.type = 'application/json';

@@ -4,7 +4,7 @@ import type { ClientMetadataCache } from '../client-metadata-cache.js';
 import { ClientsAdapter } from './clients-adapter.js';
 import { routeFor } from './model-routing.js';
 import { RedisAdapter } from './redis-adapter.js';
-import { RefreshRotations, RefreshTokenAdapter } from './refresh-token-adapter.js';
+import { type RefreshRotations, RefreshTokenAdapter } from './refresh-token-adapter.js';
 import { SqlAdapter } from './sql-adapter.js';
 import type { TokenSealer } from './token-sealer.js';
 import type { OidcAdapter } from './types.js';

@@ -1,7 +1,7 @@
 import type { Database } from '../database.js';
 import type { ClientMetadataCache } from '../client-metadata-cache.js';
 import { storableId } from './sql-adapter.js';
-import { toProviderClientMetadata } from './provider-client-metadata.js';
+import { toProviderClientMetadata } from '../../domain/clients/provider-client-metadata.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
 
 /** Read side of the clients table for oidc-provider; clients are written by the admin API only. */

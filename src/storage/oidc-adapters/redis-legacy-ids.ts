@@ -19,7 +19,7 @@ const EPHEMERAL_MODELS = Object.entries(MODEL_ROUTING).filter(([, where]) => whe
 export async function rekeyLegacyRedisIds(redis: Redis, prefix: string, sealer: TokenSealer): Promise<number> {
   if (await redis.exists(`${prefix}${DONE_MARKER}`)) return 0;
   const ids = new Map(EPHEMERAL_MODELS.map((m) => [m, new StoredIds(m, sealer)]));
-  const pattern = new RegExp(`^${escape(prefix)}(${EPHEMERAL_MODELS.join('|')}):\\{(.+)\\}$`);
+  const pattern = new RegExp(`^${escapeRegExp(prefix)}(${EPHEMERAL_MODELS.join('|')}):\\{(.+)\\}$`);
   let moved = 0;
   let cursor = '0';
   do {
@@ -59,6 +59,6 @@ async function rekey(redis: Redis, prefix: string, key: string, id: string, ids:
   return true;
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

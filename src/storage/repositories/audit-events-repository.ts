@@ -3,7 +3,9 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { AuditEvent, AuditEventType, StoredAuditEvent } from '../../domain/audit/audit-event.js';
 import type { AuditBatch, AuditEventRepository, AuditFilter, AuditPage } from '../../domain/audit/audit-log.js';
+import { Conflict } from '../../domain/errors.js';
 import type { Database } from '../database.js';
+import { classifyStorageError } from '../storage-errors.js';
 
 type Row = {
   id: string; occurred_at: Date | string; type: string; actor: string; subject: string | null; client_id: string | null;
@@ -35,7 +37,6 @@ const COPY_FROM_STDIN = `copy audit_events ${COLUMN_LIST} from stdin`;
 /** PGlite: the rows are handed over as a blob. */
 const COPY_FROM_BLOB = `copy audit_events ${COLUMN_LIST} from '/dev/blob'`;
 const BATCH_KEY_INDEX = 'audit_events_batch_key_idx';
-const UNIQUE_VIOLATION = '23505';
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIALS = /[\\\t\n\r]/g;
@@ -72,10 +73,7 @@ function copyLine(e: AuditEvent, batchKey: string | undefined): string {
     copyText(e.ip)}\t${copyText(e.userAgent)}\t${copyText(e.requestId)}\t${copyText(JSON.stringify(e.data ?? {}))}\t${copyText(batchKey)}\n`;
 }
 
-const isBatchAlreadyStored = (err: unknown) => {
-  const e = err as { code?: string; constraint?: string };
-  return e?.code === UNIQUE_VIOLATION && e.constraint === BATCH_KEY_INDEX;
-};
+const isBatchAlreadyStored = (err: unknown) => err instanceof Conflict && err.constraint === BATCH_KEY_INDEX;
 
 /** First size of a batch's buffer; it doubles as needed (a full batch of 500 token events is ~110 KiB). */
 const INITIAL_BATCH_BYTES = 32 * 1024;
@@ -146,14 +144,16 @@ export class SqlAuditEventRepository implements AuditEventRepository {
     try {
       if (this.database.kind === 'pglite') await (connection as PGlite).query(COPY_FROM_BLOB, [], { blob: new Blob([rows]) });
       else await copyInto(connection as pg.Client, rows);
-    } catch (err) {
+    } catch (caught) {
+      // COPY talks to the driver directly, past the classifying knex client.
+      const err = classifyStorageError(caught);
       if (isBatchAlreadyStored(err)) return;
       // On PostgreSQL a timeout or a broken connection leaves the COPY's state unknown: close the
       // socket so nothing more arrives for it, and mark the connection disposed (knex's own mark,
       // checked before the pool hands a connection out) so no request is given it meanwhile.
       const socket = (connection as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
       if (socket) {
-        (connection as { __knex__disposed?: unknown }).__knex__disposed = err;
+        (connection as { __knex__disposed?: unknown }).__knex__disposed = caught;
         socket.destroy();
       }
       throw err;

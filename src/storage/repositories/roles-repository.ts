@@ -1,13 +1,11 @@
 import type { Knex } from 'knex';
 import { affectedRows } from '../affected-rows.js';
 import type { Database } from '../database.js';
-import { GatehouseError } from '../../domain/errors.js';
+import { Conflict } from '../../domain/errors.js';
 import type { Permission, Role, RoleHolder, RolePatch, RoleRepository } from '../../domain/authorization/roles.js';
 
 type RoleRow = { id: string; name: string; description: string | null; created_at: Date | string; updated_at: Date | string };
 type PermissionRow = { role_id: string; resource: string; scope: string };
-
-const UNIQUE_VIOLATION = '23505';
 
 /** Where each kind of holder's assignments live. */
 const ASSIGNMENTS: Record<RoleHolder, { table: string; column: string; holders: string; holderKey: string }> = {
@@ -29,7 +27,7 @@ function toRole(row: RoleRow, permissions: PermissionRow[]): Role {
 }
 
 function nameTaken(err: unknown): never {
-  if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new GatehouseError('conflict', 'a role with this name already exists', { cause: err });
+  if (err instanceof Conflict) throw new Conflict('a role with this name already exists', { cause: err });
   throw err;
 }
 

@@ -1,6 +1,6 @@
 import { affectedRows } from '../affected-rows.js';
 import type { Database } from '../database.js';
-import { GatehouseError } from '../../domain/errors.js';
+import { Conflict } from '../../domain/errors.js';
 import type { NewUser, User, UserChanges, UserRecord, UserRepository } from '../../domain/accounts/user.js';
 
 type Row = {
@@ -24,7 +24,8 @@ const toUser = (r: Row): User => {
   return user;
 };
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+/** The only unique key a user write can break besides the id (a fresh random value). */
+const emailTaken = (err: unknown) => new Conflict('a user with this email already exists', { cause: err });
 
 export class SqlUserRepository implements UserRepository {
   constructor(private readonly database: Database) {}
@@ -38,7 +39,7 @@ export class SqlUserRepository implements UserRepository {
       }).returning('*');
       return toUser(row as Row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new GatehouseError('conflict', 'a user with this email already exists', { cause: err });
+      if (err instanceof Conflict) throw emailTaken(err);
       throw err;
     }
   }
@@ -72,7 +73,7 @@ export class SqlUserRepository implements UserRepository {
       const [row] = await this.users.where({ id }).update(patch).returning('*');
       return row ? toUser(row as Row) : undefined;
     } catch (err) {
-      if (isUniqueViolation(err)) throw new GatehouseError('conflict', 'a user with this email already exists', { cause: err });
+      if (err instanceof Conflict) throw emailTaken(err);
       throw err;
     }
   }

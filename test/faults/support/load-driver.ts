@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { UserAgent, formAction, hiddenField } from '../../support/user-agent.js';
-import { Ledger, type Sample } from './ledger.js';
+import type { Ledger, Sample } from './ledger.js';
 
 export const CALLBACK = 'http://127.0.0.1:8976/callback';
 export const PASSWORD = 'correct horse battery staple';
@@ -217,7 +217,7 @@ export class LoadDriver {
       let res: Response;
       try {
         res = await ua.request(url);
-      } catch (err) {
+      } catch {
         this.ledger.samples.push({ endpoint: 'login', status: 0, ms: performance.now() - started, at: Date.now(), failure: 'network' });
         return undefined;
       }

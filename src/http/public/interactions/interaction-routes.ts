@@ -3,8 +3,12 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { ProviderRef } from '../../../oidc/live-provider.js';
 import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
-import { isStorageUnavailable } from '../../../storage/storage-errors.js';
-import { GatehouseError } from '../../../domain/errors.js';
+import {
+  GatehouseError,
+  StorageUnavailable,
+  UNAVAILABLE_BODY,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
 import { ACR_PASSWORD } from '../../../oidc/provider.js';
@@ -289,10 +293,11 @@ export function interactionErrors(views: Views) {
     try {
       await next();
     } catch (err) {
-      if (isStorageUnavailable(err)) {
-        ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'storage unavailable: interaction answered 503');
-        ctx.set('Retry-After', '2');
-        renderErrorPage(views, ctx, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a moment.');
+      if (err instanceof StorageUnavailable) {
+        ctx.state.log?.warn({ err: err.toLog() }, 'storage unavailable: interaction answered 503');
+        ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+        ctx.set('Cache-Control', 'no-store');
+        renderErrorPage(views, ctx, 503, UNAVAILABLE_BODY.error, UNAVAILABLE_BODY.error_description);
         return;
       }
       const e = err as { status?: number; statusCode?: number; error?: string; code?: string; message?: string; error_description?: string; expose?: boolean };

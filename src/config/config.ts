@@ -100,6 +100,12 @@ export const configSchema = z.object({
    * false: nothing is recorded and the admin audit endpoints list no events. @default true
    */
   AUDIT_LOG_ENABLED: bool.default(true),
+  /**
+   * Require a server-issued DPoP nonce in DPoP proofs at the token endpoint (RFC 9449 §8): a proof
+   * without a fresh nonce gets `use_dpop_nonce` and a `DPoP-Nonce` header, so a proof generated
+   * ahead of time (by malware on the client, say) cannot be used later. @default true
+   */
+  DPOP_REQUIRE_NONCE: bool.default(true),
   /** `Cache-Control: max-age` of /jwks: how long relying parties may cache the key set. @default 300 */
   JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /**
@@ -160,6 +166,8 @@ export interface Config {
   shutdownDelaySeconds: number;
   auditFlushIntervalMs: number;
   auditLogEnabled: boolean;
+  /** DPoP proofs at the token endpoint must carry a server nonce. */
+  dpopRequireNonce: boolean;
   /** Test-only crash point (GATEHOUSE_FAULT_INJECTION). */
   faultInjection: FaultPoint | undefined;
   signingKeys: {
@@ -241,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
     auditLogEnabled: e.AUDIT_LOG_ENABLED,
+    dpopRequireNonce: e.DPOP_REQUIRE_NONCE,
     faultInjection: e.GATEHOUSE_FAULT_INJECTION,
     signingKeys: {
       jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,

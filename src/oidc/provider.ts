@@ -28,6 +28,7 @@ import { pushedRequestRequired } from './pushed-request-required.js';
 import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-settings-metadata.js';
 import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
 import { clientBasedCors } from './client-based-cors.js';
+import { dpopRequireNonce } from './dpop-nonce-policy.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
@@ -168,7 +169,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       // Derived from a deployment-wide secret so a nonce issued by one instance is valid at every other.
-      dPoP: { enabled: true, nonceSecret: createHmac('sha256', keys.cookieKeys[0]!).update('gatehouse:dpop-nonce').digest() },
+      dPoP: {
+        enabled: true,
+        nonceSecret: createHmac('sha256', keys.cookieKeys[0]!).update('gatehouse:dpop-nonce').digest(),
+        requireNonce: dpopRequireNonce(config.dpopRequireNonce),
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => deps.pages.logout(ctx as never, form),

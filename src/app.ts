@@ -156,7 +156,9 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       onError: (err) => logger.warn({ err: { message: (err as Error).message } }, 'signing key refresh failed; serving the previous key set'),
       onApplied: (loaded, before) => logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
     });
-    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker);
+    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker, {
+      allowHttpLocalhost: config.allowHttpLocalhostRedirects,
+    });
 
     const publicHandler = createPublicHandler({
       providers, logger, views, users, metrics, audit,

@@ -42,6 +42,13 @@ export const configSchema = z.object({
   GATEHOUSE_PASSWORD_PEPPER: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Allow self-service registration. @default true in embedded mode, false with DATABASE_URL */
   GATEHOUSE_REGISTRATION: bool.optional(),
+  /**
+   * Allow clients to register `http://localhost` redirect URIs (development). Loopback IP
+   * literals (`http://127.0.0.1:*`, `http://[::1]:*`) are always allowed; every other redirect
+   * URI must be https (or a native app's private-use scheme).
+   * @default true in embedded mode, false with DATABASE_URL
+   */
+  ALLOW_HTTP_LOCALHOST_REDIRECTS: bool.optional(),
   /** Minimum password length (NIST SP 800-63B-4, password used alone). @default 15 */
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(256).default(15),
   /** Maximum password length. @default 256 */
@@ -145,6 +152,7 @@ export interface Config {
   adminKey: string | undefined;
   passwordPepper: string | undefined;
   registrationEnabled: boolean;
+  allowHttpLocalhostRedirects: boolean;
   passwordPolicy: { minLength: number; maxLength: number };
   signInAttemptsPerMinute: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
@@ -228,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey: e.GATEHOUSE_ADMIN_KEY,
     passwordPepper: e.GATEHOUSE_PASSWORD_PEPPER,
     registrationEnabled: e.GATEHOUSE_REGISTRATION ?? e.DATABASE_URL === undefined,
+    allowHttpLocalhostRedirects: e.ALLOW_HTTP_LOCALHOST_REDIRECTS ?? e.DATABASE_URL === undefined,
     passwordPolicy: { minLength: e.PASSWORD_MIN_LENGTH, maxLength: e.PASSWORD_MAX_LENGTH },
     signInAttemptsPerMinute: e.SIGN_IN_ATTEMPTS_PER_MINUTE,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },

@@ -167,7 +167,7 @@ roles:
     permissions: [{resource: "https://orders.example", scope: "orders:read"}]
 clients:
   - client_name: Orders web
-    redirect_uris: [http://localhost:8080/callback]
+    redirect_uris: [http://127.0.0.1:8080/callback]
     grant_types: [authorization_code, refresh_token]
   - client_name: Billing job
     grant_types: [client_credentials]

@@ -1,5 +1,6 @@
 import { conflict, GatehouseError, notFound } from '../errors.js';
 import type { ClientMetadata, ClientMetadataInput, PreviousClientSecret } from './client-metadata.js';
+import { checkRedirectUris, type RedirectUriPolicy } from './redirect-uri-policy.js';
 import { generateClientId, generateClientSecret, hashClientSecret } from './client-secrets.js';
 
 /** Storage port for registered clients. */
@@ -91,11 +92,13 @@ export class Clients {
     private readonly repo: ClientRepository,
     private readonly validator: ClientMetadataValidator,
     private readonly revoker: ClientTokenRevoker,
+    private readonly redirectPolicy: RedirectUriPolicy = { allowHttpLocalhost: false },
   ) {}
 
   async create(input: ClientMetadataInput): Promise<{ client: PublicClient; clientSecret?: string }> {
     const base = withDefaults(input);
     check(base);
+    checkRedirectUris(base, this.redirectPolicy);
     const clientSecret = needsSecret(base) ? generateClientSecret() : undefined;
     const metadata: ClientMetadata = {
       ...base,
@@ -124,6 +127,10 @@ export class Clients {
     const { client_id, client_id_issued_at, client_secret, client_secrets_previous, ...currentInput } = current;
     const merged = withDefaults({ ...currentInput, ...changes });
     check(merged);
+    // Only when a change touches them: a client registered under an older rule keeps working.
+    if (changes.redirect_uris || changes.post_logout_redirect_uris || changes.application_type) {
+      checkRedirectUris(merged, this.redirectPolicy);
+    }
     let newSecret: string | undefined;
     let secretHash = needsSecret(merged) ? client_secret : undefined;
     if (needsSecret(merged) && !secretHash) {

@@ -157,7 +157,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       onApplied: (loaded, before) => logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
     });
     const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker, {
-      allowHttpLocalhost: config.allowHttpLocalhostRedirects,
+      allowHttpLocalhostRedirects: config.allowHttpLocalhostRedirects,
+      declaredScopes: () => resources.declaredScopes({ fresh: true }),
     });
 
     const publicHandler = createPublicHandler({

@@ -29,6 +29,8 @@ import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-sett
 import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
 import { clientBasedCors } from './client-based-cors.js';
 import { dpopRequireNonce } from './dpop-nonce-policy.js';
+import { requestedScopeCheck } from './requested-scope-policy.js';
+import { tokenResponseScope } from './token-response-scope.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
@@ -79,6 +81,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, keys, resources } = deps;
   const ttl = config.ttl;
   const defaultAlg = config.defaultSigningAlg;
+  const checkRequestedScope = requestedScopeCheck(resources);
 
   const configuration: Configuration = {
     adapter: deps.adapterFor as unknown as Configuration['adapter'],
@@ -181,9 +184,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        defaultResource: async (ctx, client, oneOf) => {
+          await checkRequestedScope(ctx, client);
+          return oneOf ?? undefined;
+        },
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, indicator, client) => {
+          await checkRequestedScope(ctx, client);
           if (indicator === ADMIN_RESOURCE) return adminResourceServerInfo(ctx, client, ttl.adminAccessTokenSeconds);
           const resource = await resources.lookup(indicator);
           if (!resource) throw new errors.InvalidTarget(`resource ${indicator} is not registered`);
@@ -237,6 +244,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenRequestScope(deps.database, ROUTES.token));
   provider.use(revocationScope(deps.database, ROUTES.revocation));
+  provider.use(tokenResponseScope);
   provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 

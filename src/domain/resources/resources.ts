@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ADMIN_RESOURCE } from '../admin/admin-api-resource.js';
+import { ADMIN_RESOURCE, ADMIN_SCOPES } from '../admin/admin-api-resource.js';
 import { GatehouseError, notFound } from '../errors.js';
 
 const scopeToken = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
@@ -33,6 +33,7 @@ export class Resources {
   /** Bounded staleness across instances for a change to an API's settings; keeps token issuance off the database. */
   static readonly RESOURCE_CACHE_MS = 5000;
   readonly #cache = new Map<string, { at: number; value: Resource | undefined }>();
+  #declared: { at: number; value: Promise<Set<string>> } | undefined;
 
   constructor(private readonly repo: ResourceRepository) {}
 
@@ -40,6 +41,7 @@ export class Resources {
     if (await this.repo.find(input.indicator)) throw new GatehouseError('conflict', 'a resource with this indicator already exists');
     const created = await this.repo.insert(input);
     this.#cache.delete(input.indicator);
+    this.#declared = undefined;
     return created;
   }
 
@@ -55,12 +57,33 @@ export class Resources {
     const updated = await this.repo.update(indicator, changes);
     if (!updated) throw notFound('resource');
     this.#cache.delete(indicator);
+    this.#declared = undefined;
     return updated;
   }
 
   async delete(indicator: string): Promise<void> {
     if (!(await this.repo.delete(indicator))) throw notFound('resource');
     this.#cache.delete(indicator);
+    this.#declared = undefined;
+  }
+
+  /**
+   * Every scope some API declares, the built-in admin API's included. `fresh` reads the
+   * database (admin writes); otherwise the same short cache as `lookup` (token requests).
+   */
+  declaredScopes(options: { fresh?: boolean } = {}): Promise<Set<string>> {
+    const hit = this.#declared;
+    if (!options.fresh && hit && Date.now() - hit.at < Resources.RESOURCE_CACHE_MS) return hit.value;
+    const value = this.repo.list().then((all) => new Set([...ADMIN_SCOPES, ...all.flatMap((r) => r.scopes.map((s) => s.name))]));
+    this.#declared = { at: Date.now(), value };
+    value.catch(() => { if (this.#declared?.value === value) this.#declared = undefined; });
+    return value;
+  }
+
+  /** The scopes the API `indicator` declares (the admin API's for urn:gatehouse:admin); undefined if unknown. */
+  async scopesOf(indicator: string): Promise<string[] | undefined> {
+    if (indicator === ADMIN_RESOURCE) return [...ADMIN_SCOPES];
+    return (await this.lookup(indicator))?.scopes.map((s) => s.name);
   }
 
   async lookup(indicator: string): Promise<Resource | undefined> {

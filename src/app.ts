@@ -14,6 +14,7 @@ import { SignInThrottle } from './domain/authn/sign-in-throttle.js';
 import { RedisAttemptCounter, SqlAttemptCounter } from './storage/attempt-counters.js';
 import { redisKeyChangeChannel } from './storage/key-change-channel.js';
 import { Resources } from './domain/resources/resources.js';
+import { adminApiResource } from './domain/admin/admin-api-resource.js';
 import { BufferedAuditLog, type AuditEventRepository } from './domain/audit/audit-log.js';
 import { DisabledAuditLog } from './domain/audit/disabled-audit-log.js';
 import { createAdminApp } from './http/admin/admin-app.js';
@@ -116,7 +117,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const revoker = new ArtifactRevoker(database, adapterFor);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
-    const resources = new Resources(new SqlResourceRepository(database));
+    const resources = new Resources(new SqlResourceRepository(database), [adminApiResource(config.ttl.adminAccessTokenSeconds)]);
     // Validation reads the API fresh (not the token path's cache): a scope just added is assignable at once.
     const authorization = new Authorization(new SqlRoleRepository(database), async (indicator) => {
       try {

@@ -19,6 +19,8 @@ export const resourcePatchSchema = resourceInputSchema.omit({ indicator: true })
 
 export type ResourceInput = z.infer<typeof resourceInputSchema>;
 export type Resource = ResourceInput & { created_at: string; updated_at: string };
+/** An API Gatehouse itself provides (the admin API): listed, never stored, changed or deleted. */
+export type BuiltInResource = ResourceInput & { built_in: true };
 
 export interface ResourceRepository {
   insert(resource: ResourceInput): Promise<Resource>;
@@ -35,9 +37,27 @@ export class Resources {
   readonly #cache = new Map<string, { at: number; value: Resource | undefined }>();
   #declared: { at: number; value: Promise<Set<string>> } | undefined;
 
-  constructor(private readonly repo: ResourceRepository) {}
+  constructor(private readonly repo: ResourceRepository, private readonly builtIn: readonly BuiltInResource[] = []) {}
+
+  /** 409 for a built-in API's indicator: it cannot be created, changed or deleted. */
+  refuseIfBuiltIn(indicator: string): void {
+    if (this.builtIn.some((b) => b.indicator === indicator)) {
+      throw new GatehouseError('conflict', `${indicator} is built in: it cannot be created, changed or deleted`);
+    }
+  }
+
+  /** For admins: the built-in APIs first, then the registered ones. */
+  async listAll(): Promise<(Resource | BuiltInResource)[]> {
+    return [...this.builtIn, ...(await this.repo.list())];
+  }
+
+  /** For admins: a built-in or registered API; not_found otherwise. */
+  async describe(indicator: string): Promise<Resource | BuiltInResource> {
+    return this.builtIn.find((b) => b.indicator === indicator) ?? this.get(indicator);
+  }
 
   async create(input: ResourceInput): Promise<Resource> {
+    this.refuseIfBuiltIn(input.indicator);
     if (await this.repo.find(input.indicator)) throw new GatehouseError('conflict', 'a resource with this indicator already exists');
     const created = await this.repo.insert(input);
     this.#cache.delete(input.indicator);
@@ -54,6 +74,7 @@ export class Resources {
   list(): Promise<Resource[]> { return this.repo.list(); }
 
   async update(indicator: string, changes: Partial<ResourceInput>): Promise<Resource> {
+    this.refuseIfBuiltIn(indicator);
     const updated = await this.repo.update(indicator, changes);
     if (!updated) throw notFound('resource');
     this.#cache.delete(indicator);
@@ -62,6 +83,7 @@ export class Resources {
   }
 
   async delete(indicator: string): Promise<void> {
+    this.refuseIfBuiltIn(indicator);
     if (!(await this.repo.delete(indicator))) throw notFound('resource');
     this.#cache.delete(indicator);
     this.#declared = undefined;

@@ -18,6 +18,7 @@ import { ADMIN_RESOURCE, adminResourceServerInfo } from './admin-resource-server
 import { recordJwtAccessToken } from './jwt-access-token-records.js';
 import { tokenRequestScope } from './token-request-scope.js';
 import { auditProtocolEvents } from './audit-events.js';
+import { recordTokenFailures } from './token-failure-events.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
@@ -240,6 +241,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   failClosedOnStorageOutage(provider);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
   if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
+  recordTokenFailures(provider, { logger: deps.logger, audit: deps.audit, tokenPath: ROUTES.token });
   const publicJwks = keys.publicJwks;
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenRequestScope(deps.database, ROUTES.token));

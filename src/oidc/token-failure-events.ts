@@ -34,9 +34,9 @@ function presentedClientId(ctx: KoaContextWithOIDC, error: string): { clientId?:
   if (known) return { clientId: known, authenticated: error !== 'invalid_client' };
   const param = text((ctx.oidc?.params as { client_id?: unknown } | undefined)?.client_id);
   if (param) return { clientId: param, authenticated: false };
-  const basic = /^basic\s+(\S+)$/i.exec(ctx.get('authorization'));
-  if (basic) {
-    const user = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0];
+  const credentials = /^basic\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+  if (credentials) {
+    const user = Buffer.from(credentials, 'base64').toString('utf8').split(':')[0];
     try {
       return { clientId: text(decodeURIComponent(user ?? '')), authenticated: false };
     } catch {

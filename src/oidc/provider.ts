@@ -241,7 +241,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   failClosedOnStorageOutage(provider);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
   if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
-  recordTokenFailures(provider, { logger: deps.logger, audit: deps.audit, tokenPath: ROUTES.token });
+  recordTokenFailures(provider, { logger: deps.logger, audit: deps.audit });
   const publicJwks = keys.publicJwks;
   provider.use(responseModePolicy([ROUTES.authorization, ROUTES.pushed_authorization_request], deps.pages));
   provider.use(tokenRequestScope(deps.database, ROUTES.token));

@@ -57,7 +57,7 @@ function presentedClientId(ctx: KoaContextWithOIDC, error: string): { clientId?:
  * response. The middleware returns at once for a 2xx, so a successful token request pays one
  * comparison.
  */
-export function recordTokenFailures(provider: Provider, deps: { logger: Logger; audit?: AuditLog; tokenPath: string }): void {
+export function recordTokenFailures(provider: Provider, deps: { logger: Logger; audit?: AuditLog }): void {
   const fromProvider = new WeakMap<object, Failure>();
 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: ErrorLike) => {
@@ -68,8 +68,10 @@ export function recordTokenFailures(provider: Provider, deps: { logger: Logger; 
 
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.status < 400 || ctx.status >= 500 || ctx.method !== 'POST' || ctx.path !== deps.tokenPath) return;
+    if (ctx.status < 400 || ctx.status >= 500) return;
     const c = ctx as unknown as KoaContextWithOIDC;
+    // By route, not path: /Token and /token/ reach the same endpoint.
+    if (c.oidc?.route !== 'token') return;
     const body = (ctx.body && typeof ctx.body === 'object' ? ctx.body : {}) as ErrorLike;
     const seen = fromProvider.get(ctx);
     // The body's error code is final (a middleware may have corrected it, e.g. unauthorized_client).

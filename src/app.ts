@@ -14,6 +14,7 @@ import { SignInThrottle } from './domain/authn/sign-in-throttle.js';
 import { RedisAttemptCounter, SqlAttemptCounter } from './storage/attempt-counters.js';
 import { redisKeyChangeChannel } from './storage/key-change-channel.js';
 import { Resources } from './domain/resources/resources.js';
+import { adminApiResource } from './domain/admin/admin-api-resource.js';
 import { BufferedAuditLog, type AuditEventRepository } from './domain/audit/audit-log.js';
 import { DisabledAuditLog } from './domain/audit/disabled-audit-log.js';
 import { createAdminApp } from './http/admin/admin-app.js';
@@ -132,7 +133,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const revocations = new DurableFirstRevocationStorage(database);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
-    const resources = new Resources(new SqlResourceRepository(database));
+    const resources = new Resources(new SqlResourceRepository(database), [adminApiResource(config.ttl.adminAccessTokenSeconds)]);
     // Validation reads the API fresh (not the token path's cache): a scope just added is assignable at once.
     const authorization = new Authorization(new SqlRoleRepository(database), async (indicator) => {
       try {
@@ -173,7 +174,10 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       onError: (err) => logger.warn({ err: { message: (err as Error).message } }, 'signing key refresh failed; serving the previous key set'),
       onApplied: (loaded, before) => logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
     });
-    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker);
+    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker, {
+      allowHttpLocalhostRedirects: config.allowHttpLocalhostRedirects,
+      declaredScopes: () => resources.declaredScopes({ fresh: true }),
+    });
 
     const publicHandler = createPublicHandler({
       providers, logger, views, users, metrics, audit, resources,

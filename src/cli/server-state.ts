@@ -14,7 +14,8 @@ export interface ServerState {
 
 export async function readServerState(api: AdminClient, emails: string[] | 'all'): Promise<ServerState> {
   const [resources, roles, clients] = await Promise.all([
-    api.get('/admin/resources').then((r) => r.items as any[]),
+    // Built-in APIs (the admin API) are Gatehouse's own: never exported, planned or deleted.
+    api.get('/admin/resources').then((r) => (r.items as any[]).filter((x) => x.built_in !== true)),
     api.get('/admin/roles').then((r) => r.items as any[]),
     api.all('/admin/clients'),
   ]);

@@ -43,6 +43,13 @@ export const configSchema = z.object({
   GATEHOUSE_PASSWORD_PEPPER: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Allow self-service registration. @default true in embedded mode, false with DATABASE_URL */
   GATEHOUSE_REGISTRATION: bool.optional(),
+  /**
+   * Allow clients to register `http://localhost` redirect URIs (development). Loopback IP
+   * literals (`http://127.0.0.1:*`, `http://[::1]:*`) are always allowed; every other redirect
+   * URI must be https (or a native app's private-use scheme).
+   * @default true in embedded mode, false with DATABASE_URL
+   */
+  ALLOW_HTTP_LOCALHOST_REDIRECTS: bool.optional(),
   /** Minimum password length (NIST SP 800-63B-4, password used alone). @default 15 */
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(256).default(15),
   /** Maximum password length. @default 256 */
@@ -116,6 +123,12 @@ export const configSchema = z.object({
    * false: nothing is recorded and the admin audit endpoints list no events. @default true
    */
   AUDIT_LOG_ENABLED: bool.default(true),
+  /**
+   * Require a server-issued DPoP nonce in DPoP proofs at the token endpoint (RFC 9449 §8): a proof
+   * without a fresh nonce gets `use_dpop_nonce` and a `DPoP-Nonce` header, so a proof generated
+   * ahead of time (by malware on the client, say) cannot be used later. @default true
+   */
+  DPOP_REQUIRE_NONCE: bool.default(true),
   /** `Cache-Control: max-age` of /jwks: how long relying parties may cache the key set. @default 300 */
   JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /**
@@ -155,6 +168,7 @@ export interface Config {
   adminKey: string | undefined;
   passwordPepper: string | undefined;
   registrationEnabled: boolean;
+  allowHttpLocalhostRedirects: boolean;
   passwordPolicy: { minLength: number; maxLength: number };
   signInAttemptsPerMinute: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
@@ -180,6 +194,8 @@ export interface Config {
   shutdownDelaySeconds: number;
   auditFlushIntervalMs: number;
   auditLogEnabled: boolean;
+  /** DPoP proofs at the token endpoint must carry a server nonce. */
+  dpopRequireNonce: boolean;
   /** Test-only crash point (GATEHOUSE_FAULT_INJECTION). */
   faultInjection: FaultPoint | undefined;
   signingKeys: {
@@ -240,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey: e.GATEHOUSE_ADMIN_KEY,
     passwordPepper: e.GATEHOUSE_PASSWORD_PEPPER,
     registrationEnabled: e.GATEHOUSE_REGISTRATION ?? e.DATABASE_URL === undefined,
+    allowHttpLocalhostRedirects: e.ALLOW_HTTP_LOCALHOST_REDIRECTS ?? e.DATABASE_URL === undefined,
     passwordPolicy: { minLength: e.PASSWORD_MIN_LENGTH, maxLength: e.PASSWORD_MAX_LENGTH },
     signInAttemptsPerMinute: e.SIGN_IN_ATTEMPTS_PER_MINUTE,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
@@ -263,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
     auditLogEnabled: e.AUDIT_LOG_ENABLED,
+    dpopRequireNonce: e.DPOP_REQUIRE_NONCE,
     faultInjection: e.GATEHOUSE_FAULT_INJECTION,
     signingKeys: {
       jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,

@@ -19,6 +19,7 @@ import { ADMIN_RESOURCE, adminResourceServerInfo } from './admin-resource-server
 import { recordJwtAccessToken } from './jwt-access-token-records.js';
 import { tokenRequestScope, type RevokeGrant } from './token-request-scope.js';
 import { auditProtocolEvents } from './audit-events.js';
+import { recordTokenFailures } from './token-failure-events.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { structuredTokenLookup } from './structured-token-lookup.js';
 import type { PageRenderer } from './page-renderer.js';
@@ -29,6 +30,9 @@ import { pushedRequestRequired } from './pushed-request-required.js';
 import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-settings-metadata.js';
 import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
 import { clientBasedCors } from './client-based-cors.js';
+import { dpopRequireNonce } from './dpop-nonce-policy.js';
+import { requestedScopeCheck } from './requested-scope-policy.js';
+import { tokenResponseScope } from './token-response-scope.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
 import { cookiePolicy } from './cookie-policy.js';
@@ -84,6 +88,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, keys, resources } = deps;
   const ttl = config.ttl;
   const defaultAlg = config.defaultSigningAlg;
+  const checkRequestedScope = requestedScopeCheck(resources);
 
   const configuration: Configuration = {
     adapter: deps.adapterFor as unknown as Configuration['adapter'],
@@ -170,7 +175,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       // Derived from a deployment-wide secret so a nonce issued by one instance is valid at every other.
-      dPoP: { enabled: true, nonceSecret: createHmac('sha256', keys.cookieKeys[0]!).update('gatehouse:dpop-nonce').digest() },
+      dPoP: {
+        enabled: true,
+        nonceSecret: createHmac('sha256', keys.cookieKeys[0]!).update('gatehouse:dpop-nonce').digest(),
+        requireNonce: dpopRequireNonce(config.dpopRequireNonce),
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => deps.pages.logout(ctx as never, form),
@@ -178,9 +187,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        defaultResource: async (ctx, client, oneOf) => {
+          await checkRequestedScope(ctx, client);
+          return oneOf ?? undefined;
+        },
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, indicator, client) => {
+          await checkRequestedScope(ctx, client);
           if (indicator === ADMIN_RESOURCE) return adminResourceServerInfo(ctx, client, ttl.adminAccessTokenSeconds);
           const resource = await resources.lookup(indicator);
           if (!resource) throw new errors.InvalidTarget(`resource ${indicator} is not registered`);
@@ -231,10 +244,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   failClosedOnStorageOutage(provider);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
   if (deps.audit) auditProtocolEvents(provider, deps.audit);
+  recordTokenFailures(provider, { logger: deps.logger, audit: deps.audit });
   const publicJwks = keys.publicJwks;
   restrictResponseModes(provider);
   provider.use(tokenRequestScope(deps.tokenRequests, deps.revokeGrant, ROUTES.token));
   provider.use(revocationScope(deps.revocations, ROUTES.revocation));
+  provider.use(tokenResponseScope);
   provider.use(unauthorizedGrantType());
   provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
 

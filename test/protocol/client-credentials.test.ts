@@ -99,26 +99,57 @@ for (const backend of backends()) {
       await assert.rejects(client.clientCredentialsGrant(config, { resource: api }), (e: OAuthError) => e.error === 'unauthorized_client');
     });
 
-    it('does not grant a scope the client is not allowed', async () => {
+    it('refuses a scope the client is not registered for with invalid_scope (no silent narrowing)', async () => {
       const app = await machineClient('read');
       const config = await discover(gh, app);
-      const tokens = await client.clientCredentialsGrant(config, { scope: 'read write', resource: api });
-      assert.equal(tokens.scope, 'read', 'write is not granted');
-      const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: api });
-      assert.equal(payload.scope, 'read');
+      for (const scope of ['read write', 'write']) {
+        await assert.rejects(client.clientCredentialsGrant(config, { scope, resource: api }), (e: OAuthError) => e.error === 'invalid_scope' && e.status === 400, scope);
+      }
+      // Without a resource too: not registered is refused.
+      await assert.rejects(client.clientCredentialsGrant(config, { scope: 'write' }), (e: OAuthError) => e.error === 'invalid_scope');
+      // Without a resource the token is for OpenID Connect only (opaque): a registered API scope is
+      // not in it, and the response's scope says so.
+      const opaque = await client.clientCredentialsGrant(config, { scope: 'read' });
+      assert.equal(opaque.scope, '');
+      assert.equal((await client.tokenIntrospection(config, opaque.access_token)).scope, undefined);
+      // What it is registered for still works, and the response says what was granted.
+      const tokens = await client.clientCredentialsGrant(config, { scope: 'read', resource: api });
+      assert.equal(tokens.scope, 'read');
+    });
 
-      // Only a scope it may not have: a token is issued (RFC 6749 §3.3 lets the server narrow), without that scope.
-      const onlyWrite = await client.clientCredentialsGrant(config, { scope: 'write', resource: api });
-      assert.equal(onlyWrite.scope, undefined);
-      const narrowed = await jwtVerify(onlyWrite.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: api });
-      assert.equal(narrowed.payload.scope, undefined);
+    it('refuses a scope no API declares with invalid_scope, whether or not the client has a registered scope', async () => {
+      const unrestricted = await gh.admin('POST', '/admin/clients', { client_name: 'Any scope', grant_types: ['client_credentials'] });
+      assert.equal(unrestricted.status, 201, JSON.stringify(unrestricted.body));
+      for (const app of [await machineClient('read'), unrestricted.body]) {
+        const res = await tokenRequest({ grant_type: 'client_credentials', scope: 'read delete_everything', resource: api }, { id: app.client_id, secret: app.client_secret });
+        assert.equal(res.status, 400);
+        const body = await res.json();
+        assert.equal(body.error, 'invalid_scope');
+        assert.match(body.error_description, /delete_everything/);
+        const noResource = await tokenRequest({ grant_type: 'client_credentials', scope: 'delete_everything' }, { id: app.client_id, secret: app.client_secret });
+        assert.equal((await noResource.json()).error, 'invalid_scope');
+      }
+    });
 
-      // Without a resource, an API scope is not granted either.
-      const opaque = await client.clientCredentialsGrant(config, { scope: 'write' });
-      assert.equal(opaque.scope, undefined);
-      const info = await client.tokenIntrospection(config, opaque.access_token);
-      assert.equal(info.active, true);
-      assert.equal(info.scope, undefined);
+    it('always says the granted scope in the token response (RFC 6749 §5.1)', async () => {
+      const app = await machineClient('read');
+      const res = await tokenRequest({ grant_type: 'client_credentials' }, { id: app.client_id, secret: app.client_secret });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.scope, '', 'no scope requested: an empty scope, not a missing member');
+      const withApi = await (await tokenRequest({ grant_type: 'client_credentials', scope: 'read', resource: api }, { id: app.client_id, secret: app.client_secret })).json();
+      assert.equal(withApi.scope, 'read');
+    });
+
+    it('refuses registering a client for a scope no API declares (invalid_client_metadata)', async () => {
+      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Typo', grant_types: ['client_credentials'], scope: 'read reed' });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'invalid_client_metadata');
+      assert.match(res.body.error_description, /reed/);
+      const ok = await machineClient('read write openid admin:read');
+      const patch = await gh.admin('PATCH', `/admin/clients/${ok.client_id}`, { scope: 'read nothing-declares-this' });
+      assert.equal(patch.status, 400);
+      assert.equal(patch.body.error, 'invalid_client_metadata');
     });
 
     it('refuses OpenID scopes to a client registered with API scopes only', async () => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { calculateJwkThumbprint, exportJWK } from 'jose';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
@@ -12,7 +14,129 @@ async function thumbprint(keyPair: client.CryptoKeyPair): Promise<string> {
   return calculateJwkThumbprint(await exportJWK(keyPair.publicKey));
 }
 
+/** A DPoP proof for POST /token, built by hand so the test controls whether it carries a nonce. */
+async function tokenProof(issuer: string, key: CryptoKeyPair, nonce?: string): Promise<string> {
+  return new SignJWT({ htm: 'POST', htu: `${issuer}/token`, jti: randomUUID(), ...(nonce ? { nonce } : {}) })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(key.publicKey) })
+    .setIssuedAt()
+    .sign(key.privateKey);
+}
+
+/**
+ * A client_credentials token request with a DPoP proof. `port` sends it to another instance of
+ * the same deployment, still addressed to the issuer's host (as a load balancer would).
+ */
+async function dpopTokenRequest(gh: RunningGatehouse, app: { client_id: string; client_secret?: string }, proof: string, port = gh.port) {
+  const body = new URLSearchParams({ grant_type: 'client_credentials', scope: 'read', resource: API }).toString();
+  return new Promise<{ status: number; headers: Headers; json(): Promise<unknown>; text(): Promise<string> }>((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, path: '/token', method: 'POST',
+      headers: {
+        host: new URL(gh.issuer).host,
+        authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+        dpop: proof,
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        resolve({ status: res.statusCode!, headers, json: async () => JSON.parse(text), text: async () => text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const API = `https://dpop-api-${Math.random().toString(36).slice(2)}.example.test`;
+
+async function machineClient(gh: RunningGatehouse) {
+  const api = await gh.admin('GET', `/admin/resources/${encodeURIComponent(API)}`);
+  if (api.status === 404) {
+    const created = await gh.admin('POST', '/admin/resources', { indicator: API, scopes: [{ name: 'read' }] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'read' });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body as { client_id: string; client_secret: string };
+}
+
 for (const backend of backends()) {
+  describe(`DPoP nonces at the token endpoint (${backend})`, () => {
+    let gh: RunningGatehouse;
+    before(async () => { gh = await startGatehouse(backend); });
+    after(async () => { await gh?.destroy(); });
+
+    it('answers a proof without a server nonce with use_dpop_nonce and a DPoP-Nonce header; the retry succeeds', async () => {
+      const app = await machineClient(gh);
+      const key = await generateKeyPair('ES256');
+      const first = await dpopTokenRequest(gh, app, await tokenProof(gh.issuer, key));
+      assert.equal(first.status, 400);
+      assert.equal(((await first.json()) as { error: string }).error, 'use_dpop_nonce');
+      const nonce = first.headers.get('dpop-nonce');
+      assert.ok(nonce, 'DPoP-Nonce header');
+
+      const retry = await dpopTokenRequest(gh, app, await tokenProof(gh.issuer, key, nonce));
+      const body = (await retry.json()) as { token_type: string; access_token: string };
+      assert.equal(retry.status, 200, JSON.stringify(body));
+      assert.equal(body.token_type, 'DPoP');
+    });
+
+    it('refuses a nonce the server never issued', async () => {
+      const app = await machineClient(gh);
+      const key = await generateKeyPair('ES256');
+      const res = await dpopTokenRequest(gh, app, await tokenProof(gh.issuer, key, 'made-up-nonce'));
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { error: string }).error, 'use_dpop_nonce');
+      assert.ok(res.headers.get('dpop-nonce'));
+    });
+
+    it('does not ask for a nonce at the userinfo endpoint (resource servers decide for themselves)', async () => {
+      const user = await createUser(gh);
+      const app = await createClient(gh);
+      const config = await discover(gh, app);
+      const dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
+      const { tokens } = await loginAndGetTokens(gh, config, { user, dpop });
+      const info = await client.fetchUserInfo(config, tokens.access_token, user.id, { DPoP: dpop });
+      assert.equal(info.sub, user.id);
+    });
+
+    it('accepts a nonce issued by another instance of the same deployment', { skip: backend !== 'postgres' && 'two instances share PostgreSQL only' }, async () => {
+      const other = await startGatehouse(backend, { storage: gh.storage, env: { ISSUER: gh.issuer, GATEHOUSE_ADMIN_KEY: gh.adminKey } });
+      try {
+        const app = await machineClient(gh);
+        const key = await generateKeyPair('ES256');
+        const first = await dpopTokenRequest(gh, app, await tokenProof(gh.issuer, key));
+        const nonce = first.headers.get('dpop-nonce');
+        assert.ok(nonce);
+        const elsewhere = await dpopTokenRequest(gh, app, await tokenProof(gh.issuer, key, nonce), other.port);
+        assert.equal(elsewhere.status, 200, await elsewhere.text());
+      } finally {
+        await other.stop();
+      }
+    });
+  });
+
+  describe(`DPoP without required nonces, DPOP_REQUIRE_NONCE=false (${backend})`, () => {
+    let gh: RunningGatehouse;
+    before(async () => { gh = await startGatehouse(backend, { env: { DPOP_REQUIRE_NONCE: 'false' } }); });
+    after(async () => { await gh?.destroy(); });
+
+    it('accepts a proof generated without a server nonce', async () => {
+      const app = await machineClient(gh);
+      const proof = await tokenProof(gh.issuer, await generateKeyPair('ES256'));
+      const res = await dpopTokenRequest(gh, app, proof);
+      const body = (await res.json()) as { token_type: string };
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.token_type, 'DPoP');
+    });
+  });
+
   describe(`DPoP (${backend})`, () => {
     let gh: RunningGatehouse;
     before(async () => { gh = await startGatehouse(backend); });

@@ -190,6 +190,11 @@ for (const backend of backends()) {
       await assert.rejects(client.authorizationCodeGrant(config, flow.callbackUrl, {
         pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
       }), invalidGrant);
+      // Diagnosable (issue 12 §2): the audit log says why.
+      const failed = await gh.admin('GET', `/admin/audit-events?${new URLSearchParams({ type: 'token.failed', client: app.client_id })}`);
+      // The store forgets a code at its expiry, so the reason reads "not found (expired, …)".
+      assert.match(String(failed.body.items[0]?.data.reason), /expired/);
+      assert.equal(failed.body.items[0]?.data.grant_type, 'authorization_code');
     });
   });
 }

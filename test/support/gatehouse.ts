@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { createGatehouse, type Gatehouse } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createTestStorage, type BackendName, type TestStorage } from './backends.js';
 
 /**
@@ -48,7 +48,13 @@ export interface RunningGatehouse {
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export interface StartOptions { env?: Record<string, string>; storage?: TestStorage; port?: number }
+export interface StartOptions {
+  env?: Record<string, string>;
+  storage?: TestStorage;
+  port?: number;
+  /** A logger to read the instance's log lines from (default: LOG_LEVEL, to stdout). */
+  logger?: Logger;
+}
 
 /** Starts Gatehouse in-process on free ports over its own fresh storage. */
 export async function startGatehouse(backend: BackendName, options: StartOptions = {}): Promise<RunningGatehouse> {
@@ -68,7 +74,7 @@ export async function startGatehouse(backend: BackendName, options: StartOptions
   };
   const boot = async () => {
     const config = loadConfig(env);
-    const instance = await createGatehouse(config, createLogger(config.logLevel));
+    const instance = await createGatehouse(config, options.logger ?? createLogger(config.logLevel));
     await instance.listen();
     return instance;
   };

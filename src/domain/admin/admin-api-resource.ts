@@ -12,6 +12,26 @@ export const ADMIN_WRITE_SCOPE = 'admin:write';
 
 export const ADMIN_SCOPES = [ADMIN_READ_SCOPE, ADMIN_WRITE_SCOPE] as const;
 
+/**
+ * How the admin API appears in `GET /admin/resources`: discoverable like any API, but built in
+ * (`built_in: true`) — it cannot be created, changed or deleted (409), and config-as-code leaves
+ * it alone. Its tokens are ES256 JWTs (oidc/admin-resource-server.ts).
+ */
+export function adminApiResource(accessTokenTtlSeconds: number) {
+  return {
+    indicator: ADMIN_RESOURCE,
+    name: 'Gatehouse admin API',
+    scopes: [
+      { name: ADMIN_READ_SCOPE, description: 'Read users, clients, resources, roles, keys and audit events' },
+      { name: ADMIN_WRITE_SCOPE, description: 'Every admin request, reads included' },
+    ],
+    access_token_ttl_seconds: accessTokenTtlSeconds,
+    access_token_format: 'jwt' as const,
+    signing_alg: 'ES256' as const,
+    built_in: true as const,
+  };
+}
+
 /** Methods that change nothing and so need only admin:read. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
 

@@ -7,6 +7,7 @@ export const AUDIT_EVENT_TYPES = [
   'login.failed',
   'logout',
   'token.issued',
+  'token.failed',
   'refresh.reuse_detected',
   'token.revoked',
   'consent.granted',

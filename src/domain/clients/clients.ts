@@ -1,5 +1,7 @@
 import { conflict, GatehouseError, notFound } from '../errors.js';
 import type { ClientMetadata, ClientMetadataInput, PreviousClientSecret } from './client-metadata.js';
+import { checkRedirectUris, type RedirectUriPolicy } from './redirect-uri-policy.js';
+import { checkRegisteredScope } from './registered-scope-policy.js';
 import { generateClientId, generateClientSecret, hashClientSecret } from './client-secrets.js';
 
 /** Storage port for registered clients. */
@@ -85,17 +87,36 @@ function previousAfterRotation(current: ClientMetadata, now: number, overlapSeco
   return candidates.filter((p) => p.expires_at > now).slice(0, MAX_PREVIOUS_SECRETS);
 }
 
+export interface ClientsOptions {
+  /** `http://localhost` redirect URIs allowed (ALLOW_HTTP_LOCALHOST_REDIRECTS). @default false */
+  allowHttpLocalhostRedirects?: boolean;
+  /** Port: every scope a registered API declares; a client's `scope` must name only those or OIDC's. Unchecked when omitted. */
+  declaredScopes?: () => Promise<Set<string>>;
+}
+
 /** Client registration by admins. The secret is returned once, at creation, and stored only hashed. */
 export class Clients {
   constructor(
     private readonly repo: ClientRepository,
     private readonly validator: ClientMetadataValidator,
     private readonly revoker: ClientTokenRevoker,
+    private readonly options: ClientsOptions = {},
   ) {}
+
+  private get redirectPolicy(): RedirectUriPolicy {
+    return { allowHttpLocalhost: this.options.allowHttpLocalhostRedirects ?? false };
+  }
+
+  private checkScope(scope: string | undefined): Promise<void> {
+    const declared = this.options.declaredScopes;
+    return declared ? checkRegisteredScope(scope, declared) : Promise.resolve();
+  }
 
   async create(input: ClientMetadataInput): Promise<{ client: PublicClient; clientSecret?: string }> {
     const base = withDefaults(input);
     check(base);
+    checkRedirectUris(base, this.redirectPolicy);
+    await this.checkScope(base.scope);
     const clientSecret = needsSecret(base) ? generateClientSecret() : undefined;
     const metadata: ClientMetadata = {
       ...base,
@@ -124,6 +145,11 @@ export class Clients {
     const { client_id, client_id_issued_at, client_secret, client_secrets_previous, ...currentInput } = current;
     const merged = withDefaults({ ...currentInput, ...changes });
     check(merged);
+    // Only when a change touches them: a client registered under an older rule keeps working.
+    if (changes.redirect_uris || changes.post_logout_redirect_uris || changes.application_type) {
+      checkRedirectUris(merged, this.redirectPolicy);
+    }
+    if (changes.scope !== undefined) await this.checkScope(merged.scope);
     let newSecret: string | undefined;
     let secretHash = needsSecret(merged) ? client_secret : undefined;
     if (needsSecret(merged) && !secretHash) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ADMIN_RESOURCE } from '../admin/admin-api-resource.js';
+import { ADMIN_RESOURCE, ADMIN_SCOPES } from '../admin/admin-api-resource.js';
 import { GatehouseError, notFound } from '../errors.js';
 
 const scopeToken = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
@@ -19,6 +19,8 @@ export const resourcePatchSchema = resourceInputSchema.omit({ indicator: true })
 
 export type ResourceInput = z.infer<typeof resourceInputSchema>;
 export type Resource = ResourceInput & { created_at: string; updated_at: string };
+/** An API Gatehouse itself provides (the admin API): listed, never stored, changed or deleted. */
+export type BuiltInResource = ResourceInput & { built_in: true };
 
 export interface ResourceRepository {
   insert(resource: ResourceInput): Promise<Resource>;
@@ -33,13 +35,33 @@ export class Resources {
   /** Bounded staleness across instances for a change to an API's settings; keeps token issuance off the database. */
   static readonly RESOURCE_CACHE_MS = 5000;
   readonly #cache = new Map<string, { at: number; value: Resource | undefined }>();
+  #declared: { at: number; value: Promise<Set<string>> } | undefined;
 
-  constructor(private readonly repo: ResourceRepository) {}
+  constructor(private readonly repo: ResourceRepository, private readonly builtIn: readonly BuiltInResource[] = []) {}
+
+  /** 409 for a built-in API's indicator: it cannot be created, changed or deleted. */
+  refuseIfBuiltIn(indicator: string): void {
+    if (this.builtIn.some((b) => b.indicator === indicator)) {
+      throw new GatehouseError('conflict', `${indicator} is built in: it cannot be created, changed or deleted`);
+    }
+  }
+
+  /** For admins: the built-in APIs first, then the registered ones. */
+  async listAll(): Promise<(Resource | BuiltInResource)[]> {
+    return [...this.builtIn, ...(await this.repo.list())];
+  }
+
+  /** For admins: a built-in or registered API; not_found otherwise. */
+  async describe(indicator: string): Promise<Resource | BuiltInResource> {
+    return this.builtIn.find((b) => b.indicator === indicator) ?? this.get(indicator);
+  }
 
   async create(input: ResourceInput): Promise<Resource> {
+    this.refuseIfBuiltIn(input.indicator);
     if (await this.repo.find(input.indicator)) throw new GatehouseError('conflict', 'a resource with this indicator already exists');
     const created = await this.repo.insert(input);
     this.#cache.delete(input.indicator);
+    this.#declared = undefined;
     return created;
   }
 
@@ -52,15 +74,38 @@ export class Resources {
   list(): Promise<Resource[]> { return this.repo.list(); }
 
   async update(indicator: string, changes: Partial<ResourceInput>): Promise<Resource> {
+    this.refuseIfBuiltIn(indicator);
     const updated = await this.repo.update(indicator, changes);
     if (!updated) throw notFound('resource');
     this.#cache.delete(indicator);
+    this.#declared = undefined;
     return updated;
   }
 
   async delete(indicator: string): Promise<void> {
+    this.refuseIfBuiltIn(indicator);
     if (!(await this.repo.delete(indicator))) throw notFound('resource');
     this.#cache.delete(indicator);
+    this.#declared = undefined;
+  }
+
+  /**
+   * Every scope some API declares, the built-in admin API's included. `fresh` reads the
+   * database (admin writes); otherwise the same short cache as `lookup` (token requests).
+   */
+  declaredScopes(options: { fresh?: boolean } = {}): Promise<Set<string>> {
+    const hit = this.#declared;
+    if (!options.fresh && hit && Date.now() - hit.at < Resources.RESOURCE_CACHE_MS) return hit.value;
+    const value = this.repo.list().then((all) => new Set([...ADMIN_SCOPES, ...all.flatMap((r) => r.scopes.map((s) => s.name))]));
+    this.#declared = { at: Date.now(), value };
+    value.catch(() => { if (this.#declared?.value === value) this.#declared = undefined; });
+    return value;
+  }
+
+  /** The scopes the API `indicator` declares (the admin API's for urn:gatehouse:admin); undefined if unknown. */
+  async scopesOf(indicator: string): Promise<string[] | undefined> {
+    if (indicator === ADMIN_RESOURCE) return [...ADMIN_SCOPES];
+    return (await this.lookup(indicator))?.scopes.map((s) => s.name);
   }
 
   async lookup(indicator: string): Promise<Resource | undefined> {

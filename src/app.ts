@@ -116,7 +116,11 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const revoker = new ArtifactRevoker(database, adapterFor);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
-    const resources = new Resources(new SqlResourceRepository(database));
+    // Resource servers named by an API must be registered clients (`clients` is built below).
+    const resources = new Resources(new SqlResourceRepository(database), (clientId) => clients.get(clientId).then(() => true, (err) => {
+      if ((err as { code?: string }).code === 'not_found') return false;
+      throw err;
+    }));
     // Validation reads the API fresh (not the token path's cache): a scope just added is assignable at once.
     const authorization = new Authorization(new SqlRoleRepository(database), async (indicator) => {
       try {

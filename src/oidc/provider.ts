@@ -30,6 +30,7 @@ import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from '.
 import { clientBasedCors } from './client-based-cors.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
+import { introspectionAllowedPolicy } from './introspection-policy.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 
 export const ROUTES = {
@@ -156,8 +157,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A client may introspect the tokens issued to it.
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        // A client may introspect the tokens issued to it; an API's resource servers, its access tokens.
+        allowedPolicy: introspectionAllowedPolicy(resources) as never,
       },
       revocation: {
         enabled: true,

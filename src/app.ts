@@ -43,6 +43,7 @@ import { SqlUserRepository } from './storage/repositories/users-repository.js';
 import { SqlAuditEventRepository } from './storage/repositories/audit-events-repository.js';
 import { SqlUserSessionRepository } from './storage/repositories/user-sessions-repository.js';
 import { IssuedJwtRecords } from './storage/repositories/issued-jwt-records.js';
+import { SqlRememberedGrants } from './storage/repositories/remembered-grants-repository.js';
 
 /** How long another instance may serve a client's previous metadata after an admin change. */
 const CLIENT_CACHE_TTL_MS = 5_000;
@@ -144,9 +145,11 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     // pays nothing for the audit log (bench: "audit log on ÷ off").
     const pages = providerPages(views);
     const providerAudit = config.auditLogEnabled ? audit : undefined;
+    const rememberedGrants = new SqlRememberedGrants(database);
     // Rebuilt when the signing keys change (rotation, revocation, a scheduled transition).
     const providers: LiveProvider = new LiveProvider((loaded): Provider => createProvider({
       config, keys: loaded, adapterFor, users, resources, database, pages, logger, metrics, authorization, audit: providerAudit,
+      rememberedGrants,
     }), keys);
     const keyWatcher = new SigningKeyWatcher({
       loadIfChanged: (serving) => signingKeys.loadIfChanged(serving),
@@ -206,6 +209,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
+      rememberedGrants.sweep(new Date()).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
       if (!redis) {
         SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'));
       }

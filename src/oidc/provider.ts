@@ -31,6 +31,9 @@ import { clientBasedCors } from './client-based-cors.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
 import { introspectionAllowedPolicy } from './introspection-policy.js';
+import { createLoadExistingGrant, rememberSavedGrants } from './existing-grant.js';
+import { decidingOfflineAccess, offlineAccessExtraParams } from './offline-access.js';
+import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 
 export const ROUTES = {
@@ -66,6 +69,8 @@ export interface ProviderDeps {
   audit?: AuditLog;
   /** Roles and permissions: narrows API scopes (RBAC) and answers the `roles` claim; neither when omitted. */
   authorization?: Authorization;
+  /** Consent remembered across browser sessions (existing-grant.ts); per session only when omitted. */
+  rememberedGrants?: RememberedGrants;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -211,6 +216,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       return deps.pages.error(ctx as never, { ...UNAVAILABLE_BODY }, error);
     },
     expiresWithSession: async () => false,
+    // The grant a new session starts from (remembered across sessions), and whether offline_access stands.
+    loadExistingGrant: decidingOfflineAccess(createLoadExistingGrant(deps.rememberedGrants)) as never,
+    extraParams: offlineAccessExtraParams as never,
     clientBasedCORS: clientBasedCors,
   };
 
@@ -219,6 +227,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // The client address is the entry our proxy appended, not one the client wrote itself.
   provider.maxIpsCount = 1;
   useHashedClientSecrets(provider);
+  if (deps.rememberedGrants) rememberSavedGrants(provider, deps.rememberedGrants);
   addAtHashToIdTokens(provider);
   enforceRegisteredScope(provider);
   pushedRequestRequired(provider);

@@ -129,6 +129,8 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       });
 
       it('shows the error on the page after a wrong password, keeps the email, and then accepts the right one', async () => {
+        // Its own user: consent given by the first test's user is remembered across browser sessions.
+        const user = await createUser(gh);
         const { context, page } = await openBrowserPage(browser);
         const seen = callback.hits.length;
         try {

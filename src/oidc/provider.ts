@@ -33,6 +33,8 @@ import { revocationScope } from './revocation-scope.js';
 import { introspectionAllowedPolicy } from './introspection-policy.js';
 import { createLoadExistingGrant, rememberSavedGrants } from './existing-grant.js';
 import { decidingOfflineAccess, offlineAccessExtraParams } from './offline-access.js';
+import { includeSidInIdTokens } from './session-id-claim.js';
+import { logoutSource } from './logout-confirmation.js';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 import { isStorageUnavailable } from '../storage/storage-errors.js';
 
@@ -177,7 +179,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       dPoP: { enabled: true, nonceSecret: createHmac('sha256', keys.cookieKeys[0]!).update('gatehouse:dpop-nonce').digest() },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: (ctx, form) => deps.pages.logout(ctx as never, form),
+        logoutSource: logoutSource(deps.pages, config.logoutSkipConfirmationWithHint) as never,
         postLogoutSuccessSource: (ctx) => deps.pages.loggedOut(ctx as never),
       },
       resourceIndicators: {
@@ -229,6 +231,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   useHashedClientSecrets(provider);
   if (deps.rememberedGrants) rememberSavedGrants(provider, deps.rememberedGrants);
   addAtHashToIdTokens(provider);
+  includeSidInIdTokens(provider);
   enforceRegisteredScope(provider);
   pushedRequestRequired(provider);
 

@@ -7,7 +7,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
  * oidc-provider drops `offline_access` from every authorization request that lacks
  * `prompt=consent` (actions/authorization/scopes.js), before it knows the account or the grant.
  * Gatehouse keeps it when the user need not be asked again:
- * - the client is `first_party` (its consent is implied; the interaction grants it), or
+ * - the client is `first_party` (its consent is implied; the interaction grants it — so not with
+ *   `prompt=none`, which allows no interaction), or
  * - the user's stored grant for this client already includes `offline_access`.
  * Otherwise it is still dropped, explicitly: no refresh token, and the README says to send
  * `prompt=consent` to get one.
@@ -67,7 +68,10 @@ export function decideOfflineAccess(ctx: KoaContextWithOIDC, grant: { getOIDCSco
   if (!scopesOf(params!.scope).includes(OFFLINE) || ctx.oidc.prompts.has('consent')) return;
   const client = ctx.oidc.client as unknown as ClientLike;
   const granted = grant ? scopesOf(grant.getOIDCScope()).includes(OFFLINE) : false;
-  if (client.first_party === true || granted) return;
+  if (granted) return;
+  // A first-party grant gains it in the (automatic) consent step, which prompt=none cannot show:
+  // asking would turn a silent request into consent_required, so it is dropped as before.
+  if (client.first_party === true && !ctx.oidc.prompts.has('none')) return;
   params!.scope = withScope(params!.scope as string | undefined, false);
 }
 

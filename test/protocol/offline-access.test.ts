@@ -11,8 +11,10 @@ type User = { id: string; email: string; password: string };
  * A sign-in in a fresh browser as openid-client sends it — without `prompt` unless given —
  * allowing consent when asked. Answers the permissions a consent page listed (none: not asked).
  */
-async function signIn(gh: RunningGatehouse, config: client.Configuration, user: User, opts: { scope: string; prompt?: string; par?: boolean }) {
-  const ua = new UserAgent();
+async function signIn(
+  gh: RunningGatehouse, config: client.Configuration, user: User, opts: { scope: string; prompt?: string; par?: boolean; ua?: UserAgent },
+) {
+  const ua = opts.ua ?? new UserAgent();
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const params: Record<string, string> = {
@@ -61,6 +63,29 @@ for (const backend of backends()) {
       const config = await discover(gh, await createClient(gh, { first_party: true }));
       const { tokens } = await signIn(gh, config, user, { scope: 'openid offline_access', par: true });
       assert.ok(tokens.refresh_token);
+    });
+
+    it('keeps a first-party silent request (prompt=none) silent: offline_access only if already granted', async () => {
+      const user = await createUser(gh);
+      const config = await discover(gh, await createClient(gh, { first_party: true }));
+      const ua = new UserAgent();
+      await signIn(gh, config, user, { scope: 'openid', ua });
+      const silent = async (scope: string) => {
+        const verifier = client.randomPKCECodeVerifier();
+        const url = client.buildAuthorizationUrl(config, {
+          redirect_uri: CALLBACK, scope, prompt: 'none', state: 's',
+          code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        });
+        const step = await ua.follow(url.toString(), gh.issuer);
+        const back = new URL(step.url);
+        assert.equal(back.searchParams.get('error'), null, `silent request: ${step.url}`);
+        return client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: 's' });
+      };
+      const first = await silent('openid offline_access');
+      assert.equal(first.refresh_token, undefined, 'the grant lacks offline_access and prompt=none cannot add it');
+      // Once granted (an interactive sign-in), silent requests get it too.
+      await signIn(gh, config, user, { scope: 'openid offline_access', ua: new UserAgent() });
+      assert.ok((await silent('openid offline_access')).refresh_token);
     });
 
     it('drops offline_access for a third-party client without prompt=consent and no stored offline grant', async () => {

@@ -118,10 +118,11 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
     // Resource servers named by an API must be registered clients (`clients` is built below).
-    const resources = new Resources(new SqlResourceRepository(database), (clientId) => clients.get(clientId).then(() => true, (err) => {
+    const clientExists = (clientId: string) => clients.get(clientId).then(() => true, (err) => {
       if ((err as { code?: string }).code === 'not_found') return false;
       throw err;
-    }));
+    });
+    const resources = new Resources(new SqlResourceRepository(database), clientExists);
     // Validation reads the API fresh (not the token path's cache): a scope just added is assignable at once.
     const authorization = new Authorization(new SqlRoleRepository(database), async (indicator) => {
       try {
@@ -209,7 +210,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
-      rememberedGrants.sweep(new Date()).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
+      rememberedGrants.sweep(new Date())
+        .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
       if (!redis) {
         SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'));
       }

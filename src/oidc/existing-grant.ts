@@ -2,7 +2,9 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 
-type GrantLike = { jti: string; accountId?: string; clientId?: string; exp?: number; remainingTTL?: number; getOIDCScope(): string };
+type GrantLike = {
+  jti: string; accountId?: string; clientId?: string; exp?: number; remainingTTL?: number; getOIDCScope(): string;
+};
 type OidcContext = KoaContextWithOIDC['oidc'];
 
 /**

@@ -30,7 +30,8 @@ const scopesOf = (scope: unknown): string[] => (typeof scope === 'string' ? scop
 /** The scope as the client sent it (request parameters, a request object, or a pushed request). */
 function requestedScope(ctx: KoaContextWithOIDC): string[] {
   const oidc = ctx.oidc as OidcLike;
-  const pushed = (oidc.entities as { PushedAuthorizationRequest?: { request?: string } }).PushedAuthorizationRequest?.request;
+  const entities = oidc.entities as { PushedAuthorizationRequest?: { request?: string } };
+  const pushed = entities.PushedAuthorizationRequest?.request;
   const source = (ctx.method === 'POST' ? oidc.body : ctx.query) as Record<string, unknown> | undefined;
   // Already verified by the library (pushed requests when stored, request objects before this runs).
   const requestObject = pushed ?? (typeof source?.request === 'string' ? source.request : undefined);
@@ -86,7 +87,9 @@ export const offlineAccessExtraParams = {
 };
 
 /** Wraps `loadExistingGrant` so the offline_access decision is taken as the grant is loaded. */
-export function decidingOfflineAccess<G extends { getOIDCScope(): string }>(load: (ctx: KoaContextWithOIDC) => Promise<G | undefined>) {
+export function decidingOfflineAccess<G extends { getOIDCScope(): string }>(
+  load: (ctx: KoaContextWithOIDC) => Promise<G | undefined>,
+) {
   return async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<G | undefined> {
     const grant = await load(ctx);
     decideOfflineAccess(ctx, grant);

@@ -4,7 +4,8 @@ import { GatehouseError, notFound } from '../errors.js';
 
 const scopeToken = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
 
-const clientIdToken = z.string().min(1).max(200).regex(/^[\x21-\x7E]+$/, 'client ids are printable characters without spaces');
+const clientIdToken = z.string().min(1).max(200)
+  .regex(/^[\x21-\x7E]+$/, 'client ids are printable characters without spaces');
 
 /** Client ids of resource servers, each named once. */
 const introspectionClients = z.array(clientIdToken).max(100)
@@ -61,7 +62,9 @@ export class Resources {
   async #checkIntrospectionClients(ids: string[] | undefined): Promise<void> {
     if (!ids || !this.clientExists) return;
     for (const id of ids) {
-      if (!(await this.clientExists(id))) throw new GatehouseError('invalid_request', `introspection_clients: no client ${id}`);
+      if (!(await this.clientExists(id))) {
+        throw new GatehouseError('invalid_request', `introspection_clients: no client ${id}`);
+      }
     }
   }
 

@@ -30,7 +30,9 @@ function toRow(input: Partial<ResourceInput>): Record<string, unknown> {
   if (input.access_token_ttl_seconds !== undefined) row.access_token_ttl_seconds = input.access_token_ttl_seconds;
   if (input.access_token_format !== undefined) row.access_token_format = input.access_token_format;
   if (input.signing_alg !== undefined) row.signing_alg = input.signing_alg;
-  if (input.introspection_clients !== undefined) row.introspection_clients = JSON.stringify(input.introspection_clients);
+  if (input.introspection_clients !== undefined) {
+    row.introspection_clients = JSON.stringify(input.introspection_clients);
+  }
   return row;
 }
 

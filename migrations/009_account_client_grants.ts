@@ -13,6 +13,7 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.raw('create index account_client_grants_expires_at_idx on account_client_grants (expires_at)');
   await knex.raw('create index account_client_grants_client_id_idx on account_client_grants (client_id)');
+  await knex.raw('create index account_client_grants_grant_id_idx on account_client_grants (grant_id)');
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -196,7 +196,13 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         throw err;
       }),
     });
-    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), revoker);
+    // "Remove access" also drops the grant's remembered pointer (others are dropped when next followed).
+    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), {
+      revokeGrant: async (grantId) => {
+        await revoker.revokeGrant(grantId);
+        await rememberedGrants.forgetGrant(grantId);
+      },
+    });
     const adminApp = createAdminApp({
       adminKey, clients, users, resources, userSessions, authorization, verifyAdminToken, logger, metrics, audit,
       keys: { signingKeys, changed: () => keyWatcher.changed() },

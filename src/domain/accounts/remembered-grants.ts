@@ -11,6 +11,8 @@ export interface RememberedGrants {
   find(accountId: string, clientId: string): Promise<string | undefined>;
   /** Drops the entry if it still points at `grantId` (a newer grant is left alone). */
   forget(accountId: string, clientId: string, grantId: string): Promise<void>;
+  /** Drops every entry pointing at `grantId` (the grant was revoked). */
+  forgetGrant(grantId: string): Promise<void>;
   /** Deletes expired entries; answers how many. */
   sweep(now: Date): Promise<number>;
 }

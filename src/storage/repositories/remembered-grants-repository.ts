@@ -30,6 +30,10 @@ export class SqlRememberedGrants implements RememberedGrants {
     await this.database.db()(TABLE).where({ account_id: accountId, client_id: clientId, grant_id: grantId }).delete();
   }
 
+  async forgetGrant(grantId: string): Promise<void> {
+    await this.database.db()(TABLE).where({ grant_id: grantId }).delete();
+  }
+
   async sweep(now: Date): Promise<number> {
     return affectedRows(await this.database.db()(TABLE).where('expires_at', '<=', now).delete());
   }

@@ -48,6 +48,7 @@ import { SqlUserRepository } from './storage/repositories/users-repository.js';
 import { SqlAuditEventRepository } from './storage/repositories/audit-events-repository.js';
 import { SqlUserSessionRepository } from './storage/repositories/user-sessions-repository.js';
 import { IssuedJwtRecords } from './storage/repositories/issued-jwt-records.js';
+import { SqlRememberedGrants } from './storage/repositories/remembered-grants-repository.js';
 
 /** How long another instance may serve a client's previous metadata after an admin change. */
 const CLIENT_CACHE_TTL_MS = 5_000;
@@ -133,7 +134,12 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const revocations = new DurableFirstRevocationStorage(database);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
-    const resources = new Resources(new SqlResourceRepository(database), [adminApiResource(config.ttl.adminAccessTokenSeconds)]);
+    // Resource servers named by an API must be registered clients (`clients` is built below).
+    const clientExists = (clientId: string): Promise<boolean> => clients.get(clientId).then(() => true, (err: unknown) => {
+      if ((err as { code?: string }).code === 'not_found') return false;
+      throw err;
+    });
+    const resources = new Resources(new SqlResourceRepository(database), [adminApiResource(config.ttl.adminAccessTokenSeconds)], clientExists);
     // Validation reads the API fresh (not the token path's cache): a scope just added is assignable at once.
     const authorization = new Authorization(new SqlRoleRepository(database), async (indicator) => {
       try {
@@ -157,10 +163,12 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     // pays nothing for the audit log (bench: "audit log on ÷ off").
     const pages = providerPages(views);
     const providerAudit = config.auditLogEnabled ? audit : undefined;
+    const rememberedGrants = new SqlRememberedGrants(database);
     // Rebuilt when the signing keys change (rotation, revocation, a scheduled transition).
     const providers: LiveProvider = new LiveProvider((loaded): Provider => createProvider({
       config, keys: loaded, adapterFor, users, resources, pages, logger, metrics, authorization, audit: providerAudit,
       tokenRequests, revocations, revokeGrant: (grantId) => revoker.revokeGrant(grantId),
+      rememberedGrants,
     }), keys);
     const keyWatcher = new SigningKeyWatcher({
       loadIfChanged: (serving) => signingKeys.loadIfChanged(serving),
@@ -174,7 +182,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       onError: (err) => logger.warn({ err: { message: (err as Error).message } }, 'signing key refresh failed; serving the previous key set'),
       onApplied: (loaded, before) => logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
     });
-    const clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker, {
+    const clients: Clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker, {
       allowHttpLocalhostRedirects: config.allowHttpLocalhostRedirects,
       declaredScopes: () => resources.declaredScopes({ fresh: true }),
     });
@@ -211,7 +219,13 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         throw err;
       }),
     });
-    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), revoker);
+    // "Remove access" also drops the grant's remembered pointer (others are dropped when next followed).
+    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), {
+      revokeGrant: async (grantId) => {
+        await revoker.revokeGrant(grantId);
+        await rememberedGrants.forgetGrant(grantId);
+      },
+    });
     const adminApp = createAdminApp({
       adminKey, clients, users, resources, userSessions, authorization, verifyAdminToken, logger, metrics, audit,
       keys: { signingKeys, changed: () => keyWatcher.changed() },
@@ -225,6 +239,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
+      rememberedGrants.sweep(new Date())
+        .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
       if (!redis) {
         SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'));
       }

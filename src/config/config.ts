@@ -129,6 +129,12 @@ export const configSchema = z.object({
    * ahead of time (by malware on the client, say) cannot be used later. @default true
    */
   DPOP_REQUIRE_NONCE: bool.default(true),
+  /**
+   * RP-initiated logout signs out without the confirmation page when the request's id_token_hint
+   * is valid and names the current session (its `sid` and account); with no hint, or a hint for
+   * another session or account, the page still asks. @default true
+   */
+  LOGOUT_SKIP_CONFIRMATION_WITH_HINT: bool.default(true),
   /** `Cache-Control: max-age` of /jwks: how long relying parties may cache the key set. @default 300 */
   JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /**
@@ -196,6 +202,8 @@ export interface Config {
   auditLogEnabled: boolean;
   /** DPoP proofs at the token endpoint must carry a server nonce. */
   dpopRequireNonce: boolean;
+  /** Logout without the confirmation page for an id_token_hint of the current session. */
+  logoutSkipConfirmationWithHint: boolean;
   /** Test-only crash point (GATEHOUSE_FAULT_INJECTION). */
   faultInjection: FaultPoint | undefined;
   signingKeys: {
@@ -281,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
     auditLogEnabled: e.AUDIT_LOG_ENABLED,
     dpopRequireNonce: e.DPOP_REQUIRE_NONCE,
+    logoutSkipConfirmationWithHint: e.LOGOUT_SKIP_CONFIRMATION_WITH_HINT,
     faultInjection: e.GATEHOUSE_FAULT_INJECTION,
     signingKeys: {
       jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,

@@ -36,6 +36,12 @@ import { tokenResponseScope } from './token-response-scope.js';
 import { failClosedOnStorageOutage, UNAVAILABLE_BODY } from './storage-outage.js';
 import { revocationScope } from './revocation-scope.js';
 import { cookiePolicy } from './cookie-policy.js';
+import { introspectionAllowedPolicy } from './introspection-policy.js';
+import { createLoadExistingGrant, rememberSavedGrants } from './existing-grant.js';
+import { decidingOfflineAccess, offlineAccessExtraParams } from './offline-access.js';
+import { includeSidInIdTokens } from './session-id-claim.js';
+import { logoutSource } from './logout-confirmation.js';
+import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -75,6 +81,8 @@ export interface ProviderDeps {
   audit?: AuditLog;
   /** Roles and permissions: narrows API scopes (RBAC) and answers the `roles` claim; neither when omitted. */
   authorization?: Authorization;
+  /** Consent remembered across browser sessions (existing-grant.ts); per session only when omitted. */
+  rememberedGrants?: RememberedGrants;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -163,8 +171,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A client may introspect the tokens issued to it.
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        // A client may introspect the tokens issued to it; an API's resource servers, its access tokens.
+        allowedPolicy: introspectionAllowedPolicy(resources) as never,
       },
       revocation: {
         enabled: true,
@@ -182,7 +190,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: (ctx, form) => deps.pages.logout(ctx as never, form),
+        logoutSource: logoutSource(deps.pages, config.logoutSkipConfirmationWithHint) as never,
         postLogoutSuccessSource: (ctx) => deps.pages.loggedOut(ctx as never),
       },
       resourceIndicators: {
@@ -225,6 +233,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       return deps.pages.error(ctx as never, { ...UNAVAILABLE_BODY }, error);
     },
     expiresWithSession: async () => false,
+    // The grant a new session starts from (remembered across sessions), and whether offline_access stands.
+    loadExistingGrant: decidingOfflineAccess(createLoadExistingGrant(deps.rememberedGrants)) as never,
+    extraParams: offlineAccessExtraParams as never,
     clientBasedCORS: clientBasedCors,
   };
 
@@ -234,7 +245,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = true;
   provider.maxIpsCount = 1;
   useHashedClientSecrets(provider);
+  if (deps.rememberedGrants) rememberSavedGrants(provider, deps.rememberedGrants);
   addAtHashToIdTokens(provider);
+  includeSidInIdTokens(provider);
   enforceRegisteredScope(provider);
   pushedRequestRequired(provider);
 

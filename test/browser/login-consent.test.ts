@@ -136,6 +136,8 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       });
 
       it('shows the error on the page after a wrong password, keeps the email, and then accepts the right one', async () => {
+        // Its own user: consent given by the first test's user is remembered across browser sessions.
+        const user = await createUser(gh);
         const { context, page } = await openBrowserPage(browser);
         const seen = callback.hits.length;
         try {
@@ -192,6 +194,32 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           });
           assert.equal(tokens.claims()!.sub, user.id);
           assert.deepEqual(cspViolations, [], 'the pages break their own Content-Security-Policy');
+        } finally {
+          await context.close();
+        }
+      });
+
+      it("signs out from the client's end-session URL with this session's id_token_hint, with nothing to click", async () => {
+        const bye = callback.url.replace(/\/callback$/, '/bye');
+        const app = await discover(gh, await createClient(gh, { client_name: 'Logout App', redirect_uris: [callback.url], post_logout_redirect_uris: [bye] }));
+        const someone = await createUser(gh);
+        const { context, page, cspViolations } = await openBrowserPage(browser);
+        try {
+          const request = await authorizationRequest(app, callback.url);
+          await page.goto(request.url.toString());
+          await page.getByLabel('Email').fill(someone.email);
+          await page.getByLabel('Password').fill(someone.password);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Allow' }).click();
+          await page.waitForURL((u) => u.href.startsWith(callback.url));
+          const tokens = await client.authorizationCodeGrant(app, new URL(page.url()), {
+            pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true,
+          });
+
+          await page.goto(client.buildEndSessionUrl(app, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye, state: 'bye' }).toString());
+          await page.waitForURL((u) => u.href.startsWith(bye));
+          assert.equal(new URL(page.url()).searchParams.get('state'), 'bye');
+          assert.deepEqual(cspViolations, [], 'the auto-submitting page breaks its own Content-Security-Policy');
         } finally {
           await context.close();
         }

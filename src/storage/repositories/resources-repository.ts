@@ -4,8 +4,11 @@ import type { Resource, ResourceInput, ResourceRepository } from '../../domain/r
 
 type Row = {
   indicator: string; name: string | null; scopes: unknown; access_token_ttl_seconds: number | null;
-  access_token_format: 'jwt' | 'opaque'; signing_alg: 'ES256' | 'RS256' | 'EdDSA' | null; created_at: Date | string; updated_at: Date | string;
+  access_token_format: 'jwt' | 'opaque'; signing_alg: 'ES256' | 'RS256' | 'EdDSA' | null;
+  introspection_clients: unknown; created_at: Date | string; updated_at: Date | string;
 };
+
+const parseJson = <T>(v: unknown): T | undefined => (typeof v === 'string' ? JSON.parse(v) as T : v as T | undefined);
 
 const toResource = (r: Row): Resource => ({
   indicator: r.indicator,
@@ -14,6 +17,7 @@ const toResource = (r: Row): Resource => ({
   ...(r.access_token_ttl_seconds ? { access_token_ttl_seconds: r.access_token_ttl_seconds } : {}),
   access_token_format: r.access_token_format,
   ...(r.signing_alg ? { signing_alg: r.signing_alg } : {}),
+  introspection_clients: parseJson(r.introspection_clients) ?? [],
   created_at: new Date(r.created_at).toISOString(),
   updated_at: new Date(r.updated_at).toISOString(),
 });
@@ -26,6 +30,9 @@ function toRow(input: Partial<ResourceInput>): Record<string, unknown> {
   if (input.access_token_ttl_seconds !== undefined) row.access_token_ttl_seconds = input.access_token_ttl_seconds;
   if (input.access_token_format !== undefined) row.access_token_format = input.access_token_format;
   if (input.signing_alg !== undefined) row.signing_alg = input.signing_alg;
+  if (input.introspection_clients !== undefined) {
+    row.introspection_clients = JSON.stringify(input.introspection_clients);
+  }
   return row;
 }
 

@@ -170,6 +170,8 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       });
 
       it('starts from a cross-site form POST to /authorize and gets the code back by form_post', async () => {
+        // Its own user: consent given by the tests above is remembered (GRANT_TTL_SECONDS).
+        const someone = await createUser(gh);
         const { context, page, cspViolations } = await openBrowserPage(browser);
         const seen = callback.hits.length;
         try {
@@ -179,8 +181,8 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           const inputs = [...request.url.searchParams].map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`).join('');
           await page.setContent(`<form method="post" action="${gh.issuer}/authorize">${inputs}<button>Continue</button></form>`);
           await page.getByRole('button', { name: 'Continue' }).click();
-          await page.getByLabel('Email').fill(user.email);
-          await page.getByLabel('Password').fill(user.password);
+          await page.getByLabel('Email').fill(someone.email);
+          await page.getByLabel('Password').fill(someone.password);
           await page.getByRole('button', { name: 'Sign in' }).click();
           await page.getByRole('button', { name: 'Allow' }).click();
 
@@ -192,7 +194,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           const tokens = await client.authorizationCodeGrant(config, posted, {
             pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true,
           });
-          assert.equal(tokens.claims()!.sub, user.id);
+          assert.equal(tokens.claims()!.sub, someone.id);
           assert.deepEqual(cspViolations, [], 'the pages break their own Content-Security-Policy');
         } finally {
           await context.close();

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { loadDotEnv } from '../config/config.js';
 import { AdminClient, ApiError, connectionFromEnv } from './admin-client.js';
 import { COMMANDS, type CommandContext } from './admin-commands.js';
 import { auditTail, DEFAULT_POLL_MS, DEFAULT_TAIL } from './audit-tail.js';
@@ -31,8 +32,9 @@ export const USAGE = `usage: gatehouse <command> [options]
 
 options: --table (compact table instead of JSON), --help
          values may begin with "-" (key and client ids do); short options stand alone: -f file
-env: GATEHOUSE_ADMIN_URL (default http://127.0.0.1:3001), GATEHOUSE_ADMIN_TOKEN or
-     GATEHOUSE_ADMIN_KEY (default: the file keys/admin-key)
+env: GATEHOUSE_ADMIN_URL (default http://ADMIN_HOST:ADMIN_PORT, i.e. http://127.0.0.1:3001),
+     GATEHOUSE_ADMIN_TOKEN or GATEHOUSE_ADMIN_KEY (default: the file keys/admin-key);
+     a .env file in the working directory is read first (the real environment wins)
 `;
 
 const OPTIONS = {
@@ -149,6 +151,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   return EXIT_OK;
 }
 
+loadDotEnv(process.env);
 main(process.argv.slice(2), process.env).then(
   (code) => { process.exitCode = code; },
   (err) => {

@@ -1,3 +1,4 @@
+import type { Gatehouse } from './app.js';
 import { loadConfigOrExit } from './config/config.js';
 import { routeConsoleToLogger } from './observability/console-bridge.js';
 import { createLogger } from './observability/logger.js';
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     logger.warn({ issuer: config.issuer }, 'ISSUER is not https: cookies are not Secure; use https in production');
   }
 
-  let gatehouse;
+  let gatehouse: Gatehouse;
   try {
     gatehouse = await createGatehouse(config, logger);
   } catch (err) {

@@ -24,7 +24,11 @@ export interface DirectoryOps {
  * mode cannot be set (another user's directory, a read-only mount) instead of serving from it.
  */
 export function ensurePrivateDirectory(dir: string, ops: DirectoryOps = fs): void {
-  ops.mkdirSync(dir, { recursive: true, mode: PRIVATE_MODE });
+  try {
+    ops.mkdirSync(dir, { recursive: true, mode: PRIVATE_MODE });
+  } catch (err) {
+    throw new DataDirectoryPermissionError(dir, `it cannot be created (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   const before = ops.statSync(dir);
   if ((before.mode & 0o777) === PRIVATE_MODE) return;
   try {

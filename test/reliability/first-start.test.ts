@@ -93,6 +93,13 @@ describe('first start, as a new user meets it', () => {
     }
   });
 
+  it('refuses an embedded data directory it cannot make private (exit 77), naming it', { skip: !fs.existsSync('/proc/1') && 'needs Linux /proc' }, async () => {
+    // /proc/1 exists and refuses chmod even to root: the stand-in for another user's directory.
+    const r = await startMain({ GATEHOUSE_DATA_DIR: '/proc/1', GATEHOUSE_KEYS_DIR: path.join(tmp(), 'keys') });
+    assert.equal(r.code, 77, r.stderr);
+    assert.match(r.stderr, /^gatehouse: data directory \/proc\/1 must be private \(mode 0700\) but chmod failed \(EPERM.*chmod 700 \/proc\/1\n$/);
+  });
+
   it('answers a refused PostgreSQL connection with a one-line hint and no stack', async () => {
     const closed = await freePort();
     const keysDir = path.join(tmp(), 'keys');

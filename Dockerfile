@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY tsconfig.json ./
 COPY src ./src
+# The admin CLI: docker exec <container> node bin/gatehouse.mjs clients list
+COPY bin ./bin
 COPY views ./views
 COPY migrations ./migrations
 

@@ -15,13 +15,25 @@ export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:3001';
 
 /**
  * The CLI is its own program, not part of the server, so it reads its settings here rather than
- * through src/config: GATEHOUSE_ADMIN_URL, then GATEHOUSE_ADMIN_TOKEN (an admin access token),
- * GATEHOUSE_ADMIN_KEY or the key file the server generated (`$GATEHOUSE_KEYS_DIR/admin-key`, default ./keys).
+ * through src/config: GATEHOUSE_ADMIN_URL, else the server's own ADMIN_HOST / ADMIN_PORT (so a
+ * shell or .env that moved the admin port moves the CLI with it), then GATEHOUSE_ADMIN_TOKEN
+ * (an admin access token), GATEHOUSE_ADMIN_KEY or the key file the server generated
+ * (`$GATEHOUSE_KEYS_DIR/admin-key`, default ./keys).
  */
 export function connectionFromEnv(env: NodeJS.ProcessEnv): AdminConnection | undefined {
-  const baseUrl = (env.GATEHOUSE_ADMIN_URL || DEFAULT_ADMIN_URL).replace(/\/+$/, '');
+  const baseUrl = (env.GATEHOUSE_ADMIN_URL || adminUrlFromServerEnv(env)).replace(/\/+$/, '');
   const token = env.GATEHOUSE_ADMIN_TOKEN || env.GATEHOUSE_ADMIN_KEY || readKeyFile(env);
   return token ? { baseUrl, authorization: `Bearer ${token}` } : undefined;
+}
+
+/** The admin API's URL from the variables the server binds it with; a wildcard bind is reached on loopback. */
+export function adminUrlFromServerEnv(env: NodeJS.ProcessEnv): string {
+  if (!env.ADMIN_HOST && !env.ADMIN_PORT) return DEFAULT_ADMIN_URL;
+  let host = env.ADMIN_HOST || '127.0.0.1';
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '::') host = '::1';
+  if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+  return `http://${host}:${env.ADMIN_PORT || 3001}`;
 }
 
 function readKeyFile(env: NodeJS.ProcessEnv): string | undefined {

@@ -1,6 +1,9 @@
 /** Wrong command, flag or file: the CLI prints the message (and a hint) and exits 2. */
 export class UsageError extends Error {}
 
+/** A command that could not do its work for a reason the user can fix: one line on stderr, exit 1, no stack. */
+export class CommandFailed extends Error {}
+
 /** Longest cell in `--table` output; longer values are cut with an ellipsis. */
 const MAX_CELL_CHARS = 60;
 

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
+import { loadDotEnv } from '../config/config.js';
 import { AdminClient, ApiError, connectionFromEnv } from './admin-client.js';
 import { COMMANDS, type CommandContext } from './admin-commands.js';
 import { auditTail, DEFAULT_POLL_MS, DEFAULT_TAIL } from './audit-tail.js';
-import { UsageError } from './cli-output.js';
+import { CommandFailed, UsageError } from './cli-output.js';
 import { applyCommand, exportCommand, planCommand, type Output } from './config-as-code.js';
 import { loadConfigFile } from './config-file.js';
+import { migrateDataCommand } from './migrate-data.js';
 
 /** Exit codes: 0 done, 1 the admin API refused or could not be reached, 2 wrong usage (or a bad file). */
 export const EXIT_OK = 0;
@@ -28,11 +30,16 @@ export const USAGE = `usage: gatehouse <command> [options]
   plan -f gatehouse.yaml     what apply would change
   apply -f gatehouse.yaml    make the server match the file (objects it did not create are never changed)
   export                     the server's state as a gatehouse.yaml (stdout)
+  migrate-data --from DIR --to postgres://… [--force]
+                             copy all data of a stopped embedded Gatehouse (PGlite directory, default
+                             GATEHOUSE_DATA_DIR or ./data) into PostgreSQL (default DATABASE_URL);
+                             refuses a target with data unless --force (which empties it first)
 
 options: --table (compact table instead of JSON), --help
          values may begin with "-" (key and client ids do); short options stand alone: -f file
-env: GATEHOUSE_ADMIN_URL (default http://127.0.0.1:3001), GATEHOUSE_ADMIN_TOKEN or
-     GATEHOUSE_ADMIN_KEY (default: the file keys/admin-key)
+env: GATEHOUSE_ADMIN_URL (default http://ADMIN_HOST:ADMIN_PORT, i.e. http://127.0.0.1:3001),
+     GATEHOUSE_ADMIN_TOKEN or GATEHOUSE_ADMIN_KEY (default: the file keys/admin-key);
+     a .env file in the working directory is read first (the real environment wins)
 `;
 
 const OPTIONS = {
@@ -61,6 +68,9 @@ const OPTIONS = {
   alg: { type: 'string' },
   'publish-seconds': { type: 'string' },
   emergency: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
 const io: Output = {
@@ -118,6 +128,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   // scope is repeatable for resources; elsewhere (clients create) it is one string.
   const scope = flags.scope;
   if (group === 'clients' && scope && scope.length > 1) throw new UsageError('--scope is given once for a client (space-separated scopes)');
+  if (group === 'migrate-data') {
+    if (verb !== undefined) throw new UsageError('migrate-data takes options only: --from DIR --to postgres://… [--force]');
+    const to = flags.to ?? env.DATABASE_URL;
+    if (!to) throw new UsageError('migrate-data needs --to postgres://… (or DATABASE_URL)');
+    await migrateDataCommand({ from: flags.from ?? env.GATEHOUSE_DATA_DIR ?? './data', to, force: Boolean(flags.force) }, io.out);
+    return EXIT_OK;
+  }
   const conn = connectionFromEnv(env);
   if (!conn) throw new UsageError('no admin credentials: set GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_TOKEN, or run where keys/admin-key exists');
   const api = new AdminClient(conn);
@@ -151,12 +168,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   return EXIT_OK;
 }
 
+loadDotEnv(process.env);
 main(process.argv.slice(2), process.env).then(
   (code) => { process.exitCode = code; },
   (err) => {
     if (err instanceof UsageError) {
       process.stderr.write(`gatehouse: ${err.message}\nrun 'gatehouse --help' for usage\n`);
       process.exitCode = EXIT_USAGE;
+    } else if (err instanceof CommandFailed) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      process.exitCode = EXIT_API_ERROR;
     } else if (err instanceof ApiError) {
       process.stderr.write(`gatehouse: ${err.error}${err.description ? `: ${err.description}` : ''}\n`);
       process.exitCode = EXIT_API_ERROR;

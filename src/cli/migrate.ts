@@ -5,7 +5,7 @@ import { Database } from '../storage/database.js';
 /** `npm run migrate`: applies pending migrations to the configured database and exits. */
 async function migrate(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 1 });
   try {
     const applied = await database.migrate();

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { FAULT_POINTS, type FaultPoint } from '../observability/fault-points.js';
 import { LOOPBACK_AND_PRIVATE_NETWORKS, parseTrustedProxies } from './trusted-proxies.js';
@@ -15,8 +17,13 @@ export const configSchema = z.object({
   PORT: port.default(3000),
   /** Host the public port binds to. @default 0.0.0.0 */
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** Issuer identifier: the public base URL, no trailing slash. @default http://localhost:3000 */
-  ISSUER: z.url().refine((u) => !u.endsWith('/') && !u.includes('#') && !u.includes('?'), 'must have no trailing slash, query or fragment').default('http://localhost:3000'),
+  /**
+   * Issuer identifier: the public base URL (http:// or https://), no trailing slash.
+   * @default http://localhost:$PORT, so changing PORT alone gives a working local issuer
+   */
+  ISSUER: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((u) => !u.endsWith('/') && !u.includes('#') && !u.includes('?'), 'must have no trailing slash, query or fragment')
+    .optional(),
   /** Admin API port, never the provider. @default 3001 */
   ADMIN_PORT: port.default(3001),
   /** Admin API bind address: loopback unless you put it behind your own network controls. @default 127.0.0.1 */
@@ -86,6 +93,8 @@ export const configSchema = z.object({
   GRANT_TTL_SECONDS: positiveSeconds.default(365 * 24 * 3600),
   /** Default signing algorithm of ID tokens and JWT access tokens. @default ES256 */
   DEFAULT_SIGNING_ALG: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
+  /** Log line format: `json` (one pino JSON object per line) or `pretty` (coloured, for humans, via pino-pretty). @default json */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** pino log level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
@@ -196,6 +205,7 @@ export interface Config {
   /** TRUST_PROXY=true was set: start-up warns once. */
   deprecatedTrustProxy: boolean;
   discoveryMaxAgeSeconds: number;
+  logFormat: Env['LOG_FORMAT'];
   shutdownGraceSeconds: number;
   shutdownDelaySeconds: number;
   auditFlushIntervalMs: number;
@@ -250,7 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
-    issuer: e.ISSUER,
+    issuer: e.ISSUER ?? `http://localhost:${e.PORT}`,
     adminPort: e.ADMIN_PORT,
     adminHost: e.ADMIN_HOST,
     databaseUrl: e.DATABASE_URL,
@@ -284,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedProxies: e.TRUSTED_PROXIES.length || !e.TRUST_PROXY ? e.TRUSTED_PROXIES : [...LOOPBACK_AND_PRIVATE_NETWORKS],
     deprecatedTrustProxy: e.TRUST_PROXY,
     discoveryMaxAgeSeconds: e.DISCOVERY_MAX_AGE_SECONDS,
+    logFormat: e.LOG_FORMAT,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     auditFlushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
@@ -305,9 +316,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** EX_CONFIG from sysexits.h: the exit code for a configuration error. */
 export const EXIT_CONFIG = 78;
 
-/** For entry points: the validated configuration, or exit 78 with the problems on stderr. */
+/**
+ * Reads `.env` from the working directory into `env` (entry points only). Variables already set
+ * win: the real environment overrides the file, as with Node's --env-file. No file, no change.
+ */
+export function loadDotEnv(env: NodeJS.ProcessEnv = process.env, file = '.env'): void {
+  if (!fs.existsSync(file)) return;
+  if (env === process.env) {
+    process.loadEnvFile(file);
+    return;
+  }
+  for (const [k, v] of Object.entries(parseEnv(fs.readFileSync(file, 'utf8')))) if (env[k] === undefined) env[k] = v;
+}
+
+/** For entry points: `.env` read, then the validated configuration, or exit 78 with the problems on stderr. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {
+    loadDotEnv(env);
     return loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {

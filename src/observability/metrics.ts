@@ -29,6 +29,20 @@ const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 /** Node's HTTP parser accepts ~35 methods; the ones we serve get their own label, the rest share one. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/**
+ * The `reason` label of gatehouse_login_failures_total. An unknown email, a wrong password and an
+ * account without a password all count as `invalid_credentials`: /metrics is read by more people
+ * than the audit log, and separate series would tell a watcher which guesses hit a real account
+ * (the page gives one message for all of them). The precise reason stays in the audit log.
+ * `disabled` is only reached after a correct password, and `rate_limited` before any check.
+ */
+const LOGIN_FAILURE_LABELS: Record<string, string> = {
+  unknown_email: 'invalid_credentials',
+  wrong_password: 'invalid_credentials',
+  no_password: 'invalid_credentials',
+  input_too_long: 'invalid_credentials',
+};
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests: Counter<'port' | 'method' | 'route' | 'status'>;
@@ -130,8 +144,9 @@ export class Metrics {
     this.#refreshReuse.inc();
   }
 
+  /** Counts a failed sign-in under its public label (see LOGIN_FAILURE_LABELS). */
   loginFailed(reason: string): void {
-    this.#loginFailures.inc({ reason });
+    this.#loginFailures.inc({ reason: LOGIN_FAILURE_LABELS[reason] ?? reason });
   }
 
   /** The exposition: body and its Content-Type. */

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import fs from 'node:fs';
 import path from 'node:path';
 import knexPkg, { type Knex } from 'knex';
 import { PGlite } from '@electric-sql/pglite';
@@ -7,6 +6,7 @@ import { ClassifyingPgClient, ClassifyingPgLiteClient } from './classifying-knex
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { migrationSource } from './migration-source.js';
 import type { RequestScope } from './request-scope.js';
+import { ensurePrivateDirectory } from './private-directory.js';
 
 const { knex } = knexPkg;
 
@@ -48,7 +48,7 @@ export class Database {
       return new Database(k, 'postgres');
     }
     const dir = path.resolve(options.dataDir);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDirectory(dir);
     const lock = acquireDirectoryLock(dir);
     try {
       const pglite = await PGlite.create(path.join(dir, 'pg'));

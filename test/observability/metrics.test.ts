@@ -105,7 +105,18 @@ for (const backend of backends()) {
       assert.equal(failed.res.status, 401);
       const samples = await scrape();
       assert.equal(total(samples, 'gatehouse_login_failures_total'), beforeCount + 1);
-      assert.equal(total(samples, 'gatehouse_login_failures_total', { reason: 'wrong_password' }) >= 1, true);
+      const credentialsBefore = total(samples, 'gatehouse_login_failures_total', { reason: 'invalid_credentials' });
+      assert.ok(credentialsBefore >= 1);
+      // An unknown email counts under the same label: /metrics does not tell which emails exist.
+      const again = await ua.follow(new URL(formAction(failed.html!), gh.issuer).toString(), gh.issuer, {
+        form: { csrf: hiddenField(failed.html!, 'csrf'), email: `nobody-${Date.now()}@example.com`, password: 'not the password at all' },
+      });
+      assert.equal(again.res.status, 401);
+      const after = await scrape();
+      assert.equal(total(after, 'gatehouse_login_failures_total', { reason: 'invalid_credentials' }), credentialsBefore + 1);
+      for (const reason of ['unknown_email', 'wrong_password', 'no_password']) {
+        assert.equal(total(after, 'gatehouse_login_failures_total', { reason }), 0, `no ${reason} series`);
+      }
       assert.ok(total(samples, 'gatehouse_http_requests_total', { port: 'public', route: '/interaction/:uid/login/:step', status: '401' }) >= 1,
         'the interaction route is labelled by its pattern');
     });

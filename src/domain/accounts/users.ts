@@ -74,6 +74,8 @@ export class Users {
       changes.email = normalizeEmail(input.email);
       const other = await this.repo.findByEmail(changes.email);
       if (other && other.id !== id) throw new GatehouseError('conflict', 'a user with this email already exists');
+      // A new address has not been shown to belong to the user (only their own current one finds `other`).
+      if (!other) changes.emailVerified = false;
     }
     if (input.name !== undefined) changes.name = input.name;
     if (input.emailVerified !== undefined) changes.emailVerified = input.emailVerified;

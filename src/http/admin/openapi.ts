@@ -15,17 +15,47 @@ export interface AdminOperation {
   body?: z.ZodType;
   /** Served without the admin key (e.g. /metrics). */
   public?: boolean;
+  /** Query parameters the route reads: each property of the object is one parameter. */
+  query?: z.ZodObject;
+  /** The body of the success answer (JSON unless `responseType` says otherwise). */
+  response?: z.ZodType;
+  /** Media type of the success answer. @default application/json */
+  responseType?: string;
 }
 
-/** `op('post', '/admin/clients', 'Register a client', [201, 400], clientMetadataSchema)`: one line per route. */
-export function op(method: Method, path: string, summary: string, responses: number[], body?: z.ZodType, options: { public?: boolean } = {}): AdminOperation {
+export interface OperationOptions {
+  public?: boolean;
+  query?: z.ZodObject;
+  response?: z.ZodType;
+  responseType?: string;
+}
+
+/** `op('post', '/admin/clients', 'Register a client', [201, 400], clientMetadataSchema, { response })`: one line per route. */
+export function op(method: Method, path: string, summary: string, responses: number[], body?: z.ZodType, options: OperationOptions = {}): AdminOperation {
   return { method, path, summary, responses, body, ...options };
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No content', 400: 'Invalid request', 401: 'Admin bearer key missing or invalid',
-  403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Body too large', 415: 'Body is not JSON',
+  200: 'OK', 201: 'Created', 204: 'No content',
+  400: 'Invalid request: a body, query or path value broke a rule (error: invalid_request, invalid_client_metadata, invalid_redirect_uri)',
+  401: 'Admin bearer key or admin access token missing or invalid (error: invalid_token)',
+  403: 'An admin access token without the scope this method needs: admin:read for GET, admin:write otherwise (error: insufficient_scope)',
+  404: 'Not found (error: not_found)',
+  409: 'Conflict with the current state (error: conflict)',
+  413: 'Body larger than the limit (error: payload_too_large)',
+  415: 'Body is not application/json (error: unsupported_media_type)',
 };
+
+/**
+ * Statuses every operation of a kind can answer, whatever the table lists: the admin auth (401,
+ * 403 for a token lacking the scope) and the NUL check on the URL (400) run before every route
+ * behind the key; a route that reads a body also answers 400 (schema), 413 (size) and 415 (type).
+ */
+function impliedStatuses(o: AdminOperation): number[] {
+  const codes = o.public ? [] : [400, 401, 403];
+  if (o.body) codes.push(400, 413, 415);
+  return codes;
+}
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 
@@ -36,24 +66,46 @@ function openApiPath(pattern: string): { path: string; params: string[] } {
   return { path, params };
 }
 
-/** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client may send. */
-function requestSchema(schema: z.ZodType): Record<string, unknown> {
+/** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client may send (`input`) or receives (`output`). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   // Refinements (redirect URI rules, …) have no JSON Schema form; they are enforced, just not described.
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return json;
 }
 
+/** One OpenAPI query parameter per property of the route's query schema, with its description. */
+function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
+  return Object.entries(query.shape).map(([name, field]) => {
+    const { description, ...schema } = jsonSchema(field as z.ZodType);
+    return {
+      name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success,
+      ...(description ? { description } : {}), schema,
+    };
+  });
+}
+
+function successContent(o: AdminOperation): Record<string, unknown> | undefined {
+  if (!o.response && !o.responseType) return undefined;
+  const type = o.responseType ?? 'application/json';
+  return { content: { [type]: { schema: o.response ? jsonSchema(o.response, 'output') : { type: 'string' } } } };
+}
+
 function operationObject(o: AdminOperation, params: string[]): Record<string, unknown> {
-  const codes = o.public ? o.responses : [...new Set([...o.responses, 401])];
+  const codes = [...new Set([...o.responses, ...impliedStatuses(o)])];
+  const parameters = [
+    ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...(o.query ? queryParameters(o.query) : []),
+  ];
   return {
     summary: o.summary,
     operationId: `${o.method}${o.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     ...(o.public ? { security: [] } : {}),
-    ...(params.length ? { parameters: params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })) } : {}),
-    ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: requestSchema(o.body) } } } } : {}),
+    ...(parameters.length ? { parameters } : {}),
+    ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(o.body) } } } } : {}),
     responses: Object.fromEntries(codes.sort((a, b) => a - b).map((code) => [String(code), {
       description: STATUS_TEXT[code] ?? String(code),
       ...(code >= 400 ? { content: { 'application/json': { schema: ERROR_REF } } } : {}),
+      ...(code >= 200 && code < 300 && code !== 204 ? successContent(o) : {}),
     }])),
   };
 }
@@ -94,7 +146,10 @@ export function buildOpenApi(operations: readonly AdminOperation[], router: Rout
         Error: {
           type: 'object',
           required: ['error', 'error_description'],
-          properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+          properties: {
+            error: { type: 'string', description: 'OAuth-style error code, e.g. invalid_request, not_found, conflict' },
+            error_description: { type: 'string', description: 'What rule was broken, for people' },
+          },
         },
       },
     },

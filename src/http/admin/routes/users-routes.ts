@@ -1,25 +1,26 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { publicUser } from '../../../domain/accounts/user.js';
+import { emailField, nameField, passwordField } from '../../../domain/accounts/user-fields.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import type { AuditLog } from '../../../domain/audit/audit-log.js';
 import { recordAdminChange } from '../admin-audit.js';
 import { pageParams, parseBody } from '../validate.js';
 
-const emailSchema = z.string().trim().max(320).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
 export const createUserSchema = z.object({
-  email: emailSchema,
-  password: z.string().max(4096).optional(),
-  name: z.string().max(200).nullable().optional(),
-  email_verified: z.boolean().optional(),
+  email: emailField,
+  password: passwordField.optional(),
+  name: nameField.optional(),
+  email_verified: z.boolean().optional().describe('Whether the email address is known to belong to the user. @default false'),
 }).strict();
 export const updateUserSchema = z.object({
-  email: emailSchema.optional(),
-  password: z.string().max(4096).optional(),
-  name: z.string().max(200).nullable().optional(),
-  email_verified: z.boolean().optional(),
-  disabled: z.boolean().optional(),
+  email: emailField.optional(),
+  password: passwordField.optional(),
+  name: nameField.optional(),
+  email_verified: z.boolean().optional()
+    .describe('Whether the email address is known to belong to the user; a new email resets it to false unless set here.'),
+  disabled: z.boolean().optional().describe('A disabled user cannot sign in; their sessions and tokens are revoked.'),
 }).strict();
 
 const searchSchema = z.string().trim().max(200, 'q must be at most 200 characters').optional();

@@ -10,6 +10,7 @@ import {
   UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from '../../../domain/errors.js';
 import type { Users } from '../../../domain/accounts/users.js';
+import { NAME_MAX_LENGTH, registrationSchema } from '../../../domain/accounts/user-fields.js';
 import { applyStep, nextStep, type LoginState } from '../../../domain/authn/login-flow.js';
 import { ACR_PASSWORD } from '../../../oidc/provider.js';
 import type { AuditLog } from '../../../domain/audit/audit-log.js';
@@ -205,8 +206,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.get('/:uid/register', async (ctx) => {
     const d = await details(ctx);
     if (!deps.registrationEnabled) throw new GatehouseError('not_found', 'registration is disabled');
+    requireLoginPrompt(d);
     renderRegister(ctx, d);
   });
+
+  /** An account is made only while signing in: never on a consent step, where a session already exists. */
+  const requireLoginPrompt = (d: Details) => {
+    if (d.prompt.name !== 'login') throw new GatehouseError('invalid_request', 'registration is only possible while signing in');
+  };
 
   const renderRegister = (ctx: Context, d: Details, status = 200, error?: string, values: Record<string, string> = {}) => {
     sendPage(ctx, status, views.render('register', 'Create account', {
@@ -224,12 +231,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.post('/:uid/register', throttled, async (ctx) => {
     const d = await details(ctx);
     if (!deps.registrationEnabled) throw new GatehouseError('not_found', 'registration is disabled');
+    requireLoginPrompt(d);
     const form = ctx.request.body as Record<string, string>;
     if (!csrf.valid(d.uid, 'register', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
-    const email = (form.email ?? '').trim();
-    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) return renderRegister(ctx, d, 400, 'Enter a valid email address.', form);
+    const parsed = registrationSchema.safeParse({ email: form.email ?? '', name: form.name, password: form.password ?? '' });
+    if (!parsed.success) {
+      const field = parsed.error.issues[0]?.path[0];
+      const message = field === 'name' ? `Enter a name of at most ${NAME_MAX_LENGTH} characters.`
+        : field === 'password' ? 'Password is too long.' : 'Enter a valid email address.';
+      return renderRegister(ctx, d, 400, message, form);
+    }
     try {
-      const user = await deps.users.create({ email, password: form.password ?? '', name: form.name?.trim() || null });
+      const user = await deps.users.create(parsed.data);
       ctx.state.log.info({ event: 'user.registered', userId: user.id }, 'user registered');
       deps.audit?.record({ type: 'user.registered', actor: `user:${user.id}`, subject: user.id, clientId: String(d.params.client_id), ...auditContext(ctx), data: {} });
       await finish(ctx, {

@@ -14,25 +14,35 @@ import { SqlAuditEventRepository } from '../src/storage/repositories/audit-event
 
 const FLUSH_MS = 200;
 const rate = Number(process.env.AUDIT_ROWS_PER_SECOND);
-if (!process.env.DATABASE_URL || !(rate > 0)) throw new Error('DATABASE_URL and AUDIT_ROWS_PER_SECOND (> 0) are required');
+if (!process.env.DATABASE_URL || !(rate > 0))
+  throw new Error('DATABASE_URL and AUDIT_ROWS_PER_SECOND (> 0) are required');
 
 const database = await Database.open({ databaseUrl: process.env.DATABASE_URL, dataDir: '', poolMax: 1 });
 const repo = new SqlAuditEventRepository(database);
 // The token endpoint's event, built once: this process's own work stays small next to the database's.
 const event: AuditEvent = {
-  type: 'token.issued', actor: 'client:bench-control', clientId: 'bench-control', ip: '127.0.0.1', userAgent: 'autocannon',
-  occurredAt: new Date(), data: { grant_type: 'client_credentials', scope: 'read', issued: ['access_token'] },
+  type: 'token.issued',
+  actor: 'client:bench-control',
+  clientId: 'bench-control',
+  ip: '127.0.0.1',
+  userAgent: 'autocannon',
+  occurredAt: new Date(),
+  data: { grant_type: 'client_credentials', scope: 'read', issued: ['access_token'] },
 };
 const perBatch = Math.max(1, Math.round((rate * FLUSH_MS) / 1000));
 
 let writing: Promise<void> | undefined;
 let paused = true;
-process.on('message', (message) => { paused = message !== 'start'; });
+process.on('message', (message) => {
+  paused = message !== 'start';
+});
 const timer = setInterval(() => {
   if (writing || paused) return;
   const batch = repo.openBatch(randomUUID());
   for (let i = 0; i < perBatch; i++) batch.append(event);
-  writing = repo.insertBatch(batch).finally(() => { writing = undefined; });
+  writing = repo.insertBatch(batch).finally(() => {
+    writing = undefined;
+  });
 }, FLUSH_MS);
 process.stdout.write('ready\n');
 

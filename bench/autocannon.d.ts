@@ -9,7 +9,12 @@ declare module 'autocannon' {
     body?: string | Buffer;
     /** Called before each send; returns the request to send (falsy: skip to the next one). */
     setupRequest?: (req: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest | undefined;
-    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+    onResponse?: (
+      status: number,
+      body: string,
+      context: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => void;
   }
 
   /** One connection of a run (lib/httpClient.js). */
@@ -32,7 +37,15 @@ declare module 'autocannon' {
     setupClient?: (client: AutocannonClient) => void;
   }
 
-  export interface Percentiles { average: number; mean: number; max: number; min: number; p50: number; p99: number; total: number }
+  export interface Percentiles {
+    average: number;
+    mean: number;
+    max: number;
+    min: number;
+    p50: number;
+    p99: number;
+    total: number;
+  }
 
   export interface AutocannonResult {
     duration: number;
@@ -49,6 +62,9 @@ declare module 'autocannon' {
     stop(): void;
   }
 
-  function autocannon(options: AutocannonOptions, callback: (err: Error | null, result: AutocannonResult) => void): AutocannonInstance;
+  function autocannon(
+    options: AutocannonOptions,
+    callback: (err: Error | null, result: AutocannonResult) => void,
+  ): AutocannonInstance;
   export default autocannon;
 }

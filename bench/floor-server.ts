@@ -20,13 +20,15 @@ const { privateKey } = await generateKeyPair('ES256', { extractable: true });
 const signingKey = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'floor-es256' };
 
 const configuration: Configuration = {
-  clients: [{
-    client_id: clientId,
-    client_secret: clientSecret,
-    grant_types: ['client_credentials'],
-    redirect_uris: [],
-    response_types: [],
-  }],
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+    },
+  ],
   jwks: { keys: [signingKey] } as Configuration['jwks'],
   // The library's RS256 default would need an RSA key; Gatehouse's clients default to ES256 as well.
   clientDefaults: { id_token_signed_response_alg: 'ES256' },

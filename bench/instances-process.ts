@@ -32,7 +32,10 @@ const instances: Gatehouse[] = [];
 for (const env of overrides) {
   const config = loadConfig({ ...process.env, ...env });
   const logger = createLogger(config.logLevel);
-  const parts: GatehouseParts = env.BENCH_AUDIT_WRITES === 'discard' ? { auditRepository: (db) => new DiscardingAuditRepository(new SqlAuditEventRepository(db)) } : {};
+  const parts: GatehouseParts =
+    env.BENCH_AUDIT_WRITES === 'discard'
+      ? { auditRepository: (db) => new DiscardingAuditRepository(new SqlAuditEventRepository(db)) }
+      : {};
   const gatehouse = await createGatehouse(config, logger, parts);
   instances.push(gatehouse);
   const { publicPort, adminPort } = await gatehouse.listen();

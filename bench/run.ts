@@ -30,7 +30,16 @@ const progress = (message: string) => process.stderr.write(`[${elapsed()}] ${mes
 
 const ctx: BenchContext = {
   settings,
-  results: { rows: [], floorPeak: {}, peak: {}, atPartialLoad: {}, rotations: {}, auditCost: {}, auditDiscard: {}, auditSelfCheck: {} },
+  results: {
+    rows: [],
+    floorPeak: {},
+    peak: {},
+    atPartialLoad: {},
+    rotations: {},
+    auditCost: {},
+    auditDiscard: {},
+    auditSelfCheck: {},
+  },
   progress,
   storages: new Set<TestStorage>(),
 };
@@ -40,7 +49,8 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopAllChildServers();
-    for (const s of ctx.storages) await s.drop().catch((err) => progress(`could not drop ${s.backend} storage: ${(err as Error).message}`));
+    for (const s of ctx.storages)
+      await s.drop().catch((err) => progress(`could not drop ${s.backend} storage: ${(err as Error).message}`));
     ctx.storages.clear();
   })();
   return cleaning;
@@ -63,7 +73,9 @@ async function softwareVersions(): Promise<Record<string, string>> {
   for (const pkg of ['oidc-provider', 'koa', 'autocannon', '@electric-sql/pglite']) {
     try {
       versions[pkg] = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-    } catch { /* not installed */ }
+    } catch {
+      /* not installed */
+    }
   }
   if (!settings.backends.includes('postgres')) return versions;
   try {
@@ -83,22 +95,29 @@ async function softwareVersions(): Promise<Record<string, string>> {
 
 async function main(): Promise<number> {
   const s = settings;
-  progress(`bench: ${s.seconds} s per scenario (+${s.warmupSeconds} s warm-up), ${s.connections} connections, backends ${s.backends.join(', ')}`);
+  progress(
+    `bench: ${s.seconds} s per scenario (+${s.warmupSeconds} s warm-up), ${s.connections} connections, backends ${s.backends.join(', ')}`,
+  );
   const machine = machineFacts(await softwareVersions());
   try {
     const all = s.scenarios === 'all';
-    const floor: Floor | undefined = !all ? undefined : await startFloor(ctx).catch((err) => {
-      failures.push(`library floor: ${(err as Error).message}`);
-      return undefined;
-    });
+    const floor: Floor | undefined = !all
+      ? undefined
+      : await startFloor(ctx).catch((err) => {
+          failures.push(`library floor: ${(err as Error).message}`);
+          return undefined;
+        });
     const floorRun = (backend: BackendName) => async () => {
-      await floor?.measureFor(backend).catch((err) => { failures.push(`library floor: ${(err as Error).message}`); });
+      await floor?.measureFor(backend).catch((err) => {
+        failures.push(`library floor: ${(err as Error).message}`);
+      });
     };
     for (const backend of s.backends) {
-      if (all) await benchGatehouse(ctx, backend, floorRun(backend)).catch((err) => {
-        failures.push((err as Error).message);
-        progress(`FAILED ${(err as Error).message}`);
-      });
+      if (all)
+        await benchGatehouse(ctx, backend, floorRun(backend)).catch((err) => {
+          failures.push((err as Error).message);
+          progress(`FAILED ${(err as Error).message}`);
+        });
       await benchAuditCost(ctx, backend).catch((err) => {
         failures.push((err as Error).message);
         progress(`FAILED ${(err as Error).message}`);
@@ -111,7 +130,11 @@ async function main(): Promise<number> {
   const report: Report = {
     machine,
     settings: {
-      seconds: s.seconds, warmupSeconds: s.warmupSeconds, connections: s.connections, flows: s.flows, flowConcurrency: s.flowConcurrency,
+      seconds: s.seconds,
+      warmupSeconds: s.warmupSeconds,
+      connections: s.connections,
+      flows: s.flows,
+      flowConcurrency: s.flowConcurrency,
       argon2: `Argon2id m=${ARGON2_ENV.ARGON2_MEMORY_KIB} KiB, t=${ARGON2_ENV.ARGON2_ITERATIONS}, p=${ARGON2_ENV.ARGON2_PARALLELISM} (product defaults)`,
     },
     rows: ctx.results.rows,
@@ -121,12 +144,17 @@ async function main(): Promise<number> {
   };
   // A partial run never overwrites the full report in docs/benchmarks.md.
   const file = s.scenarios === 'all' || s.reportFile ? writeReport(ROOT, report, s.reportFile) : undefined;
-  process.stdout.write(`\n${renderMarkdown(report)}\n${file ? `written to ${path.relative(process.cwd(), file)}\n` : ''}`);
+  process.stdout.write(
+    `\n${renderMarkdown(report)}\n${file ? `written to ${path.relative(process.cwd(), file)}\n` : ''}`,
+  );
   return failures.length ? 1 : 0;
 }
 
 main().then(
-  (code) => { clearTimeout(watchdog); process.exitCode = code; },
+  (code) => {
+    clearTimeout(watchdog);
+    process.exitCode = code;
+  },
   async (err) => {
     progress(`bench failed: ${(err as Error).stack ?? err}`);
     await cleanup();

@@ -37,9 +37,13 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.raw('create index oidc_models_grant_id_idx on oidc_models (grant_id) where grant_id is not null');
   await knex.raw('create index oidc_models_uid_idx on oidc_models (model, uid) where uid is not null');
-  await knex.raw('create index oidc_models_user_code_idx on oidc_models (model, user_code) where user_code is not null');
+  await knex.raw(
+    'create index oidc_models_user_code_idx on oidc_models (model, user_code) where user_code is not null',
+  );
   await knex.raw('create index oidc_models_expires_at_idx on oidc_models (expires_at) where expires_at is not null');
-  await knex.raw("create index oidc_models_account_idx on oidc_models ((payload->>'accountId')) where model in ('Session', 'Grant')");
+  await knex.raw(
+    "create index oidc_models_account_idx on oidc_models ((payload->>'accountId')) where model in ('Session', 'Grant')",
+  );
 
   // API resources (RFC 8707 resource indicators) that receive JWT access tokens.
   await knex.schema.createTable('resources', (t) => {

@@ -12,7 +12,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('drop index if exists audit_events_event_key_idx');
   await knex.raw('alter table audit_events drop column if exists event_key');
   await knex.raw('alter table audit_events add column batch_key uuid');
-  await knex.raw('create unique index audit_events_batch_key_idx on audit_events (batch_key) where batch_key is not null');
+  await knex.raw(
+    'create unique index audit_events_batch_key_idx on audit_events (batch_key) where batch_key is not null',
+  );
   await knex.raw('drop index if exists audit_events_occurred_at_idx');
   await knex.raw('create index audit_events_occurred_at_brin on audit_events using brin (occurred_at)');
   await knex.raw('drop index if exists audit_events_type_idx');

@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 // place; grants keep their id (a reference, not a credential). A successor's value, which the
 // grace window must give back, is sealed in `successor_sealed` from now on: rows rotated before
 // this migration have none, so a retry of one of them is treated as reuse.
-const hash = (column: string) => `translate(rtrim(encode(sha256(convert_to(${column}, 'UTF8')), 'base64'), '='), '+/', '-_')`;
+const hash = (column: string) =>
+  `translate(rtrim(encode(sha256(convert_to(${column}, 'UTF8')), 'base64'), '='), '+/', '-_')`;
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('alter table oidc_models add column successor_sealed text');

@@ -36,7 +36,10 @@ import { sweepExpired } from './storage/oidc-adapters/sql-adapter.js';
 import { RefreshRotations } from './storage/oidc-adapters/refresh-token-adapter.js';
 import { TokenSealer } from './storage/oidc-adapters/token-sealer.js';
 import { rekeyLegacyRedisIds } from './storage/oidc-adapters/redis-legacy-ids.js';
-import { DurableFirstRevocationStorage, SqlTokenRequestStorage } from './storage/oidc-adapters/token-request-storage.js';
+import {
+  DurableFirstRevocationStorage,
+  SqlTokenRequestStorage,
+} from './storage/oidc-adapters/token-request-storage.js';
 import { createRedis, type Redis } from './storage/redis.js';
 import { ArtifactRevoker } from './storage/repositories/artifact-revoker.js';
 import { SqlClientRepository } from './storage/repositories/clients-repository.js';
@@ -79,13 +82,23 @@ export interface GatehouseParts {
 export async function createGatehouse(config: Config, logger: Logger, parts: GatehouseParts = {}): Promise<Gatehouse> {
   if (config.faultInjection) {
     armFaultPoint(config.faultInjection);
-    logger.warn({ faultInjection: config.faultInjection }, 'TEST-ONLY fault injection armed: this process will kill itself');
+    logger.warn(
+      { faultInjection: config.faultInjection },
+      'TEST-ONLY fault injection armed: this process will kill itself',
+    );
   }
   if (config.deprecatedTrustProxy) {
-    logger.warn({ trustedProxies: config.trustedProxies },
-      'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to the addresses of your proxies');
+    logger.warn(
+      { trustedProxies: config.trustedProxies },
+      'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to the addresses of your proxies',
+    );
   }
-  const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax, queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000 });
+  const database = await Database.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000,
+  });
   let redis: Redis | undefined;
   let audit: BufferedAuditLog | DisabledAuditLog | undefined;
   try {
@@ -94,11 +107,17 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     redis = config.redisUrl ? createRedis(config.redisUrl) : undefined;
     redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
 
-    const kekValue = config.kek ?? (() => {
-      const kek = readOrCreateSecretFile(config.keysDir, 'kek', 32);
-      if (kek.created) logger.warn({ file: kek.file }, 'generated a key-encryption key; back it up, and share it (or GATEHOUSE_KEK) with every instance');
-      return kek.value;
-    })();
+    const kekValue =
+      config.kek ??
+      (() => {
+        const kek = readOrCreateSecretFile(config.keysDir, 'kek', 32);
+        if (kek.created)
+          logger.warn(
+            { file: kek.file },
+            'generated a key-encryption key; back it up, and share it (or GATEHOUSE_KEK) with every instance',
+          );
+        return kek.value;
+      })();
     const kek = new KeyEncryption(Buffer.from(kekValue, 'base64url'));
     const keyRepository = new SqlKeyRepository(database);
     const signingKeys = new SigningKeys(keyRepository, kek, {
@@ -106,18 +125,23 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       minPublishSeconds: config.signingKeys.minPublishSeconds,
       retireGraceSeconds: config.signingKeys.retireGraceSeconds,
       // Anything a key signs: ID tokens, JWT access tokens (deployment, admin, per-API and per-client lifetimes).
-      longestSignedTokenSeconds: async () => Math.max(
-        config.ttl.idTokenSeconds, config.ttl.accessTokenSeconds, config.ttl.adminAccessTokenSeconds,
-        await keyRepository.longestConfiguredAccessTokenTtl(),
-      ),
+      longestSignedTokenSeconds: async () =>
+        Math.max(
+          config.ttl.idTokenSeconds,
+          config.ttl.accessTokenSeconds,
+          config.ttl.adminAccessTokenSeconds,
+          await keyRepository.longestConfiguredAccessTokenTtl(),
+        ),
     });
     const keys = await signingKeys.load();
 
-    const adminKey = config.adminKey ?? (() => {
-      const file = readOrCreateSecretFile(config.keysDir, 'admin-key', 32);
-      logger.info({ file: file.file }, file.created ? 'generated the admin API key' : 'admin API key read from file');
-      return file.value;
-    })();
+    const adminKey =
+      config.adminKey ??
+      (() => {
+        const file = readOrCreateSecretFile(config.keysDir, 'admin-key', 32);
+        logger.info({ file: file.file }, file.created ? 'generated the admin API key' : 'admin API key read from file');
+        return file.value;
+      })();
 
     /** Set on shutdown: /readyz answers 503 while requests are still served (SHUTDOWN_DELAY_SECONDS). */
     let draining = false;
@@ -126,20 +150,36 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const rotations = new RefreshRotations(database, sealer);
     if (redis) {
       const rekeyed = await rekeyLegacyRedisIds(redis, config.redisKeyPrefix, sealer);
-      if (rekeyed) logger.info({ rekeyed }, 'Redis artifacts of an earlier version re-keyed by the hash of their value');
+      if (rekeyed)
+        logger.info({ rekeyed }, 'Redis artifacts of an earlier version re-keyed by the hash of their value');
     }
-    const adapterFor = createAdapterFactory({ database, redis, redisPrefix: config.redisKeyPrefix, clientCache, sealer, rotations });
+    const adapterFor = createAdapterFactory({
+      database,
+      redis,
+      redisPrefix: config.redisKeyPrefix,
+      clientCache,
+      sealer,
+      rotations,
+    });
     const revoker = new ArtifactRevoker(database, adapterFor);
     const tokenRequests = new SqlTokenRequestStorage(database, rotations);
     const revocations = new DurableFirstRevocationStorage(database);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
     const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
     // Resource servers named by an API must be registered clients (`clients` is built below).
-    const clientExists = (clientId: string): Promise<boolean> => clients.get(clientId).then(() => true, (err: unknown) => {
-      if ((err as { code?: string }).code === 'not_found') return false;
-      throw err;
-    });
-    const resources = new Resources(new SqlResourceRepository(database), [adminApiResource(config.ttl.adminAccessTokenSeconds)], clientExists);
+    const clientExists = (clientId: string): Promise<boolean> =>
+      clients.get(clientId).then(
+        () => true,
+        (err: unknown) => {
+          if ((err as { code?: string }).code === 'not_found') return false;
+          throw err;
+        },
+      );
+    const resources = new Resources(
+      new SqlResourceRepository(database),
+      [adminApiResource(config.ttl.adminAccessTokenSeconds)],
+      clientExists,
+    );
     // Validation reads the API fresh (not the token path's cache): a scope just added is assignable at once.
     const authorization = new Authorization(new SqlRoleRepository(database), async (indicator) => {
       try {
@@ -151,7 +191,9 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     });
     const views = new Views();
     audit = config.auditLogEnabled
-      ? new BufferedAuditLog(parts.auditRepository?.(database) ?? new SqlAuditEventRepository(database), logger, { flushIntervalMs: config.auditFlushIntervalMs })
+      ? new BufferedAuditLog(parts.auditRepository?.(database) ?? new SqlAuditEventRepository(database), logger, {
+          flushIntervalMs: config.auditFlushIntervalMs,
+        })
       : new DisabledAuditLog();
 
     const metrics: Metrics = new Metrics({
@@ -165,11 +207,26 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const providerAudit = config.auditLogEnabled ? audit : undefined;
     const rememberedGrants = new SqlRememberedGrants(database);
     // Rebuilt when the signing keys change (rotation, revocation, a scheduled transition).
-    const providers: LiveProvider = new LiveProvider((loaded): Provider => createProvider({
-      config, keys: loaded, adapterFor, users, resources, pages, logger, metrics, authorization, audit: providerAudit,
-      tokenRequests, revocations, revokeGrant: (grantId) => revoker.revokeGrant(grantId),
-      rememberedGrants,
-    }), keys);
+    const providers: LiveProvider = new LiveProvider(
+      (loaded): Provider =>
+        createProvider({
+          config,
+          keys: loaded,
+          adapterFor,
+          users,
+          resources,
+          pages,
+          logger,
+          metrics,
+          authorization,
+          audit: providerAudit,
+          tokenRequests,
+          revocations,
+          revokeGrant: (grantId) => revoker.revokeGrant(grantId),
+          rememberedGrants,
+        }),
+      keys,
+    );
     const keyWatcher = new SigningKeyWatcher({
       loadIfChanged: (serving) => signingKeys.loadIfChanged(serving),
       apply: (loaded) => providers.replace(loaded),
@@ -179,16 +236,32 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       ...(config.signingKeys.rotationIntervalSeconds > 0
         ? { beforeTick: () => signingKeys.rotateIfDue(config.signingKeys.rotationIntervalSeconds) }
         : {}),
-      onError: (err) => logger.warn({ err: { message: (err as Error).message } }, 'signing key refresh failed; serving the previous key set'),
-      onApplied: (loaded, before) => logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
+      onError: (err) =>
+        logger.warn(
+          { err: { message: (err as Error).message } },
+          'signing key refresh failed; serving the previous key set',
+        ),
+      onApplied: (loaded, before) =>
+        logger.info({ keys: loaded.fingerprint, before }, 'signing keys changed; provider rebuilt'),
     });
-    const clients: Clients = new Clients(new SqlClientRepository(database, clientCache), providerClientValidator(providers), revoker, {
-      allowHttpLocalhostRedirects: config.allowHttpLocalhostRedirects,
-      declaredScopes: () => resources.declaredScopes({ fresh: true }),
-    });
+    const clients: Clients = new Clients(
+      new SqlClientRepository(database, clientCache),
+      providerClientValidator(providers),
+      revoker,
+      {
+        allowHttpLocalhostRedirects: config.allowHttpLocalhostRedirects,
+        declaredScopes: () => resources.declaredScopes({ fresh: true }),
+      },
+    );
 
     const publicHandler = createPublicHandler({
-      providers, logger, views, users, metrics, audit, resources,
+      providers,
+      logger,
+      views,
+      users,
+      metrics,
+      audit,
+      resources,
       jwksMaxAgeSeconds: config.signingKeys.jwksMaxAgeSeconds,
       jwksPath: ROUTES.jwks,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
@@ -203,10 +276,29 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       discoveryMaxAgeSeconds: config.discoveryMaxAgeSeconds,
       healthChecks: [
         // First, so a draining instance reports not-ready without waiting on the others.
-        { name: 'accepting', check: async () => { if (draining) throw new Error('shutting down'); } },
+        {
+          name: 'accepting',
+          check: async () => {
+            if (draining) throw new Error('shutting down');
+          },
+        },
         { name: 'database', check: () => database.ping() },
-        ...(redis ? [{ name: 'redis', check: async () => { await redis!.ping(); } }] : []),
-        { name: 'keys', check: async () => { if (!providers.keys.jwks.keys.length) throw new Error('no signing keys'); } },
+        ...(redis
+          ? [
+              {
+                name: 'redis',
+                check: async () => {
+                  await redis!.ping();
+                },
+              },
+            ]
+          : []),
+        {
+          name: 'keys',
+          check: async () => {
+            if (!providers.keys.jwks.keys.length) throw new Error('no signing keys');
+          },
+        },
       ],
     });
     const issuedJwts = new IssuedJwtRecords(adapterFor);
@@ -214,10 +306,14 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       issuer: config.issuer,
       publicJwks: () => providers.keys.publicJwks as never,
       isRecorded: (jti) => issuedJwts.isRecorded(jti),
-      clientExists: async (clientId) => clients.get(clientId).then(() => true, (err) => {
-        if ((err as { code?: string }).code === 'not_found') return false;
-        throw err;
-      }),
+      clientExists: async (clientId) =>
+        clients.get(clientId).then(
+          () => true,
+          (err) => {
+            if ((err as { code?: string }).code === 'not_found') return false;
+            throw err;
+          },
+        ),
     });
     // "Remove access" also drops the grant's remembered pointer (others are dropped when next followed).
     const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), {
@@ -227,7 +323,16 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       },
     });
     const adminApp = createAdminApp({
-      adminKey, clients, users, resources, userSessions, authorization, verifyAdminToken, logger, metrics, audit,
+      adminKey,
+      clients,
+      users,
+      resources,
+      userSessions,
+      authorization,
+      verifyAdminToken,
+      logger,
+      metrics,
+      audit,
       keys: { signingKeys, changed: () => keyWatcher.changed() },
     });
     await keyWatcher.start(keys.nextTransitionAt);
@@ -239,28 +344,34 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
-      rememberedGrants.sweep(new Date())
+      rememberedGrants
+        .sweep(new Date())
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
       if (!redis) {
-        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'));
+        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) =>
+          logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
+        );
       }
     }, SWEEP_INTERVAL_MS);
     sweeper.unref();
 
-    const listenOn = (server: Server, port: number, host: string) => new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve((server.address() as { port: number }).port);
+    const listenOn = (server: Server, port: number, host: string) =>
+      new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as { port: number }).port);
+        });
       });
-    });
 
     return {
       publicServer,
       adminServer,
       database,
       redis,
-      get kids() { return providers.keys.kids; },
+      get kids() {
+        return providers.keys.kids;
+      },
       async listen() {
         const publicPort = await listenOn(publicServer, config.port, config.host);
         const adminPort = await listenOn(adminServer, config.adminPort, config.adminHost);
@@ -273,13 +384,16 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         }
         clearInterval(sweeper);
         await keyWatcher.stop();
-        const stop = (server: Server) => new Promise<void>((resolve) => {
-          if (!server.listening) return resolve();
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        const stop = (server: Server) =>
+          new Promise<void>((resolve) => {
+            if (!server.listening) return resolve();
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          });
         const drained = Promise.all([stop(publicServer), stop(adminServer)]);
-        const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref());
+        const deadline = new Promise<void>((resolve) =>
+          setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref(),
+        );
         await Promise.race([drained, deadline]);
         publicServer.closeAllConnections();
         adminServer.closeAllConnections();

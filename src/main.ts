@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   // Imported after the console is routed: oidc-provider prints its warnings at import time.
   const { createGatehouse } = await import('./app.js');
   if (!config.databaseUrl) logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: using embedded PGlite');
-  if (config.issuer.startsWith('http://') && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(config.issuer)) {
+  if (
+    config.issuer.startsWith('http://') &&
+    !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(config.issuer)
+  ) {
     logger.warn({ issuer: config.issuer }, 'ISSUER is not https: cookies are not Secure; use https in production');
   }
 
@@ -30,7 +33,10 @@ async function main(): Promise<void> {
     exitOnStartupError(err, config.databaseUrl, logger);
   }
   const { publicPort, adminPort } = await gatehouse.listen();
-  logger.info({ issuer: config.issuer, port: publicPort, adminPort, adminHost: config.adminHost, kids: gatehouse.kids }, 'gatehouse listening');
+  logger.info(
+    { issuer: config.issuer, port: publicPort, adminPort, adminHost: config.adminHost, kids: gatehouse.kids },
+    'gatehouse listening',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -46,7 +52,11 @@ async function main(): Promise<void> {
 }
 
 /** Problems the operator fixes outside Gatehouse get one line on stderr and no stack; the rest is logged in full. */
-function exitOnStartupError(err: unknown, databaseUrl: string | undefined, logger: ReturnType<typeof createLogger>): never {
+function exitOnStartupError(
+  err: unknown,
+  databaseUrl: string | undefined,
+  logger: ReturnType<typeof createLogger>,
+): never {
   if (err instanceof DirectoryLockedError) {
     process.stderr.write(`gatehouse: ${err.message}\n`);
     process.exit(EX_CANTCREAT);

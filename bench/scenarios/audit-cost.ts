@@ -47,27 +47,47 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
       ctx.storages.add(storage);
       storages[mode] = storage;
     }
-    const started = await startGatehouseInstances(ctx, `gatehouse-${backend}-audit`, modes.map((mode) => ({
-      storage: storages[mode]!,
-      env: { AUDIT_LOG_ENABLED: mode.startsWith('on') ? 'true' : 'false', ...(mode === 'on-discard' ? { BENCH_AUDIT_WRITES: 'discard' } : {}) },
-    })));
+    const started = await startGatehouseInstances(
+      ctx,
+      `gatehouse-${backend}-audit`,
+      modes.map((mode) => ({
+        storage: storages[mode]!,
+        env: {
+          AUDIT_LOG_ENABLED: mode.startsWith('on') ? 'true' : 'false',
+          ...(mode === 'on-discard' ? { BENCH_AUDIT_WRITES: 'discard' } : {}),
+        },
+      })),
+    );
     server = started.server;
     const sides = {} as Record<Mode, AlternatingSide>;
     for (const [i, mode] of modes.entries()) {
       const gh = started.ghs[i]!;
       const { machine } = await prepareFixture(gh);
       sides[mode] = {
-        url: `${gh.publicUrl}/token`, method: 'POST', pid: server.pid,
+        url: `${gh.publicUrl}/token`,
+        method: 'POST',
+        pid: server.pid,
         headers: { 'content-type': FORM, authorization: basicAuth(machine) },
         body: `grant_type=client_credentials&resource=${encodeURIComponent(RESOURCE)}&scope=read`,
       };
       if (settings.warmupSeconds > 0) {
-        await measure({ ...sides[mode], connections: settings.connections, seconds: FRESH_SERVER_WARMUP_FACTOR * settings.warmupSeconds });
+        await measure({
+          ...sides[mode],
+          connections: settings.connections,
+          seconds: FRESH_SERVER_WARMUP_FACTOR * settings.warmupSeconds,
+        });
       }
     }
     const options = (what: string, names: [string, string]): AlternatingOptions => ({
-      connections: settings.connections, sliceMs: SLICE_MS, settleMs: SETTLE_MS, pairs: settings.auditRounds, warmupPairs: WARMUP_PAIRS,
-      onPair: (pair, a, b) => ctx.progress(`${backend}: client_credentials JWT, ${what} (${pair}/${settings.auditRounds}): ${names[0]} ${Math.round(a)}/s, ${names[1]} ${Math.round(b)}/s`),
+      connections: settings.connections,
+      sliceMs: SLICE_MS,
+      settleMs: SETTLE_MS,
+      pairs: settings.auditRounds,
+      warmupPairs: WARMUP_PAIRS,
+      onPair: (pair, a, b) =>
+        ctx.progress(
+          `${backend}: client_credentials JWT, ${what} (${pair}/${settings.auditRounds}): ${names[0]} ${Math.round(a)}/s, ${names[1]} ${Math.round(b)}/s`,
+        ),
     });
 
     const main = await alternatingLoad(sides.on, sides.off, options('audit on / off', ['on', 'off']));
@@ -75,14 +95,23 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
     ctx.results.rows.push(rowFrom('client_credentials, JWT — audit log on', label, 'req/s', main.a, [note]));
     ctx.results.rows.push(rowFrom('client_credentials, JWT — audit log off', label, 'req/s', main.b, [note]));
     ctx.results.auditCost[backend] = { on: main.a, off: main.b, ratios: main.ratios };
-    for (const r of [main.a, main.b]) if (r.failed + r.errors) throw new Error(`${r.failed + r.errors} requests failed during the audit pair`);
+    for (const r of [main.a, main.b])
+      if (r.failed + r.errors) throw new Error(`${r.failed + r.errors} requests failed during the audit pair`);
 
     // The same audit work on the event loop, with nothing written: Gatehouse's own share.
-    const discard = await alternatingLoad(sides['on-discard'], sides.off, options('audit on but not written / off', ['not written', 'off']));
+    const discard = await alternatingLoad(
+      sides['on-discard'],
+      sides.off,
+      options('audit on but not written / off', ['not written', 'off']),
+    );
     ctx.results.auditDiscard[backend] = discard.ratios;
 
     // Nothing to tell apart: what the same procedure reads between two audit-off instances.
-    const self = await alternatingLoad(sides.off, sides['off-b'], options('audit off / off, self-check', ['off', 'off-b']));
+    const self = await alternatingLoad(
+      sides.off,
+      sides['off-b'],
+      options('audit off / off, self-check', ['off', 'off-b']),
+    );
     ctx.results.auditSelfCheck[backend] = self.ratios;
 
     // A separate process (PGlite is one process's database) writing the audit-on rate of rows
@@ -93,9 +122,13 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
         const control = await alternatingLoad(
           { ...sides.off, onTurn: () => writer.send('start') },
           { ...sides.off, onTurn: () => writer.send('pause') },
-          options(`audit off, with / without ${Math.round(main.a.rps)} rows/s written by another process`, ['with', 'without']),
+          options(`audit off, with / without ${Math.round(main.a.rps)} rows/s written by another process`, [
+            'with',
+            'without',
+          ]),
         );
-        if (writer.exitCode !== null) throw new Error(`audit row writer exited (${writer.exitCode}) during the control`);
+        if (writer.exitCode !== null)
+          throw new Error(`audit row writer exited (${writer.exitCode}) during the control`);
         ctx.results.auditControl = control.ratios;
       } finally {
         await stopRowWriter(writer);
@@ -117,11 +150,17 @@ export async function benchAuditCost(ctx: BenchContext, backend: BackendName): P
 async function startRowWriter(storage: TestStorage, rowsPerSecond: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/audit-row-writer.ts')], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: storage.env.DATABASE_URL, AUDIT_ROWS_PER_SECOND: String(Math.round(rowsPerSecond)) },
+    env: {
+      ...process.env,
+      DATABASE_URL: storage.env.DATABASE_URL,
+      AUDIT_ROWS_PER_SECOND: String(Math.round(rowsPerSecond)),
+    },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('ready')) resolve(); });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`audit row writer exited (${code}) before it was ready`)));
   });
   return child;

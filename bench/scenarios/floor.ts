@@ -22,18 +22,32 @@ export async function startFloor(ctx: BenchContext): Promise<Floor> {
   const port = await freePort();
   const client = { client_id: 'floor-client', client_secret: randomBytes(32).toString('base64url') };
   const url = `http://127.0.0.1:${port}`;
-  const server = await startChildServer('floor', 'bench/floor-server.ts', {
-    FLOOR_PORT: String(port), FLOOR_CLIENT_ID: client.client_id, FLOOR_CLIENT_SECRET: client.client_secret, FLOOR_RESOURCE: RESOURCE,
-  }, `${url}/.well-known/openid-configuration`, settings.serverNodeArgs);
+  const server = await startChildServer(
+    'floor',
+    'bench/floor-server.ts',
+    {
+      FLOOR_PORT: String(port),
+      FLOOR_CLIENT_ID: client.client_id,
+      FLOOR_CLIENT_SECRET: client.client_secret,
+      FLOOR_RESOURCE: RESOURCE,
+    },
+    `${url}/.well-known/openid-configuration`,
+    settings.serverNodeArgs,
+  );
   const spec: LoadSpec = {
-    url: `${url}/token`, method: 'POST',
+    url: `${url}/token`,
+    method: 'POST',
     headers: { 'content-type': FORM, authorization: basicAuth(client) },
     body: `grant_type=client_credentials&resource=${encodeURIComponent(RESOURCE)}&scope=read`,
-    connections: settings.connections, seconds: settings.seconds,
+    connections: settings.connections,
+    seconds: settings.seconds,
   };
   try {
-    const check = await fetch(spec.url, { method: 'POST', headers: spec.headers, body: spec.body }).then((r) => r.json()) as { access_token?: string };
-    if (check.access_token?.split('.').length !== 3) throw new Error(`floor did not issue a JWT: ${JSON.stringify(check)}`);
+    const check = (await fetch(spec.url, { method: 'POST', headers: spec.headers, body: spec.body }).then((r) =>
+      r.json(),
+    )) as { access_token?: string };
+    if (check.access_token?.split('.').length !== 3)
+      throw new Error(`floor did not issue a JWT: ${JSON.stringify(check)}`);
   } catch (err) {
     await server.stop();
     throw err;
@@ -42,7 +56,14 @@ export async function startFloor(ctx: BenchContext): Promise<Floor> {
     async measureFor(backend) {
       const r = await warmAndMeasure(ctx, `floor (before ${backend}): client_credentials JWT`, spec, server);
       ctx.results.floorPeak[backend] = r;
-      ctx.results.rows.push(rowFrom('client_credentials, JWT access token', `library floor (bare oidc-provider), measured before the ${backendLabel(backend)} run`, 'req/s', r));
+      ctx.results.rows.push(
+        rowFrom(
+          'client_credentials, JWT access token',
+          `library floor (bare oidc-provider), measured before the ${backendLabel(backend)} run`,
+          'req/s',
+          r,
+        ),
+      );
     },
     stop: () => server.stop(),
   };

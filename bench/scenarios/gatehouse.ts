@@ -2,8 +2,15 @@ import { createTestStorage, type BackendName } from '../../test/support/backends
 import { cpuSeconds, type ChildServer } from '../support/child-server.js';
 import { backendLabel, fmt, measureOn, warmAndMeasure, type BenchContext } from '../support/context.js';
 import {
-  FORM, RESOURCE, basicAuth, prepareFixture, refreshChains, runCodeFlows,
-  type BenchFixture, type ChainStats, type RemoteGatehouse,
+  FORM,
+  RESOURCE,
+  basicAuth,
+  prepareFixture,
+  refreshChains,
+  runCodeFlows,
+  type BenchFixture,
+  type ChainStats,
+  type RemoteGatehouse,
 } from '../support/gatehouse-fixture.js';
 import { startGatehouseServer } from '../support/gatehouse-server.js';
 import { measure, type LoadSpec } from '../support/load.js';
@@ -14,7 +21,12 @@ import { FRESH_SERVER_WARMUP_FACTOR, PARTIAL_LOAD } from '../support/settings.js
 const SPARE_CHAINS_PER_CONNECTION = 1;
 
 interface Under {
-  ctx: BenchContext; backend: BackendName; server: ChildServer; gh: RemoteGatehouse; fixture: BenchFixture; label: string;
+  ctx: BenchContext;
+  backend: BackendName;
+  server: ChildServer;
+  gh: RemoteGatehouse;
+  fixture: BenchFixture;
+  label: string;
   beforePeak: () => Promise<void>;
 }
 
@@ -22,7 +34,11 @@ interface Under {
  * Every Gatehouse scenario on one backend: fresh storage, its own server process, dropped
  * afterwards. `beforePeak` runs right before the client_credentials JWT peak (the floor run).
  */
-export async function benchGatehouse(ctx: BenchContext, backend: BackendName, beforePeak: () => Promise<void>): Promise<void> {
+export async function benchGatehouse(
+  ctx: BenchContext,
+  backend: BackendName,
+  beforePeak: () => Promise<void>,
+): Promise<void> {
   const label = `Gatehouse, ${backendLabel(backend)}`;
   ctx.progress(`${label}: preparing storage`);
   const storage = await createTestStorage(backend);
@@ -48,9 +64,12 @@ export async function benchGatehouse(ctx: BenchContext, backend: BackendName, be
 
 function machineRequest(u: Under, path: string, body: string): LoadSpec {
   return {
-    url: `${u.gh.publicUrl}${path}`, method: 'POST', body,
+    url: `${u.gh.publicUrl}${path}`,
+    method: 'POST',
+    body,
     headers: { 'content-type': FORM, authorization: basicAuth(u.fixture.machine) },
-    connections: u.ctx.settings.connections, seconds: u.ctx.settings.seconds,
+    connections: u.ctx.settings.connections,
+    seconds: u.ctx.settings.seconds,
   };
 }
 
@@ -64,27 +83,59 @@ async function endpointScenarios(u: Under): Promise<void> {
     return r;
   };
 
-  const jwt = machineRequest(u, '/token', `grant_type=client_credentials&resource=${encodeURIComponent(RESOURCE)}&scope=read`);
+  const jwt = machineRequest(
+    u,
+    '/token',
+    `grant_type=client_credentials&resource=${encodeURIComponent(RESOURCE)}&scope=read`,
+  );
   // A fresh server (JIT, pools, PGlite's first WAL and buffer work) stays slower for a few
   // seconds longer than one scenario's warm-up; the first scenario would pay for it.
-  if (ctx.settings.warmupSeconds > 0) await measure({ ...jwt, seconds: FRESH_SERVER_WARMUP_FACTOR * ctx.settings.warmupSeconds });
+  if (ctx.settings.warmupSeconds > 0)
+    await measure({ ...jwt, seconds: FRESH_SERVER_WARMUP_FACTOR * ctx.settings.warmupSeconds });
   await u.beforePeak();
   const peak = await scenario('client_credentials, JWT access token', jwt);
   ctx.results.peak[backend] = peak;
 
   const rate = Math.max(1, Math.round(peak.rps * PARTIAL_LOAD));
   const offered = `${rate.toLocaleString('en-US')}/s offered`;
-  const paced = await measureOn(ctx, server, `${backend}: client_credentials JWT at ${rate}/s, paced`, { ...jwt, overallRate: rate, paced: true });
+  const paced = await measureOn(ctx, server, `${backend}: client_credentials JWT at ${rate}/s, paced`, {
+    ...jwt,
+    overallRate: rate,
+    paced: true,
+  });
   ctx.results.atPartialLoad[backend] = paced;
-  rows.push(rowFrom('client_credentials, JWT — 70 % of peak, paced', label, 'req/s', paced, [`${offered}, evenly spaced per connection`]));
-  const bursty = await measureOn(ctx, server, `${backend}: client_credentials JWT at ${rate}/s, autocannon refill`, { ...jwt, overallRate: rate });
-  rows.push(rowFrom('client_credentials, JWT — 70 % of peak, autocannon refill', label, 'req/s', bursty, [
-    `${offered}; autocannon refills each connection's quota once a second and sends it back to back (bursts), for comparison`,
-  ]));
+  rows.push(
+    rowFrom('client_credentials, JWT — 70 % of peak, paced', label, 'req/s', paced, [
+      `${offered}, evenly spaced per connection`,
+    ]),
+  );
+  const bursty = await measureOn(ctx, server, `${backend}: client_credentials JWT at ${rate}/s, autocannon refill`, {
+    ...jwt,
+    overallRate: rate,
+  });
+  rows.push(
+    rowFrom('client_credentials, JWT — 70 % of peak, autocannon refill', label, 'req/s', bursty, [
+      `${offered}; autocannon refills each connection's quota once a second and sends it back to back (bursts), for comparison`,
+    ]),
+  );
 
-  await scenario('client_credentials, opaque access token', machineRequest(u, '/token', 'grant_type=client_credentials'));
-  await scenario('introspection of an opaque token', machineRequest(u, '/token/introspection', `token=${encodeURIComponent(u.fixture.opaqueToken)}&token_type_hint=access_token`));
-  const get = (path: string): LoadSpec => ({ url: `${u.gh.publicUrl}${path}`, connections: ctx.settings.connections, seconds: ctx.settings.seconds });
+  await scenario(
+    'client_credentials, opaque access token',
+    machineRequest(u, '/token', 'grant_type=client_credentials'),
+  );
+  await scenario(
+    'introspection of an opaque token',
+    machineRequest(
+      u,
+      '/token/introspection',
+      `token=${encodeURIComponent(u.fixture.opaqueToken)}&token_type_hint=access_token`,
+    ),
+  );
+  const get = (path: string): LoadSpec => ({
+    url: `${u.gh.publicUrl}${path}`,
+    connections: ctx.settings.connections,
+    seconds: ctx.settings.seconds,
+  });
   await scenario('GET /jwks', get('/jwks'));
   await scenario('GET /.well-known/openid-configuration', get('/.well-known/openid-configuration'));
 }
@@ -97,12 +148,20 @@ async function flowAndRefreshScenarios(u: Under): Promise<void> {
   const cpuBefore = cpuSeconds(server.pid);
   const flows = await runCodeFlows(gh, fixture, count, flowConcurrency);
   const cpuAfter = cpuSeconds(server.pid);
-  const serverCores = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / flows.seconds : undefined;
+  const serverCores =
+    cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / flows.seconds : undefined;
   const failedNote = flows.failed ? [`${flows.failed} failed: ${flows.firstError}`] : [];
-  ctx.progress(`${backend}: code flows: ${fmt({ rate: flows.flowsPerSecond, p50: flows.p50, p99: flows.p99, serverCores })}${flows.failed ? ` (${failedNote[0]})` : ''}`);
+  ctx.progress(
+    `${backend}: code flows: ${fmt({ rate: flows.flowsPerSecond, p50: flows.p50, p99: flows.p99, serverCores })}${flows.failed ? ` (${failedNote[0]})` : ''}`,
+  );
   ctx.results.rows.push({
     scenario: `code + PKCE flow (authorize → login → consent → token), ${flowConcurrency} at a time`,
-    target: label, unit: 'flows/s', rate: flows.flowsPerSecond, p50: flows.p50, p99: flows.p99, serverCores,
+    target: label,
+    unit: 'flows/s',
+    rate: flows.flowsPerSecond,
+    p50: flows.p50,
+    p99: flows.p99,
+    serverCores,
     notes: [`${flows.flows} flows; p50/p99 per whole flow`, ...failedNote],
   });
 
@@ -114,13 +173,24 @@ async function flowAndRefreshScenarios(u: Under): Promise<void> {
     pool.push(...(await runCodeFlows(gh, fixture, needed - pool.length, flowConcurrency)).refreshTokens);
   }
   const chains = (stats: ChainStats): LoadSpec => ({
-    url: `${gh.publicUrl}/token`, method: 'POST', connections, seconds: ctx.settings.seconds,
+    url: `${gh.publicUrl}/token`,
+    method: 'POST',
+    connections,
+    seconds: ctx.settings.seconds,
     setupClient: refreshChains(pool, fixture.app, stats),
   });
   const stats: ChainStats = { chainsStarted: 0, chainBreaks: 0, exhausted: 0 };
-  const r = await warmAndMeasure(ctx, `${backend}: refresh rotation`, chains(stats), server, chains({ chainsStarted: 0, chainBreaks: 0, exhausted: 0 }));
+  const r = await warmAndMeasure(
+    ctx,
+    `${backend}: refresh rotation`,
+    chains(stats),
+    server,
+    chains({ chainsStarted: 0, chainBreaks: 0, exhausted: 0 }),
+  );
   ctx.results.rotations[backend] = r;
-  ctx.results.rows.push(rowFrom('refresh-token rotation (a fresh token every request)', label, 'rotations/s', r, [
-    `${stats.chainsStarted} chains${stats.chainBreaks ? `, ${stats.chainBreaks} broken` : ''}${stats.exhausted ? `, pool exhausted ×${stats.exhausted}` : ''}`,
-  ]));
+  ctx.results.rows.push(
+    rowFrom('refresh-token rotation (a fresh token every request)', label, 'rotations/s', r, [
+      `${stats.chainsStarted} chains${stats.chainBreaks ? `, ${stats.chainBreaks} broken` : ''}${stats.exhausted ? `, pool exhausted ×${stats.exhausted}` : ''}`,
+    ]),
+  );
 }

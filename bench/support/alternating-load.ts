@@ -40,9 +40,26 @@ export interface AlternatingResult {
   b: LoadResult;
 }
 
-interface Slice { side: 0 | 1; countFrom: number; end: number; ok: number; failed: number; errors: number; counted: boolean; seconds: number }
+interface Slice {
+  side: 0 | 1;
+  countFrom: number;
+  end: number;
+  ok: number;
+  failed: number;
+  errors: number;
+  counted: boolean;
+  seconds: number;
+}
 
-interface SideTally { latencies: number[]; ok: number; failed: number; errors: number; seconds: number; cpu: number; statuses: Record<string, number> }
+interface SideTally {
+  latencies: number[];
+  ok: number;
+  failed: number;
+  errors: number;
+  seconds: number;
+  cpu: number;
+  statuses: Record<string, number>;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -59,7 +76,11 @@ function percentile(sorted: Float64Array, p: number): number {
  * second apart see nearly the same machine, so each pair's ratio is far steadier than that of two
  * runs several seconds apart; the pairs' median is the comparison.
  */
-export async function alternatingLoad(a: AlternatingSide, b: AlternatingSide, options: AlternatingOptions): Promise<AlternatingResult> {
+export async function alternatingLoad(
+  a: AlternatingSide,
+  b: AlternatingSide,
+  options: AlternatingOptions,
+): Promise<AlternatingResult> {
   const sides = [a, b] as const;
   const pools = sides.map((s) => new Pool(new URL(s.url).origin, { connections: options.connections, pipelining: 1 }));
   const newTally = (): SideTally => ({ latencies: [], ok: 0, failed: 0, errors: 0, seconds: 0, cpu: 0, statuses: {} });
@@ -75,7 +96,10 @@ export async function alternatingLoad(a: AlternatingSide, b: AlternatingSide, op
       let status = 0;
       try {
         const res = await pools[slice.side]!.request({
-          path: new URL(side.url).pathname, method: side.method, headers: side.headers, body: side.body,
+          path: new URL(side.url).pathname,
+          method: side.method,
+          headers: side.headers,
+          body: side.body,
         });
         status = res.statusCode;
         await res.body.dump();
@@ -101,7 +125,16 @@ export async function alternatingLoad(a: AlternatingSide, b: AlternatingSide, op
   const runSlice = async (side: 0 | 1, counted: boolean): Promise<Slice> => {
     sides[side].onTurn?.();
     const start = performance.now();
-    const slice: Slice = { side, countFrom: start + options.settleMs, end: start + options.sliceMs, ok: 0, failed: 0, errors: 0, counted, seconds: 0 };
+    const slice: Slice = {
+      side,
+      countFrom: start + options.settleMs,
+      end: start + options.sliceMs,
+      ok: 0,
+      failed: 0,
+      errors: 0,
+      counted,
+      seconds: 0,
+    };
     current = slice;
     await sleep(options.settleMs);
     const pid = sides[side].pid;

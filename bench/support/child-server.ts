@@ -34,29 +34,46 @@ const running = new Set<ChildServer>();
  * temporary log file, and an IPC channel so it exits if the runner dies. Resolves once
  * `readyUrl` answers 200.
  */
-export async function startChildServer(name: string, script: string, env: Record<string, string>, readyUrl: string, nodeArgs: string[] = []): Promise<ChildServer> {
+export async function startChildServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  readyUrl: string,
+  nodeArgs: string[] = [],
+): Promise<ChildServer> {
   const logFile = path.join(os.tmpdir(), `gatehouse-bench-${name}-${process.pid}-${Date.now()}.log`);
   const out = fs.openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), NODE_ENV: 'production', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      NODE_ENV: 'production',
+      ...env,
+    },
     stdio: ['ignore', out, out, 'ipc'],
   });
   fs.closeSync(out);
   let alive = true;
   let exitReason: string | undefined;
-  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    alive = false;
-    exitReason = signal ? `signal ${signal}` : `code ${code}`;
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      alive = false;
+      exitReason = signal ? `signal ${signal}` : `code ${code}`;
+      resolve();
+    }),
+  );
 
   const server: ChildServer = {
     name,
     pid: child.pid!,
     logFile,
-    get alive() { return alive; },
-    get exitReason() { return exitReason; },
+    get alive() {
+      return alive;
+    },
+    get exitReason() {
+      return exitReason;
+    },
     logTail(lines = 30) {
       try {
         return fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -68,7 +85,9 @@ export async function startChildServer(name: string, script: string, env: Record
       running.delete(server);
       if (alive) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => { if (alive) child.kill('SIGKILL'); }, STOP_GRACE_MS);
+        const timer = setTimeout(() => {
+          if (alive) child.kill('SIGKILL');
+        }, STOP_GRACE_MS);
         await exited;
         clearTimeout(timer);
       }
@@ -109,7 +128,11 @@ export async function stopAllChildServers(): Promise<void> {
 /** Synchronous last resort on process exit: SIGKILL each child we started, by pid. */
 export function killAllChildServersNow(): void {
   for (const s of running) {
-    try { process.kill(s.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(s.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 

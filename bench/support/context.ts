@@ -44,7 +44,12 @@ export const fmt = (r: { rps?: number; rate?: number; p50: number; p99: number; 
   `${Math.round(r.rps ?? r.rate ?? 0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms${r.serverCores !== undefined ? ` cpu ${r.serverCores.toFixed(2)}` : ''}`;
 
 /** One measured run with the server's CPU sampled; fails if the server died meanwhile. */
-export async function measureOn(ctx: BenchContext, server: ChildServer, label: string, spec: LoadSpec): Promise<LoadResult> {
+export async function measureOn(
+  ctx: BenchContext,
+  server: ChildServer,
+  label: string,
+  spec: LoadSpec,
+): Promise<LoadResult> {
   const result = await measure(spec, server.pid);
   if (!server.alive) throw new Error(`${server.name} exited (${server.exitReason}) during "${label}"`);
   const failed = result.failed + result.errors;
@@ -53,7 +58,13 @@ export async function measureOn(ctx: BenchContext, server: ChildServer, label: s
 }
 
 /** Warm-up (discarded), then the measured run. */
-export async function warmAndMeasure(ctx: BenchContext, label: string, spec: LoadSpec, server: ChildServer, warmupSpec: LoadSpec = spec): Promise<LoadResult> {
+export async function warmAndMeasure(
+  ctx: BenchContext,
+  label: string,
+  spec: LoadSpec,
+  server: ChildServer,
+  warmupSpec: LoadSpec = spec,
+): Promise<LoadResult> {
   if (ctx.settings.warmupSeconds > 0) await measure({ ...warmupSpec, seconds: ctx.settings.warmupSeconds });
   return measureOn(ctx, server, label, spec);
 }

@@ -13,7 +13,10 @@ export interface RemoteGatehouse {
   adminKey: string;
 }
 
-export interface Credentials { client_id: string; client_secret: string }
+export interface Credentials {
+  client_id: string;
+  client_secret: string;
+}
 
 export function basicAuth(c: Credentials): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
@@ -24,18 +27,30 @@ export const FORM = 'application/x-www-form-urlencoded';
 async function admin(gh: RemoteGatehouse, method: string, path: string, body?: unknown) {
   const res = await fetch(`${gh.adminUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${gh.adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${gh.adminKey}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, body: parsed as any, headers: res.headers };
 }
 
 /** The shape test/support's relying-party helpers need (they only use issuer and admin()). */
 export function asRunning(gh: RemoteGatehouse): RunningGatehouse {
-  return { issuer: gh.issuer, adminUrl: gh.adminUrl, adminKey: gh.adminKey, admin: (m: string, p: string, b?: unknown) => admin(gh, m, p, b) } as unknown as RunningGatehouse;
+  return {
+    issuer: gh.issuer,
+    adminUrl: gh.adminUrl,
+    adminKey: gh.adminKey,
+    admin: (m: string, p: string, b?: unknown) => admin(gh, m, p, b),
+  } as unknown as RunningGatehouse;
 }
 
 export interface BenchFixture {
@@ -49,16 +64,27 @@ export interface BenchFixture {
 export async function prepareFixture(gh: RemoteGatehouse): Promise<BenchFixture> {
   const running = asRunning(gh);
   const resource = await admin(gh, 'POST', '/admin/resources', { indicator: RESOURCE, scopes: [{ name: 'read' }] });
-  if (resource.status !== 201) throw new Error(`create resource failed: ${resource.status} ${JSON.stringify(resource.body)}`);
-  const machine = await createClient(running, { client_name: 'Bench machine', grant_types: ['client_credentials'], redirect_uris: [], post_logout_redirect_uris: [] }) as Credentials;
-  const app = await createClient(running, { client_name: 'Bench app' }) as Credentials;
+  if (resource.status !== 201)
+    throw new Error(`create resource failed: ${resource.status} ${JSON.stringify(resource.body)}`);
+  const machine = (await createClient(running, {
+    client_name: 'Bench machine',
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+  })) as Credentials;
+  const app = (await createClient(running, { client_name: 'Bench app' })) as Credentials;
   const user = await createUser(running);
 
   const jwt = await tokenRequest(gh, machine, { grant_type: 'client_credentials', resource: RESOURCE, scope: 'read' });
-  if (jwt.access_token?.split('.').length !== 3) throw new Error(`client_credentials with a resource did not return a JWT: ${JSON.stringify(jwt)}`);
+  if (jwt.access_token?.split('.').length !== 3)
+    throw new Error(`client_credentials with a resource did not return a JWT: ${JSON.stringify(jwt)}`);
   const opaque = await tokenRequest(gh, machine, { grant_type: 'client_credentials' });
-  if (!opaque.access_token || opaque.access_token.split('.').length === 3) throw new Error(`client_credentials without a resource did not return an opaque token: ${JSON.stringify(opaque)}`);
-  const info = await postForm(gh, '/token/introspection', machine, { token: opaque.access_token, token_type_hint: 'access_token' });
+  if (!opaque.access_token || opaque.access_token.split('.').length === 3)
+    throw new Error(`client_credentials without a resource did not return an opaque token: ${JSON.stringify(opaque)}`);
+  const info = await postForm(gh, '/token/introspection', machine, {
+    token: opaque.access_token,
+    token_type_hint: 'access_token',
+  });
   if (info.active !== true) throw new Error(`introspection of the opaque token: ${JSON.stringify(info)}`);
   return { machine, app, user, opaqueToken: opaque.access_token };
 }
@@ -69,7 +95,7 @@ async function postForm(gh: RemoteGatehouse, path: string, c: Credentials, form:
     headers: { 'content-type': FORM, authorization: basicAuth(c) },
     body: new URLSearchParams(form),
   });
-  return await res.json() as Record<string, unknown> & { access_token?: string };
+  return (await res.json()) as Record<string, unknown> & { access_token?: string };
 }
 
 function tokenRequest(gh: RemoteGatehouse, c: Credentials, form: Record<string, string>) {
@@ -92,7 +118,12 @@ export interface FlowsResult {
  * login form (Argon2id verify) → consent form → token (with offline_access, so each yields a
  * refresh token of its own grant).
  */
-export async function runCodeFlows(gh: RemoteGatehouse, fixture: BenchFixture, count: number, concurrency: number): Promise<FlowsResult> {
+export async function runCodeFlows(
+  gh: RemoteGatehouse,
+  fixture: BenchFixture,
+  count: number,
+  concurrency: number,
+): Promise<FlowsResult> {
   const running = asRunning(gh);
   const config = await discover(running, fixture.app);
   const durations: number[] = [];
@@ -118,11 +149,25 @@ export async function runCodeFlows(gh: RemoteGatehouse, fixture: BenchFixture, c
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   durations.sort((a, b) => a - b);
-  const pct = (p: number) => durations.length ? durations[Math.min(durations.length - 1, Math.ceil((p / 100) * durations.length) - 1)]! : NaN;
-  return { flows: durations.length, failed, seconds, flowsPerSecond: durations.length / seconds, p50: pct(50), p99: pct(99), refreshTokens, firstError };
+  const pct = (p: number) =>
+    durations.length ? durations[Math.min(durations.length - 1, Math.ceil((p / 100) * durations.length) - 1)]! : NaN;
+  return {
+    flows: durations.length,
+    failed,
+    seconds,
+    flowsPerSecond: durations.length / seconds,
+    p50: pct(50),
+    p99: pct(99),
+    refreshTokens,
+    firstError,
+  };
 }
 
-export interface ChainStats { chainsStarted: number; chainBreaks: number; exhausted: number }
+export interface ChainStats {
+  chainsStarted: number;
+  chainBreaks: number;
+  exhausted: number;
+}
 
 /**
  * Per-connection refresh-token chains for autocannon: each connection presents its current
@@ -135,26 +180,31 @@ export function refreshChains(pool: string[], app: Credentials, stats: ChainStat
   return (client) => {
     let token: string | undefined;
     let awaitingAnswer = false;
-    client.setRequests([{
-      method: 'POST',
-      path: '/token',
-      headers: { 'content-type': FORM, authorization },
-      setupRequest(req) {
-        if (awaitingAnswer || !token) {
-          token = pool.pop();
-          if (token) stats.chainsStarted++;
-          else stats.exhausted++;
-        }
-        awaitingAnswer = true;
-        // An exhausted pool still sends (autocannon cannot skip a connection's only request): it fails as invalid_grant.
-        return { ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token ?? 'bench-pool-exhausted')}` };
+    client.setRequests([
+      {
+        method: 'POST',
+        path: '/token',
+        headers: { 'content-type': FORM, authorization },
+        setupRequest(req) {
+          if (awaitingAnswer || !token) {
+            token = pool.pop();
+            if (token) stats.chainsStarted++;
+            else stats.exhausted++;
+          }
+          awaitingAnswer = true;
+          // An exhausted pool still sends (autocannon cannot skip a connection's only request): it fails as invalid_grant.
+          return {
+            ...req,
+            body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token ?? 'bench-pool-exhausted')}`,
+          };
+        },
+        onResponse(status, body) {
+          awaitingAnswer = false;
+          const rotated = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
+          if (!rotated) stats.chainBreaks++;
+          token = rotated;
+        },
       },
-      onResponse(status, body) {
-        awaitingAnswer = false;
-        const rotated = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
-        if (!rotated) stats.chainBreaks++;
-        token = rotated;
-      },
-    }]);
+    ]);
   };
 }

@@ -104,23 +104,28 @@ export async function measure(spec: LoadSpec, serverPid?: number): Promise<LoadR
   };
   const cpuBefore = serverPid ? cpuSeconds(serverPid) : undefined;
   const wallBefore = process.hrtime.bigint();
-  const result = await runAutocannon({
-    url: spec.url,
-    method: spec.method ?? 'GET',
-    headers: spec.headers,
-    body: spec.body,
-    connections: spec.connections,
-    duration: spec.seconds,
-    pipelining: 1,
-    timeout: 10,
-    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
-    ...(spec.setupClient || spec.paced ? {
-      setupClient: (client: AutocannonClient) => {
-        spec.setupClient?.(client);
-        if (spec.paced && spec.overallRate) paceEvenly(client);
-      },
-    } : {}),
-  }, record);
+  const result = await runAutocannon(
+    {
+      url: spec.url,
+      method: spec.method ?? 'GET',
+      headers: spec.headers,
+      body: spec.body,
+      connections: spec.connections,
+      duration: spec.seconds,
+      pipelining: 1,
+      timeout: 10,
+      ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
+      ...(spec.setupClient || spec.paced
+        ? {
+            setupClient: (client: AutocannonClient) => {
+              spec.setupClient?.(client);
+              if (spec.paced && spec.overallRate) paceEvenly(client);
+            },
+          }
+        : {}),
+    },
+    record,
+  );
   const wall = Number(process.hrtime.bigint() - wallBefore) / 1e9;
   const cpuAfter = serverPid ? cpuSeconds(serverPid) : undefined;
 

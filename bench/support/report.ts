@@ -42,15 +42,33 @@ export function machineFacts(versions: Record<string, string>): Machine {
 export function rowFrom(scenario: string, target: string, unit: string, r: LoadResult, extraNotes: string[] = []): Row {
   const notes = [...extraNotes];
   const failed = r.failed + r.errors;
-  if (failed) notes.push(`${failed} failed (${Object.entries(r.statuses).map(([c, n]) => `${c}×${n}`).concat(r.errors ? [`errors×${r.errors}`] : []).join(', ')})`);
+  if (failed)
+    notes.push(
+      `${failed} failed (${Object.entries(r.statuses)
+        .map(([c, n]) => `${c}×${n}`)
+        .concat(r.errors ? [`errors×${r.errors}`] : [])
+        .join(', ')})`,
+    );
   return { scenario, target, unit, rate: r.rps, p50: r.p50, p99: r.p99, serverCores: r.serverCores, notes };
 }
 
-export interface Verdict { label: string; value: string; target: string; pass: boolean | undefined }
+export interface Verdict {
+  label: string;
+  value: string;
+  target: string;
+  pass: boolean | undefined;
+}
 
 export interface Report {
   machine: Machine;
-  settings: { seconds: number; warmupSeconds: number; connections: number; flows: number; flowConcurrency: number; argon2: string };
+  settings: {
+    seconds: number;
+    warmupSeconds: number;
+    connections: number;
+    flows: number;
+    flowConcurrency: number;
+    argon2: string;
+  };
   rows: Row[];
   verdicts: Verdict[];
   failures: string[];
@@ -119,8 +137,14 @@ export function renderMarkdown(report: Report): string {
   lines.push('## Latest run', '');
   lines.push(`- Date: ${m.date}; total bench time ${Math.round(report.totalSeconds)} s`);
   lines.push(`- Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}`);
-  lines.push(`- Software: Node ${m.node}, ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  lines.push(`- Settings: ${s.seconds} s per scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS); code flows: ${s.flows} flows, ${s.flowConcurrency} at a time (BENCH_FLOWS, BENCH_FLOW_CONCURRENCY)`);
+  lines.push(
+    `- Software: Node ${m.node}, ${Object.entries(m.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  lines.push(
+    `- Settings: ${s.seconds} s per scenario after ${s.warmupSeconds} s warm-up, ${s.connections} connections (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS); code flows: ${s.flows} flows, ${s.flowConcurrency} at a time (BENCH_FLOWS, BENCH_FLOW_CONCURRENCY)`,
+  );
   lines.push(`- Password hashing in the code flow: ${s.argon2}`);
   lines.push('');
   lines.push('| Scenario | Server | Rate | p50 ms | p99 ms | Server CPU | CPU ms / op | Notes |');
@@ -128,13 +152,16 @@ export function renderMarkdown(report: Report): string {
   for (const r of report.rows) {
     const cores = r.serverCores !== undefined ? r.serverCores.toFixed(2) : '–';
     const perOp = r.serverCores !== undefined && r.rate > 0 ? ((r.serverCores / r.rate) * 1000).toFixed(2) : '–';
-    lines.push(`| ${r.scenario} | ${r.target} | ${int(r.rate)} ${r.unit} | ${ms(r.p50)} | ${ms(r.p99)} | ${cores} | ${perOp} | ${r.notes.join('; ')} |`);
+    lines.push(
+      `| ${r.scenario} | ${r.target} | ${int(r.rate)} ${r.unit} | ${ms(r.p50)} | ${ms(r.p99)} | ${cores} | ${perOp} | ${r.notes.join('; ')} |`,
+    );
   }
   lines.push('');
   lines.push('| Check | Measured | Target | Result |');
   lines.push('|---|---:|---:|---|');
   for (const v of report.verdicts) {
-    const result = v.target === '—' ? 'for information' : v.pass === undefined ? 'not measured' : v.pass ? 'pass' : '**miss**';
+    const result =
+      v.target === '—' ? 'for information' : v.pass === undefined ? 'not measured' : v.pass ? 'pass' : '**miss**';
     lines.push(`| ${v.label} | ${v.value} | ${v.target} | ${result} |`);
   }
   if (report.failures.length) {

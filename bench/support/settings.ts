@@ -43,10 +43,16 @@ function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
 
 export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const seconds = intSetting(env, 'BENCH_SECONDS', 10, 1);
-  const backends = (env.BENCH_BACKENDS ?? 'pglite,postgres').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const b of backends) if (b !== 'pglite' && b !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${b}" (pglite, postgres)`);
+  const backends = (env.BENCH_BACKENDS ?? 'pglite,postgres')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const b of backends)
+    if (b !== 'pglite' && b !== 'postgres')
+      throw new Error(`BENCH_BACKENDS: unknown backend "${b}" (pglite, postgres)`);
   const scenarios = env.BENCH_SCENARIOS || 'all';
-  if (scenarios !== 'all' && scenarios !== 'audit') throw new Error(`BENCH_SCENARIOS: unknown value "${scenarios}" (all, audit)`);
+  if (scenarios !== 'all' && scenarios !== 'audit')
+    throw new Error(`BENCH_SCENARIOS: unknown value "${scenarios}" (all, audit)`);
   return {
     seconds,
     warmupSeconds: intSetting(env, 'BENCH_WARMUP_SECONDS', Math.min(2, seconds), 0),
@@ -67,6 +73,13 @@ export function watchdogMs(s: BenchSettings): number {
   const autocannonRuns = s.backends.length * 9;
   // The audit comparisons: one process start, three fresh warm-ups, and up to three comparisons
   // of 2 s per pair (plus warm-up pairs) per backend.
-  const auditPair = s.backends.length * (120 + 3 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 3 * 2 * (s.auditRounds + 2));
-  return (180 + 2 * autocannonRuns * (s.seconds + s.warmupSeconds) + s.backends.length * (120 + 4 * s.warmupSeconds) + auditPair) * 1000;
+  const auditPair =
+    s.backends.length * (120 + 3 * FRESH_SERVER_WARMUP_FACTOR * s.warmupSeconds + 3 * 2 * (s.auditRounds + 2));
+  return (
+    (180 +
+      2 * autocannonRuns * (s.seconds + s.warmupSeconds) +
+      s.backends.length * (120 + 4 * s.warmupSeconds) +
+      auditPair) *
+    1000
+  );
 }

@@ -53,7 +53,9 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
     const perCore = r?.serverCores ? r.rps / r.serverCores : undefined;
     out.push({
       label: `refresh rotation, ${label(backend)}, per app core`,
-      value: r ? `${perCore !== undefined ? `${Math.round(perCore).toLocaleString('en-US')}/s` : '–'} (${Math.round(r.rps)}/s wall clock at ${r.serverCores?.toFixed(2) ?? '?'} cores)` : '–',
+      value: r
+        ? `${perCore !== undefined ? `${Math.round(perCore).toLocaleString('en-US')}/s` : '–'} (${Math.round(r.rps)}/s wall clock at ${r.serverCores?.toFixed(2) ?? '?'} cores)`
+        : '–',
       target: `≥ ${ROTATIONS_PER_CORE_TARGET.toLocaleString('en-US')}/s`,
       pass: perCore !== undefined ? perCore >= ROTATIONS_PER_CORE_TARGET : undefined,
     });
@@ -102,7 +104,8 @@ export function verdicts(results: Results, backends: BackendName[], scenarios: '
   const control = pairedRounds(results.auditControl ?? []);
   if (control) {
     out.push({
-      label: 'client_credentials JWT, PostgreSQL + Redis, audit log off: with ÷ without the audit-on rate of rows written to its database by another process (median of paired turns)',
+      label:
+        'client_credentials JWT, PostgreSQL + Redis, audit log off: with ÷ without the audit-on rate of rows written to its database by another process (median of paired turns)',
       value: `${control.text})`,
       target: '—',
       pass: undefined,

@@ -3,13 +3,20 @@ import path from 'node:path';
 
 /** A 4xx/5xx from the admin API (or no answer at all): the CLI exits 1 and prints both fields. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly error: string, readonly description?: string) {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description?: string,
+  ) {
     super(description ? `${error}: ${description}` : error);
   }
 }
 
 /** Where the admin API is and how to authenticate to it; read once, from the CLI's environment. */
-export interface AdminConnection { baseUrl: string; authorization: string }
+export interface AdminConnection {
+  baseUrl: string;
+  authorization: string;
+}
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:3001';
 
@@ -38,7 +45,11 @@ export function adminUrlFromServerEnv(env: NodeJS.ProcessEnv): string {
 
 function readKeyFile(env: NodeJS.ProcessEnv): string | undefined {
   const file = path.join(env.GATEHOUSE_KEYS_DIR || 'keys', 'admin-key');
-  try { return fs.readFileSync(file, 'utf8').trim() || undefined; } catch { return undefined; }
+  try {
+    return fs.readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Upper bound of one list page in the admin API (pageParams). */
@@ -61,22 +72,44 @@ export class AdminClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError(0, 'connection_failed', `cannot reach ${this.conn.baseUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+      throw new ApiError(
+        0,
+        'connection_failed',
+        `cannot reach ${this.conn.baseUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+      );
     }
     const text = await res.text();
     let json: any;
-    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
     if (!res.ok) {
-      throw new ApiError(res.status, typeof json?.error === 'string' ? json.error : `http_${res.status}`, typeof json?.error_description === 'string' ? json.error_description : undefined);
+      throw new ApiError(
+        res.status,
+        typeof json?.error === 'string' ? json.error : `http_${res.status}`,
+        typeof json?.error_description === 'string' ? json.error_description : undefined,
+      );
     }
     return json as T;
   }
 
-  get<T = any>(p: string) { return this.request<T>('GET', p); }
-  post<T = any>(p: string, body?: unknown) { return this.request<T>('POST', p, body); }
-  patch<T = any>(p: string, body: unknown) { return this.request<T>('PATCH', p, body); }
-  put(p: string) { return this.request('PUT', p); }
-  delete(p: string) { return this.request('DELETE', p); }
+  get<T = any>(p: string) {
+    return this.request<T>('GET', p);
+  }
+  post<T = any>(p: string, body?: unknown) {
+    return this.request<T>('POST', p, body);
+  }
+  patch<T = any>(p: string, body: unknown) {
+    return this.request<T>('PATCH', p, body);
+  }
+  put(p: string) {
+    return this.request('PUT', p);
+  }
+  delete(p: string) {
+    return this.request('DELETE', p);
+  }
 
   /** Every item of a cursor-paginated list (`items` + `next_cursor`). */
   async all<T = any>(p: string, query: Record<string, string> = {}): Promise<T[]> {
@@ -94,7 +127,9 @@ export class AdminClient {
   /** A user by id, or by email when the argument contains an @ (exact, case-insensitive). */
   async findUser(idOrEmail: string): Promise<any | undefined> {
     if (!idOrEmail.includes('@')) {
-      try { return await this.get(`/admin/users/${encodeURIComponent(idOrEmail)}`); } catch (err) {
+      try {
+        return await this.get(`/admin/users/${encodeURIComponent(idOrEmail)}`);
+      } catch (err) {
         if (err instanceof ApiError && err.status === 404) return undefined;
         throw err;
       }

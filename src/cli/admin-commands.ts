@@ -4,7 +4,13 @@ import { printResult, UsageError } from './cli-output.js';
 /** Parsed flags shared by every command (node:util parseArgs values). */
 export type Flags = Record<string, string | boolean | string[] | undefined>;
 
-export interface CommandContext { api: AdminClient; args: string[]; flags: Flags; table: boolean; env: NodeJS.ProcessEnv }
+export interface CommandContext {
+  api: AdminClient;
+  args: string[];
+  flags: Flags;
+  table: boolean;
+  env: NodeJS.ProcessEnv;
+}
 
 const enc = encodeURIComponent;
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
@@ -41,9 +47,11 @@ const COLUMNS = {
   keys: ['kid', 'alg', 'state', 'activated_at', 'retired_at'],
 };
 
-const show = (ctx: CommandContext, value: unknown, columns?: string[]) => printResult(value, { table: ctx.table, columns });
+const show = (ctx: CommandContext, value: unknown, columns?: string[]) =>
+  printResult(value, { table: ctx.table, columns });
 const summarizeScopes = (rs: any[]) => rs.map((r) => ({ ...r, scopes: (r.scopes ?? []).map((s: any) => s.name) }));
-const summarizePermissions = (rs: any[]) => rs.map((r) => ({ ...r, permissions: (r.permissions ?? []).map((p: any) => `${p.resource} ${p.scope}`) }));
+const summarizePermissions = (rs: any[]) =>
+  rs.map((r) => ({ ...r, permissions: (r.permissions ?? []).map((p: any) => `${p.resource} ${p.scope}`) }));
 
 type Handler = (ctx: CommandContext) => Promise<void>;
 
@@ -52,7 +60,11 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
   clients: {
     list: async (ctx) => show(ctx, await ctx.api.all('/admin/clients'), COLUMNS.clients),
     get: async (ctx) => show(ctx, await ctx.api.get(`/admin/clients/${enc(one(ctx, 'client_id'))}`), COLUMNS.clients),
-    delete: async (ctx) => { const id = one(ctx, 'client_id'); await ctx.api.delete(`/admin/clients/${enc(id)}`); show(ctx, { deleted: id }); },
+    delete: async (ctx) => {
+      const id = one(ctx, 'client_id');
+      await ctx.api.delete(`/admin/clients/${enc(id)}`);
+      show(ctx, { deleted: id });
+    },
     create: async (ctx) => {
       if (ctx.args.length) throw new UsageError('clients create takes flags only');
       const body: Record<string, unknown> = { ...jsonFlag(ctx) };
@@ -65,8 +77,14 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
     },
   },
   users: {
-    list: async (ctx) => show(ctx, await ctx.api.all('/admin/users', str(ctx.flags.q) ? { q: str(ctx.flags.q)! } : {}), COLUMNS.users),
-    get: async (ctx) => show(ctx, await ctx.api.get(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}`), COLUMNS.users),
+    list: async (ctx) =>
+      show(ctx, await ctx.api.all('/admin/users', str(ctx.flags.q) ? { q: str(ctx.flags.q)! } : {}), COLUMNS.users),
+    get: async (ctx) =>
+      show(
+        ctx,
+        await ctx.api.get(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}`),
+        COLUMNS.users,
+      ),
     create: async (ctx) => {
       const email = str(ctx.flags.email);
       if (!email || ctx.args.length) throw new UsageError('users create needs --email (and takes no arguments)');
@@ -76,21 +94,44 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
       // A password never goes on the command line (shell history, ps): it is read from a named variable.
       const pwVar = str(ctx.flags['password-env']);
       if (pwVar) {
-        if (ctx.env[pwVar] === undefined) throw new UsageError(`--password-env: environment variable ${pwVar} is not set`);
+        if (ctx.env[pwVar] === undefined)
+          throw new UsageError(`--password-env: environment variable ${pwVar} is not set`);
         body.password = ctx.env[pwVar];
       }
       show(ctx, await ctx.api.post('/admin/users', body), COLUMNS.users);
     },
-    disable: async (ctx) => show(ctx, await ctx.api.post(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}/disable`), COLUMNS.users),
-    enable: async (ctx) => show(ctx, await ctx.api.post(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}/enable`), COLUMNS.users),
-    delete: async (ctx) => { const id = await userId(ctx, one(ctx, 'user id or email')); await ctx.api.delete(`/admin/users/${enc(id)}`); show(ctx, { deleted: id }); },
+    disable: async (ctx) =>
+      show(
+        ctx,
+        await ctx.api.post(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}/disable`),
+        COLUMNS.users,
+      ),
+    enable: async (ctx) =>
+      show(
+        ctx,
+        await ctx.api.post(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}/enable`),
+        COLUMNS.users,
+      ),
+    delete: async (ctx) => {
+      const id = await userId(ctx, one(ctx, 'user id or email'));
+      await ctx.api.delete(`/admin/users/${enc(id)}`);
+      show(ctx, { deleted: id });
+    },
   },
   resources: {
-    list: async (ctx) => { const items = (await ctx.api.get('/admin/resources')).items; show(ctx, ctx.table ? summarizeScopes(items) : items, COLUMNS.resources); },
-    delete: async (ctx) => { const id = one(ctx, 'indicator'); await ctx.api.delete(`/admin/resources/${enc(id)}`); show(ctx, { deleted: id }); },
+    list: async (ctx) => {
+      const items = (await ctx.api.get('/admin/resources')).items;
+      show(ctx, ctx.table ? summarizeScopes(items) : items, COLUMNS.resources);
+    },
+    delete: async (ctx) => {
+      const id = one(ctx, 'indicator');
+      await ctx.api.delete(`/admin/resources/${enc(id)}`);
+      show(ctx, { deleted: id });
+    },
     create: async (ctx) => {
       const indicator = str(ctx.flags.indicator) ?? ctx.args[0];
-      if (!indicator || ctx.args.length > (str(ctx.flags.indicator) ? 0 : 1)) throw new UsageError('resources create needs one indicator (--indicator or an argument)');
+      if (!indicator || ctx.args.length > (str(ctx.flags.indicator) ? 0 : 1))
+        throw new UsageError('resources create needs one indicator (--indicator or an argument)');
       const body: Record<string, unknown> = { ...jsonFlag(ctx), indicator };
       if (str(ctx.flags.name)) body.name = ctx.flags.name;
       // --scope name or --scope name=description (scope names often hold a colon, like orders:read).
@@ -104,11 +145,19 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
     },
   },
   roles: {
-    list: async (ctx) => { const items = (await ctx.api.get('/admin/roles')).items; show(ctx, ctx.table ? summarizePermissions(items) : items, COLUMNS.roles); },
-    delete: async (ctx) => { const name = one(ctx, 'role name'); await ctx.api.delete(`/admin/roles/${enc(name)}`); show(ctx, { deleted: name }); },
+    list: async (ctx) => {
+      const items = (await ctx.api.get('/admin/roles')).items;
+      show(ctx, ctx.table ? summarizePermissions(items) : items, COLUMNS.roles);
+    },
+    delete: async (ctx) => {
+      const name = one(ctx, 'role name');
+      await ctx.api.delete(`/admin/roles/${enc(name)}`);
+      show(ctx, { deleted: name });
+    },
     create: async (ctx) => {
       const name = str(ctx.flags.name) ?? ctx.args[0];
-      if (!name || ctx.args.length > (str(ctx.flags.name) ? 0 : 1)) throw new UsageError('roles create needs one role name (--name or an argument)');
+      if (!name || ctx.args.length > (str(ctx.flags.name) ? 0 : 1))
+        throw new UsageError('roles create needs one role name (--name or an argument)');
       const body: Record<string, unknown> = { name };
       if (str(ctx.flags.description)) body.description = ctx.flags.description;
       // --permission "<resource> <scope>": neither an indicator nor a scope token holds a space.

@@ -8,7 +8,16 @@ export const DEFAULT_POLL_MS = 2000;
 export const DEFAULT_TAIL = 20;
 const MAX_PAGE = 200;
 
-export interface TailOptions { type?: string; user?: string; client?: string; limit: number; follow: boolean; intervalMs: number; table: boolean; signal?: AbortSignal }
+export interface TailOptions {
+  type?: string;
+  user?: string;
+  client?: string;
+  limit: number;
+  follow: boolean;
+  intervalMs: number;
+  table: boolean;
+  signal?: AbortSignal;
+}
 
 const AUDIT_COLUMNS = ['id', 'occurred_at', 'type', 'actor', 'subject', 'client_id'];
 
@@ -22,7 +31,9 @@ export async function auditTail(api: AdminClient, o: TailOptions, write: (s: str
     if (!events.length) return;
     write(o.table ? formatTable(events, AUDIT_COLUMNS) : events.map((e) => `${JSON.stringify(e)}\n`).join(''));
   };
-  const first: any[] = (await api.get(`/admin/audit-events?${new URLSearchParams({ ...filter, limit: String(o.limit) })}`)).items;
+  const first: any[] = (
+    await api.get(`/admin/audit-events?${new URLSearchParams({ ...filter, limit: String(o.limit) })}`)
+  ).items;
   print([...first].reverse());
   let last = first[0]?.id as string | undefined;
   while (o.follow && !o.signal?.aborted) {
@@ -31,7 +42,9 @@ export async function auditTail(api: AdminClient, o: TailOptions, write: (s: str
     const fresh: any[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await api.get(`/admin/audit-events?${new URLSearchParams({ ...filter, limit: String(MAX_PAGE), ...(after ? { after } : {}) })}`);
+      const page = await api.get(
+        `/admin/audit-events?${new URLSearchParams({ ...filter, limit: String(MAX_PAGE), ...(after ? { after } : {}) })}`,
+      );
       const items = page.items as any[];
       const stop = last === undefined ? -1 : items.findIndex((e) => BigInt(e.id) <= BigInt(last!));
       fresh.push(...(stop < 0 ? items : items.slice(0, stop)));

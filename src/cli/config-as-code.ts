@@ -4,10 +4,16 @@ import type { ConfigFile } from './config-file.js';
 import { computePlan, describeChange, type Plan } from './plan.js';
 import { clientAsConfig, readServerState, resourceAsConfig, roleAsConfig } from './server-state.js';
 
-export interface Output { out(line: string): void; err(line: string): void }
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
 
 export async function planFor(api: AdminClient, file: ConfigFile): Promise<Plan> {
-  const state = await readServerState(api, file.user_roles.map((u) => u.email));
+  const state = await readServerState(
+    api,
+    file.user_roles.map((u) => u.email),
+  );
   return computePlan(file, state);
 }
 
@@ -28,8 +34,14 @@ export async function planCommand(api: AdminClient, file: ConfigFile, io: Output
 /** `gatehouse apply`: nothing is changed when any entry conflicts; otherwise each change in order. */
 export async function applyCommand(api: AdminClient, file: ConfigFile, io: Output): Promise<number> {
   const plan = await planFor(api, file);
-  if (!report(plan, io)) { io.err('apply refused: nothing was changed'); return 1; }
-  if (!plan.changes.length) { io.out('No changes. The server matches the file.'); return 0; }
+  if (!report(plan, io)) {
+    io.err('apply refused: nothing was changed');
+    return 1;
+  }
+  if (!plan.changes.length) {
+    io.out('No changes. The server matches the file.');
+    return 0;
+  }
   for (const c of plan.changes) {
     io.out(describeChange(c));
     const shown = await c.run(api);
@@ -49,8 +61,14 @@ export async function exportCommand(api: AdminClient, io: Output): Promise<numbe
   const names = new Map<string, number>();
   for (const c of state.clients) if (c.client_name) names.set(c.client_name, (names.get(c.client_name) ?? 0) + 1);
   const clients = state.clients.filter((c) => {
-    if (!c.client_name) { io.err(`# skipped client ${c.client_id}: it has no client_name, which is its key in the file`); return false; }
-    if (names.get(c.client_name)! > 1) { io.err(`# skipped client ${c.client_id}: client_name ${JSON.stringify(c.client_name)} is not unique`); return false; }
+    if (!c.client_name) {
+      io.err(`# skipped client ${c.client_id}: it has no client_name, which is its key in the file`);
+      return false;
+    }
+    if (names.get(c.client_name)! > 1) {
+      io.err(`# skipped client ${c.client_id}: client_name ${JSON.stringify(c.client_name)} is not unique`);
+      return false;
+    }
     return true;
   });
   const doc = {
@@ -60,7 +78,9 @@ export async function exportCommand(api: AdminClient, io: Output): Promise<numbe
       const roles = state.clientRoles.get(c.client_id);
       return roles?.length ? { ...clientAsConfig(c), roles } : clientAsConfig(c);
     }),
-    user_roles: [...state.userRoles.values()].filter((u) => u.roles.length).map((u) => ({ email: u.user.email, roles: u.roles })),
+    user_roles: [...state.userRoles.values()]
+      .filter((u) => u.roles.length)
+      .map((u) => ({ email: u.user.email, roles: u.roles })),
   };
   io.out(toYaml(doc).trimEnd());
   return 0;

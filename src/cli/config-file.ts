@@ -22,12 +22,21 @@ export interface ConfigFile {
   user_roles: { email: string; roles: string[] }[];
 }
 
-const fileSchema = z.object({
-  resources: z.array(resourceInputSchema).default([]),
-  roles: z.array(roleInputSchema).default([]),
-  clients: z.array(clientMetadataSchema.extend({ client_name: z.string().min(1).max(200), roles: z.array(z.string().min(1)).optional() })).default([]),
-  user_roles: z.array(z.object({ email: z.string().min(3), roles: z.array(z.string().min(1)) }).strict()).default([]),
-}).strict();
+const fileSchema = z
+  .object({
+    resources: z.array(resourceInputSchema).default([]),
+    roles: z.array(roleInputSchema).default([]),
+    clients: z
+      .array(
+        clientMetadataSchema.extend({
+          client_name: z.string().min(1).max(200),
+          roles: z.array(z.string().min(1)).optional(),
+        }),
+      )
+      .default([]),
+    user_roles: z.array(z.object({ email: z.string().min(3), roles: z.array(z.string().min(1)) }).strict()).default([]),
+  })
+  .strict();
 
 /** Field names that hold secrets: their values must be `${ENV_NAME}` references, never literals. */
 const SECRET_FIELD = /secret|password|passphrase|private_key|api_key|credential/i;
@@ -50,10 +59,22 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigFile
     throw new UsageError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
   const config = parsed.data as ConfigFile;
-  unique(config.resources.map((r) => r.indicator), 'resources[].indicator');
-  unique(config.roles.map((r) => r.name), 'roles[].name');
-  unique(config.clients.map((c) => c.client_name), 'clients[].client_name');
-  unique(config.user_roles.map((u) => u.email.toLowerCase()), 'user_roles[].email');
+  unique(
+    config.resources.map((r) => r.indicator),
+    'resources[].indicator',
+  );
+  unique(
+    config.roles.map((r) => r.name),
+    'roles[].name',
+  );
+  unique(
+    config.clients.map((c) => c.client_name),
+    'clients[].client_name',
+  );
+  unique(
+    config.user_roles.map((u) => u.email.toLowerCase()),
+    'user_roles[].email',
+  );
   return config;
 }
 
@@ -66,12 +87,19 @@ function unique(keys: string[], what: string): void {
 }
 
 function refuseLiteralSecrets(value: unknown, at: string): void {
-  if (Array.isArray(value)) { value.forEach((v, i) => { refuseLiteralSecrets(v, `${at}[${i}]`); }); return; }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      refuseLiteralSecrets(v, `${at}[${i}]`);
+    });
+    return;
+  }
   if (!value || typeof value !== 'object') return;
   for (const [k, v] of Object.entries(value)) {
     const where = at ? `${at}.${k}` : k;
     if (SECRET_FIELD.test(k) && v !== null && v !== undefined && !(typeof v === 'string' && WHOLE_ENV_REF.test(v))) {
-      throw new UsageError(`${where} is a secret: write it as an environment reference like \${MY_SECRET}, never as a literal`);
+      throw new UsageError(
+        `${where} is a secret: write it as an environment reference like \${MY_SECRET}, never as a literal`,
+      );
     }
     refuseLiteralSecrets(v, where);
   }
@@ -87,7 +115,9 @@ function resolveEnvRefs(value: unknown, env: NodeJS.ProcessEnv, at: string): unk
   }
   if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, env, `${at}[${i}]`));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, env, at ? `${at}.${k}` : k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, env, at ? `${at}.${k}` : k)]),
+    );
   }
   return value;
 }

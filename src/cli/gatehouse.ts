@@ -102,9 +102,16 @@ function shieldDashValues(argv: string[]) {
   });
   const restore = (v: string) => held.get(v) ?? v;
   const restoreValues = <T extends Record<string, unknown>>(values: T): T =>
-    Object.fromEntries(Object.entries(values).map(([k, v]) => [
-      k, typeof v === 'string' ? restore(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? restore(x) : x)) : v,
-    ])) as T;
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        k,
+        typeof v === 'string'
+          ? restore(v)
+          : Array.isArray(v)
+            ? v.map((x) => (typeof x === 'string' ? restore(x) : x))
+            : v,
+      ]),
+    ) as T;
   return { args, restore, restoreValues };
 }
 
@@ -127,16 +134,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   // scope is repeatable for resources; elsewhere (clients create) it is one string.
   const scope = flags.scope;
-  if (group === 'clients' && scope && scope.length > 1) throw new UsageError('--scope is given once for a client (space-separated scopes)');
+  if (group === 'clients' && scope && scope.length > 1)
+    throw new UsageError('--scope is given once for a client (space-separated scopes)');
   if (group === 'migrate-data') {
-    if (verb !== undefined) throw new UsageError('migrate-data takes options only: --from DIR --to postgres://… [--force]');
+    if (verb !== undefined)
+      throw new UsageError('migrate-data takes options only: --from DIR --to postgres://… [--force]');
     const to = flags.to ?? env.DATABASE_URL;
     if (!to) throw new UsageError('migrate-data needs --to postgres://… (or DATABASE_URL)');
-    await migrateDataCommand({ from: flags.from ?? env.GATEHOUSE_DATA_DIR ?? './data', to, force: Boolean(flags.force) }, io.out);
+    await migrateDataCommand(
+      { from: flags.from ?? env.GATEHOUSE_DATA_DIR ?? './data', to, force: Boolean(flags.force) },
+      io.out,
+    );
     return EXIT_OK;
   }
   const conn = connectionFromEnv(env);
-  if (!conn) throw new UsageError('no admin credentials: set GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_TOKEN, or run where keys/admin-key exists');
+  if (!conn)
+    throw new UsageError(
+      'no admin credentials: set GATEHOUSE_ADMIN_KEY or GATEHOUSE_ADMIN_TOKEN, or run where keys/admin-key exists',
+    );
   const api = new AdminClient(conn);
   const table = Boolean(flags.table);
 
@@ -152,25 +167,45 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   if (group === 'audit') {
     if (verb !== 'tail' || args.length) throw new UsageError('audit has one command: audit tail [--type T] [--follow]');
-    await auditTail(api, {
-      type: flags.type, user: flags.user, client: flags.client, follow: Boolean(flags.follow), table,
-      limit: positiveInt(flags.limit, 'limit', DEFAULT_TAIL, 200),
-      intervalMs: positiveInt(flags.interval, 'interval', DEFAULT_POLL_MS),
-    }, (s) => process.stdout.write(s));
+    await auditTail(
+      api,
+      {
+        type: flags.type,
+        user: flags.user,
+        client: flags.client,
+        follow: Boolean(flags.follow),
+        table,
+        limit: positiveInt(flags.limit, 'limit', DEFAULT_TAIL, 200),
+        intervalMs: positiveInt(flags.interval, 'interval', DEFAULT_POLL_MS),
+      },
+      (s) => process.stdout.write(s),
+    );
     return EXIT_OK;
   }
   const handler = COMMANDS[group]?.[verb ?? ''];
   if (!handler) {
-    throw new UsageError(COMMANDS[group] ? `unknown ${group} command: ${verb ?? '(none)'} (one of ${Object.keys(COMMANDS[group]!).join(', ')})` : `unknown command: ${group}`);
+    throw new UsageError(
+      COMMANDS[group]
+        ? `unknown ${group} command: ${verb ?? '(none)'} (one of ${Object.keys(COMMANDS[group]!).join(', ')})`
+        : `unknown command: ${group}`,
+    );
   }
-  const ctx: CommandContext = { api, args, flags: { ...flags, scope: group === 'clients' ? scope?.[0] : scope }, table, env };
+  const ctx: CommandContext = {
+    api,
+    args,
+    flags: { ...flags, scope: group === 'clients' ? scope?.[0] : scope },
+    table,
+    env,
+  };
   await handler(ctx);
   return EXIT_OK;
 }
 
 loadDotEnv(process.env);
 main(process.argv.slice(2), process.env).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
     if (err instanceof UsageError) {
       process.stderr.write(`gatehouse: ${err.message}\nrun 'gatehouse --help' for usage\n`);

@@ -16,7 +16,8 @@ export interface MigrateDataOptions {
  * Migrations run on both sides, then every table is copied parents first, in one transaction.
  */
 export async function migrateDataCommand(options: MigrateDataOptions, out: (line: string) => void): Promise<void> {
-  if (!/^postgres(ql)?:\/\//.test(options.to)) throw new UsageError('--to must be a postgres:// URL (or set DATABASE_URL)');
+  if (!/^postgres(ql)?:\/\//.test(options.to))
+    throw new UsageError('--to must be a postgres:// URL (or set DATABASE_URL)');
   // Loaded here only: the admin commands never need a database driver.
   try {
     await copy(options, out);
@@ -30,18 +31,29 @@ export async function migrateDataCommand(options: MigrateDataOptions, out: (line
   }
 }
 
-const EXPLAINED = new Set(['TargetNotEmptyError', 'SchemaMismatchError', 'DirectoryLockedError', 'DataDirectoryPermissionError']);
+const EXPLAINED = new Set([
+  'TargetNotEmptyError',
+  'SchemaMismatchError',
+  'DirectoryLockedError',
+  'DataDirectoryPermissionError',
+]);
 
 async function copy(options: MigrateDataOptions, out: (line: string) => void): Promise<void> {
   const fs = await import('node:fs');
   const path = await import('node:path');
   // Opening a directory without a database would create an empty one and copy nothing.
-  if (!fs.existsSync(path.join(options.from, 'pg'))) throw new CommandFailed(`no embedded database in ${options.from} (--from)`);
+  if (!fs.existsSync(path.join(options.from, 'pg')))
+    throw new CommandFailed(`no embedded database in ${options.from} (--from)`);
   const { Database } = await import('../storage/database.js');
   const { copyAllData } = await import('../storage/copy-data.js');
   const source = await Database.open({ dataDir: options.from, poolMax: 1 });
   try {
-    const target = await Database.open({ databaseUrl: options.to, dataDir: options.from, poolMax: 2, queryTimeoutMs: 600_000 });
+    const target = await Database.open({
+      databaseUrl: options.to,
+      dataDir: options.from,
+      poolMax: 2,
+      queryTimeoutMs: 600_000,
+    });
     try {
       out(`copying ${options.from} → ${redact(options.to)}`);
       const reports = await copyAllData(source, target, {
@@ -49,8 +61,10 @@ async function copy(options: MigrateDataOptions, out: (line: string) => void): P
         onTable: (r) => out(`  ${r.table}: ${r.rows} row${r.rows === 1 ? '' : 's'}`),
       });
       const total = reports.reduce((n, r) => n + r.rows, 0);
-      out(`done: ${total} rows in ${reports.length} tables. Start Gatehouse with DATABASE_URL set to the target, `
-        + 'the same GATEHOUSE_KEK (or keys/kek) and keys/admin-key.');
+      out(
+        `done: ${total} rows in ${reports.length} tables. Start Gatehouse with DATABASE_URL set to the target, ` +
+          'the same GATEHOUSE_KEK (or keys/kek) and keys/admin-key.',
+      );
     } finally {
       await target.close();
     }

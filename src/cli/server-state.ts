@@ -20,9 +20,10 @@ export async function readServerState(api: AdminClient, emails: string[] | 'all'
     api.all('/admin/clients'),
   ]);
   const userRoles = new Map<string, { user: any; roles: string[] }>();
-  const users = emails === 'all'
-    ? await api.all('/admin/users')
-    : (await Promise.all(emails.map((e) => api.findUser(e)))).filter(Boolean);
+  const users =
+    emails === 'all'
+      ? await api.all('/admin/users')
+      : (await Promise.all(emails.map((e) => api.findUser(e)))).filter(Boolean);
   for (const user of users) {
     const held = (await api.get(`/admin/users/${encodeURIComponent(user.id)}/roles`)).items as any[];
     userRoles.set(String(user.email).toLowerCase(), { user, roles: held.map((r) => r.name).sort() });
@@ -43,7 +44,8 @@ export const isManagedClient = (c: any) => hasContact(c.contacts);
 const CLIENT_READ_ONLY = new Set(['client_id', 'client_id_issued_at', 'client_secret_expires_at']);
 const RESOURCE_READ_ONLY = new Set(['created_at', 'updated_at']);
 
-const dropEmpty = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+const dropEmpty = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
 
 /** A resource as the file would write it. */
 export function resourceAsConfig(r: any): Record<string, unknown> {

@@ -21,21 +21,31 @@ export const configSchema = z.object({
    * Issuer identifier: the public base URL (http:// or https://), no trailing slash.
    * @default http://localhost:$PORT, so changing PORT alone gives a working local issuer
    */
-  ISSUER: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .refine((u) => !u.endsWith('/') && !u.includes('#') && !u.includes('?'), 'must have no trailing slash, query or fragment')
+  ISSUER: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine(
+      (u) => !u.endsWith('/') && !u.includes('#') && !u.includes('?'),
+      'must have no trailing slash, query or fragment',
+    )
     .optional(),
   /** Admin API port, never the provider. @default 3001 */
   ADMIN_PORT: port.default(3001),
   /** Admin API bind address: loopback unless you put it behind your own network controls. @default 127.0.0.1 */
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   /** PostgreSQL connection string. Unset: embedded PGlite in GATEHOUSE_DATA_DIR. */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   /** PostgreSQL pool size per instance. @default 10 */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** A query without an answer this long fails (503) and frees the request: a hung database or network. @default 5 */
   DATABASE_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(5),
   /** Redis URL (redis:// or rediss://) for short-lived artifacts. Unset: they live in SQL. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /** Prefix of every Redis key this deployment writes. @default gatehouse: */
   REDIS_KEY_PREFIX: z.string().default('gatehouse:'),
   /** Embedded-mode data directory (PGlite). @default ./data */
@@ -43,7 +53,10 @@ export const configSchema = z.object({
   /** Directory with the key-encryption key and generated admin key. @default ./keys */
   GATEHOUSE_KEYS_DIR: z.string().min(1).default('./keys'),
   /** Key-encryption key (base64url, 32 bytes) for private keys at rest. Unset: keys/kek is generated. */
-  GATEHOUSE_KEK: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url (43 characters)').optional(),
+  GATEHOUSE_KEK: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url (43 characters)')
+    .optional(),
   /** Admin API bearer key. Unset: generated into keys/admin-key on first start. */
   GATEHOUSE_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** HMAC pepper mixed into password hashes. Changing it invalidates every password. */
@@ -102,14 +115,17 @@ export const configSchema = z.object({
    * X-Forwarded-For is believed only when the TCP peer is one of them, and the client address is
    * the right-most hop that is not. Empty: nobody is trusted, the TCP peer is the client. @default ""
    */
-  TRUSTED_PROXIES: z.string().default('').transform((value, ctx) => {
-    try {
-      return parseTrustedProxies(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  }),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseTrustedProxies(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Deprecated, use TRUSTED_PROXIES: `true` trusts loopback and private ranges (warns at start). @default false */
   TRUST_PROXY: bool.default(false),
   /** `Cache-Control: max-age` of discovery (/.well-known/openid-configuration). @default 300 */
@@ -155,11 +171,21 @@ export const configSchema = z.object({
    * How long a staged key is published in JWKS before it signs. At least JWKS_MAX_AGE_SECONDS +
    * SIGNING_KEY_POLL_SECONDS + 5, so every relying party's cached key set holds it first. @default 600
    */
-  SIGNING_KEY_PUBLISH_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).optional(),
+  SIGNING_KEY_PUBLISH_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .optional(),
   /** Extra time a replaced key stays in JWKS after the longest token it can have signed expired (clock skew). @default 300 */
   SIGNING_KEY_RETIRE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Rotate the signing keys automatically when the current ones are this old (staged, like POST /admin/keys/rotate). 0 = off. @default 0 */
-  SIGNING_KEY_ROTATION_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
+  SIGNING_KEY_ROTATION_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10 * 365 * 86_400)
+    .default(0),
   /** Test only (npm run test:faults): kill the process at a named point. Never set in production. */
   GATEHOUSE_FAULT_INJECTION: z.enum(FAULT_POINTS as [FaultPoint, ...FaultPoint[]]).optional(),
 });
@@ -255,7 +281,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const minPublish = e.JWKS_MAX_AGE_SECONDS + e.SIGNING_KEY_POLL_SECONDS + SIGNING_KEY_SKEW_MARGIN_SECONDS;
   const publishSeconds = e.SIGNING_KEY_PUBLISH_SECONDS ?? Math.max(600, minPublish);
   if (publishSeconds < minPublish) {
-    throw new ConfigError([`SIGNING_KEY_PUBLISH_SECONDS: must be at least JWKS_MAX_AGE_SECONDS + SIGNING_KEY_POLL_SECONDS + ${SIGNING_KEY_SKEW_MARGIN_SECONDS} (${minPublish})`]);
+    throw new ConfigError([
+      `SIGNING_KEY_PUBLISH_SECONDS: must be at least JWKS_MAX_AGE_SECONDS + SIGNING_KEY_POLL_SECONDS + ${SIGNING_KEY_SKEW_MARGIN_SECONDS} (${minPublish})`,
+    ]);
   }
   return {
     port: e.PORT,

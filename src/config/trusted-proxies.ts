@@ -5,7 +5,12 @@ import { isIP } from 'node:net';
  * (RFC 1918, RFC 4193 unique-local). Kept only so old deployments keep their client addresses.
  */
 export const LOOPBACK_AND_PRIVATE_NETWORKS: readonly string[] = [
-  '127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7',
+  '127.0.0.0/8',
+  '::1/128',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  'fc00::/7',
 ];
 
 /**
@@ -14,7 +19,10 @@ export const LOOPBACK_AND_PRIVATE_NETWORKS: readonly string[] = [
  * naming the first bad entry. Empty entries (a trailing comma) are ignored.
  */
 export function parseTrustedProxies(value: string): string[] {
-  const entries = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   for (const entry of entries) {
     const [address = '', prefix, extra] = entry.split('/');
     const family = isIP(address);

@@ -40,7 +40,11 @@ const STATUS: Record<ErrorCode, number> = {
 export class GatehouseError extends Error {
   readonly status: number;
   readonly expose: boolean;
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'GatehouseError';
     this.status = STATUS[code];

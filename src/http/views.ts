@@ -29,10 +29,14 @@ export class Views {
   private fill(name: string, vars: Record<string, unknown>): string {
     const template = this.#templates.get(name);
     if (template === undefined) throw new Error(`unknown view ${name}`);
-    const shown = template.replace(/\{\{#(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, k: string, inner: string) => (vars[k] ? inner : ''));
-    return shown.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}/g, (_, raw: string | undefined, escaped: string | undefined) => (
-      raw !== undefined ? String(vars[raw] ?? '') : escapeHtml(vars[escaped!])
-    ));
+    const shown = template.replace(/\{\{#(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, k: string, inner: string) =>
+      vars[k] ? inner : '',
+    );
+    return shown.replace(
+      /\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}/g,
+      (_, raw: string | undefined, escaped: string | undefined) =>
+        raw !== undefined ? String(vars[raw] ?? '') : escapeHtml(vars[escaped!]),
+    );
   }
 
   /** The page `name` inside the layout; the page's text is inserted into the layout unscanned. */

@@ -13,19 +13,23 @@ export interface ReadinessReport {
 const CHECK_TIMEOUT_MS = 2000;
 
 export async function runHealthChecks(checks: HealthCheck[]): Promise<ReadinessReport> {
-  const results = await Promise.all(checks.map(async ({ name, check }) => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        check(),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS); }),
-      ]);
-      return [name, 'ok'] as const;
-    } catch {
-      return [name, 'fail'] as const;
-    } finally {
-      clearTimeout(timer);
-    }
-  }));
+  const results = await Promise.all(
+    checks.map(async ({ name, check }) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
+          }),
+        ]);
+        return [name, 'ok'] as const;
+      } catch {
+        return [name, 'fail'] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
   return { ready: results.every(([, r]) => r === 'ok'), checks: Object.fromEntries(results) };
 }

@@ -17,13 +17,26 @@ export function createLogger(level: string, format: LogFormat = 'json'): Logger 
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
       paths: [
-        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
-        'password', '*.password', 'client_secret', '*.client_secret', 'token', '*.token',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.cookie',
+        'password',
+        '*.password',
+        'client_secret',
+        '*.client_secret',
+        'token',
+        '*.token',
       ],
       censor: '[redacted]',
     },
     ...(format === 'pretty'
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,service' } } }
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { colorize: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,service' },
+          },
+        }
       : {}),
   });
 }

@@ -98,7 +98,8 @@ export class Metrics {
         collect() {
           this.reset();
           const now = Date.now();
-          for (const key of signingKeys()) this.set({ kid: key.kid, alg: key.alg }, Math.max(0, (now - key.createdAt.getTime()) / 1000));
+          for (const key of signingKeys())
+            this.set({ kid: key.kid, alg: key.alg }, Math.max(0, (now - key.createdAt.getTime()) / 1000));
         },
       });
     }
@@ -124,7 +125,9 @@ export class Metrics {
         name: 'gatehouse_redis_up',
         help: '1 when the Redis connection is ready, else 0.',
         registers,
-        collect() { this.set(redisReady() ? 1 : 0); },
+        collect() {
+          this.set(redisReady() ? 1 : 0);
+        },
       });
     }
   }

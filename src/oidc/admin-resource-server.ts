@@ -13,7 +13,8 @@ const ADMIN_TOKEN_ALG = 'ES256' as const;
  */
 export function adminResourceServerInfo(ctx: unknown, client: unknown, ttlSeconds: number) {
   const grantType = (ctx as { oidc?: { params?: { grant_type?: unknown } } }).oidc?.params?.grant_type;
-  if (grantType !== 'client_credentials') throw new errors.InvalidTarget(`${ADMIN_RESOURCE} is available to the client_credentials grant only`);
+  if (grantType !== 'client_credentials')
+    throw new errors.InvalidTarget(`${ADMIN_RESOURCE} is available to the client_credentials grant only`);
   const registered = (client as { registered_scope?: string }).registered_scope?.split(' ') ?? [];
   const scopes = ADMIN_SCOPES.filter((s) => registered.includes(s));
   if (!scopes.length) throw new errors.InvalidTarget(`client is not allowed ${ADMIN_RESOURCE}`);

@@ -33,7 +33,12 @@ export function createAdminTokenVerifier(deps: AdminTokenVerifierDeps): AdminTok
   return async function verifyAdminToken(token: string): Promise<AdminTokenCheck> {
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(token, currentKeys(), { issuer: deps.issuer, audience: ADMIN_RESOURCE, typ: 'at+jwt', algorithms: ALGORITHMS }));
+      ({ payload: claims } = await jwtVerify(token, currentKeys(), {
+        issuer: deps.issuer,
+        audience: ADMIN_RESOURCE,
+        typ: 'at+jwt',
+        algorithms: ALGORITHMS,
+      }));
     } catch (err) {
       return { ok: false, reason: (err as { code?: string }).code ?? 'malformed' };
     }

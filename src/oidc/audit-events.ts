@@ -4,7 +4,6 @@ import type { AuditLog } from '../domain/audit/audit-log.js';
 import type { AuditRequestContext } from '../domain/audit/audit-event.js';
 import { REFRESH_TOKEN_REUSED, RefreshRotationLost } from './refresh-reuse.js';
 
-
 /** Token response members whose presence (never value) an audit event notes. */
 const ISSUED_MEMBERS = ['access_token', 'refresh_token', 'id_token'] as const;
 
@@ -21,7 +20,11 @@ const entitiesOf = (ctx: KoaContextWithOIDC) => (ctx.oidc?.entities ?? {}) as En
 /** Node keeps one value for user-agent and joins repeated x-request-id headers, so both are strings. */
 function requestOf(ctx: KoaContextWithOIDC): AuditRequestContext {
   const headers = ctx.req.headers;
-  return { ip: ctx.ip || undefined, userAgent: headers['user-agent'] || undefined, requestId: (headers['x-request-id'] as string | undefined) || undefined };
+  return {
+    ip: ctx.ip || undefined,
+    userAgent: headers['user-agent'] || undefined,
+    requestId: (headers['x-request-id'] as string | undefined) || undefined,
+  };
 }
 
 /**
@@ -71,9 +74,10 @@ export function auditProtocolEvents(provider: Provider, audit: AuditLog): void {
     const entities = entitiesOf(ctx);
     // Revocation answers 200 whether or not anything was revoked (RFC 7009 §2.2): record only a
     // token that was found and that this client may revoke (the allowedPolicy in provider.ts).
-    const [kind, token] = (['RefreshToken', 'AccessToken', 'ClientCredentials'] as const)
-      .map((k) => [k, entities[k] as { accountId?: string; clientId?: string } | undefined] as const)
-      .find(([, t]) => t) ?? [];
+    const [kind, token] =
+      (['RefreshToken', 'AccessToken', 'ClientCredentials'] as const)
+        .map((k) => [k, entities[k] as { accountId?: string; clientId?: string } | undefined] as const)
+        .find(([, t]) => t) ?? [];
     if (!kind || token?.clientId !== clientId) return;
     audit.record({
       type: 'token.revoked',
@@ -86,7 +90,11 @@ export function auditProtocolEvents(provider: Provider, audit: AuditLog): void {
   }
 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
-    if (!(err instanceof errors.InvalidGrant) || (err as { error_detail?: string }).error_detail !== REFRESH_TOKEN_REUSED) return;
+    if (
+      !(err instanceof errors.InvalidGrant) ||
+      (err as { error_detail?: string }).error_detail !== REFRESH_TOKEN_REUSED
+    )
+      return;
     const refreshToken = entitiesOf(ctx).RefreshToken;
     // A token that was already consumed is reuse, and so is one a concurrent request consumed
     // first (a lost rotation race): both revoked the family. A token that was merely not found is not.

@@ -9,7 +9,9 @@ export function providerClientValidator(providers: ProviderRef): ClientMetadataV
   return {
     async validate(metadata: ClientMetadata) {
       try {
-        await (providers.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(toProviderClientMetadata(metadata));
+        await (providers.current.Client as unknown as { validate(m: unknown): Promise<void> }).validate(
+          toProviderClientMetadata(metadata),
+        );
       } catch (err) {
         const e = err as { error?: string; error_description?: string; message?: string };
         const code = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';

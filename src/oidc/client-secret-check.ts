@@ -10,8 +10,15 @@ import type { PreviousClientSecret } from '../domain/clients/client-metadata.js'
  */
 export function useHashedClientSecrets(provider: Provider): void {
   type ClientWithSecrets = { clientSecret?: string; client_secrets_previous?: PreviousClientSecret[] };
-  const proto = (provider.Client as unknown as { prototype: { compareClientSecret(actual: string): boolean } & ClientWithSecrets }).prototype;
+  const proto = (
+    provider.Client as unknown as { prototype: { compareClientSecret(actual: string): boolean } & ClientWithSecrets }
+  ).prototype;
   proto.compareClientSecret = function compareClientSecret(this: ClientWithSecrets, actual: string) {
-    return clientSecretMatchesAny(this.clientSecret, this.client_secrets_previous, actual, Math.floor(Date.now() / 1000));
+    return clientSecretMatchesAny(
+      this.clientSecret,
+      this.client_secrets_previous,
+      actual,
+      Math.floor(Date.now() / 1000),
+    );
   };
 }

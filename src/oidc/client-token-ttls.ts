@@ -7,7 +7,7 @@
 type ClientLike = { access_token_ttl_seconds?: unknown; refresh_token_ttl_seconds?: unknown } | undefined;
 
 const positiveInt = (value: unknown): number | undefined =>
-  (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined);
+  typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 
 /** The client's access-token lifetime, or the deployment default. */
 export function clientAccessTokenTtl(client: unknown, fallbackSeconds: number): number {
@@ -18,7 +18,11 @@ export function clientAccessTokenTtl(client: unknown, fallbackSeconds: number): 
  * For a token for a registered API: when both the API and the client set a lifetime the
  * shorter wins (each owner limits how long a token may outlive a revocation); else whichever is set.
  */
-export function resourceAccessTokenTtl(resourceTtl: number | null | undefined, client: unknown, fallbackSeconds: number): number {
+export function resourceAccessTokenTtl(
+  resourceTtl: number | null | undefined,
+  client: unknown,
+  fallbackSeconds: number,
+): number {
   const clientTtl = positiveInt((client as ClientLike)?.access_token_ttl_seconds);
   if (resourceTtl && clientTtl) return Math.min(resourceTtl, clientTtl);
   return resourceTtl ?? clientTtl ?? fallbackSeconds;

@@ -3,7 +3,12 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 
 type GrantLike = {
-  jti: string; accountId?: string; clientId?: string; exp?: number; remainingTTL?: number; getOIDCScope(): string;
+  jti: string;
+  accountId?: string;
+  clientId?: string;
+  exp?: number;
+  remainingTTL?: number;
+  getOIDCScope(): string;
 };
 type OidcContext = KoaContextWithOIDC['oidc'];
 
@@ -29,14 +34,14 @@ export function createLoadExistingGrant(remembered?: RememberedGrants) {
     // oidc-provider's own order first: the consent just given, then this session's grant.
     const sessionGrantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(clientId);
     if (sessionGrantId) {
-      const grant = await Grant.find(sessionGrantId) as GrantLike | undefined;
+      const grant = (await Grant.find(sessionGrantId)) as GrantLike | undefined;
       if (grant) return grant;
     }
     const accountId = oidc.account?.accountId;
     if (!accountId || !remembered) return undefined;
     const grantId = await remembered.find(accountId, clientId);
     if (!grantId) return undefined;
-    const grant = await Grant.find(grantId) as GrantLike | undefined;
+    const grant = (await Grant.find(grantId)) as GrantLike | undefined;
     if (grant && grant.accountId === accountId && grant.clientId === clientId) return grant;
     await remembered.forget(accountId, clientId, grantId);
     return undefined;

@@ -16,7 +16,11 @@ export function addAtHashToIdTokens(provider: Provider): void {
     return value;
   };
 
-  type IdTokenLike = { ctx?: { oidc?: { entities?: { AccessToken?: object } } }; extra: Record<string, unknown>; set(k: string, v: unknown): void };
+  type IdTokenLike = {
+    ctx?: { oidc?: { entities?: { AccessToken?: object } } };
+    extra: Record<string, unknown>;
+    set(k: string, v: unknown): void;
+  };
   const IdToken = provider.IdToken as unknown as { prototype: { issue(opts?: { use?: string }): Promise<string> } };
   const issue = IdToken.prototype.issue;
   IdToken.prototype.issue = async function issueWithAtHash(this: IdTokenLike, opts?: { use?: string }) {

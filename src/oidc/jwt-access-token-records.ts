@@ -14,12 +14,21 @@ interface TokenLike {
   [key: string]: unknown;
 }
 
-export async function recordJwtAccessToken(token: TokenLike, jwt: { payload: { iat?: number; exp?: number } }): Promise<void> {
+export async function recordJwtAccessToken(
+  token: TokenLike,
+  jwt: { payload: { iat?: number; exp?: number } },
+): Promise<void> {
   const payload: Record<string, unknown> = {};
   for (const key of token.constructor.IN_PAYLOAD) {
     if (token[key] !== undefined) payload[key] = token[key];
   }
-  Object.assign(payload, { jti: token.jti, kind: token.kind, iat: jwt.payload.iat, exp: jwt.payload.exp, extra: token.extra });
+  Object.assign(payload, {
+    jti: token.jti,
+    kind: token.kind,
+    iat: jwt.payload.iat,
+    exp: jwt.payload.exp,
+    extra: token.extra,
+  });
   if (!payload.exp) return;
   const ttl = Math.max(1, (payload.exp as number) - Math.floor(Date.now() / 1000));
   await token.adapter.upsert(token.jti, payload, ttl);

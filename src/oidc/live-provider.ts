@@ -20,19 +20,28 @@ export class LiveProvider implements ProviderRef {
   #listener: Listener;
   #keys: LoadedKeys;
 
-  constructor(private readonly build: (keys: LoadedKeys) => Provider, keys: LoadedKeys) {
+  constructor(
+    private readonly build: (keys: LoadedKeys) => Provider,
+    keys: LoadedKeys,
+  ) {
     this.#provider = build(keys);
     this.#listener = this.#provider.callback();
     this.#keys = keys;
   }
 
-  get current(): Provider { return this.#provider; }
+  get current(): Provider {
+    return this.#provider;
+  }
 
   /** The keys the current provider was built with. */
-  get keys(): LoadedKeys { return this.#keys; }
+  get keys(): LoadedKeys {
+    return this.#keys;
+  }
 
   /** The current provider's request listener. */
-  get listener(): Listener { return this.#listener; }
+  get listener(): Listener {
+    return this.#listener;
+  }
 
   /** Builds a provider for `keys` and makes it current; a build failure leaves the old one serving. */
   replace(keys: LoadedKeys): void {

@@ -57,7 +57,12 @@ export function keepRequestedOfflineAccess(ctx: KoaContextWithOIDC): void {
   const client = ctx.oidc.client as unknown as ClientLike | undefined;
   if (!client || scopesOf(params!.scope).includes(OFFLINE) || !requestedScope(ctx).includes(OFFLINE)) return;
   if (!client.grantTypeAllowed('refresh_token')) return;
-  if (!String(params!.response_type ?? '').split(' ').includes('code')) return;
+  if (
+    !String(params!.response_type ?? '')
+      .split(' ')
+      .includes('code')
+  )
+    return;
   // A client registered without offline_access was refused it by the library's allow-list check.
   if (client.scope && !scopesOf(client.scope).includes(OFFLINE)) return;
   params!.scope = withScope(params!.scope as string | undefined, true);
@@ -83,7 +88,9 @@ export function decideOfflineAccess(ctx: KoaContextWithOIDC, grant: { getOIDCSco
 export const OFFLINE_ACCESS_HOOK_PARAM = 'gatehouse_offline_access_check';
 
 export const offlineAccessExtraParams = {
-  [OFFLINE_ACCESS_HOOK_PARAM]: async (ctx: KoaContextWithOIDC) => { keepRequestedOfflineAccess(ctx); },
+  [OFFLINE_ACCESS_HOOK_PARAM]: async (ctx: KoaContextWithOIDC) => {
+    keepRequestedOfflineAccess(ctx);
+  },
 };
 
 /** Wraps `loadExistingGrant` so the offline_access decision is taken as the grant is loaded. */

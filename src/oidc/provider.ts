@@ -103,7 +103,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     clients: [],
     jwks: keys.jwks as Configuration['jwks'],
     cookies: cookiePolicy(config.issuer, keys.cookieKeys),
-    findAccount: createFindAccount(deps.users, deps.authorization && ((id) => deps.authorization!.roleNames(id))) as Configuration['findAccount'],
+    findAccount: createFindAccount(
+      deps.users,
+      deps.authorization && ((id) => deps.authorization!.roleNames(id)),
+    ) as Configuration['findAccount'],
     claims: {
       // `roles` is returned only for clients registered with roles_claim: true (account-claims.ts).
       openid: ['sub', 'acr', 'amr', 'auth_time', 'roles'],
@@ -133,20 +136,34 @@ export function createProvider(deps: ProviderDeps): Provider {
       dPoPSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
     },
     extraClientMetadata: {
-      properties: ['first_party', 'refresh_token_grace_seconds', 'registered_scope', 'roles_claim', ...CLIENT_SETTINGS_PROPERTIES],
+      properties: [
+        'first_party',
+        'refresh_token_grace_seconds',
+        'registered_scope',
+        'roles_claim',
+        ...CLIENT_SETTINGS_PROPERTIES,
+      ],
       validator(_ctx, key, value) {
         validateClientSetting(key, value);
-        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('first_party must be a boolean');
-        if (key === 'roles_claim' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('roles_claim must be a boolean');
-        if (key === 'refresh_token_grace_seconds' && value !== undefined && !(Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 60)) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean')
+          throw new errors.InvalidClientMetadata('first_party must be a boolean');
+        if (key === 'roles_claim' && value !== undefined && typeof value !== 'boolean')
+          throw new errors.InvalidClientMetadata('roles_claim must be a boolean');
+        if (
+          key === 'refresh_token_grace_seconds' &&
+          value !== undefined &&
+          !(Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 60)
+        ) {
           throw new errors.InvalidClientMetadata('refresh_token_grace_seconds must be an integer from 0 to 60');
         }
       },
     },
     routes: ROUTES,
     ttl: {
-      AccessToken: (_ctx, token, client) => (token.resourceServer?.accessTokenTTL ?? clientAccessTokenTtl(client, ttl.accessTokenSeconds)),
-      ClientCredentials: (_ctx, token, client) => (token.resourceServer?.accessTokenTTL ?? clientAccessTokenTtl(client, ttl.accessTokenSeconds)),
+      AccessToken: (_ctx, token, client) =>
+        token.resourceServer?.accessTokenTTL ?? clientAccessTokenTtl(client, ttl.accessTokenSeconds),
+      ClientCredentials: (_ctx, token, client) =>
+        token.resourceServer?.accessTokenTTL ?? clientAccessTokenTtl(client, ttl.accessTokenSeconds),
       AuthorizationCode: ttl.authorizationCodeSeconds,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,
@@ -208,14 +225,20 @@ export function createProvider(deps: ProviderDeps): Provider {
           // A client with registered scopes gets at most those of the API's scopes.
           const registered = (client as unknown as { registered_scope?: string }).registered_scope?.split(' ');
           // An RBAC-enforced API: only the scopes the user (or, for client_credentials, the client) holds.
-          const held = deps.authorization ? await rbacHeldScopes(deps.authorization, ctx, client.clientId, indicator) : undefined;
-          const scopes = resource.scopes.map((s) => s.name).filter((s) => (!registered || registered.includes(s)) && (!held || held.has(s)));
+          const held = deps.authorization
+            ? await rbacHeldScopes(deps.authorization, ctx, client.clientId, indicator)
+            : undefined;
+          const scopes = resource.scopes
+            .map((s) => s.name)
+            .filter((s) => (!registered || registered.includes(s)) && (!held || held.has(s)));
           return {
             scope: scopes.join(' '),
             audience: resource.indicator,
             accessTokenTTL: resourceAccessTokenTtl(resource.access_token_ttl_seconds, client, ttl.accessTokenSeconds),
             accessTokenFormat: resource.access_token_format,
-            ...(resource.access_token_format === 'jwt' ? { jwt: { sign: { alg: resource.signing_alg ?? defaultAlg } } } : {}),
+            ...(resource.access_token_format === 'jwt'
+              ? { jwt: { sign: { alg: resource.signing_alg ?? defaultAlg } } }
+              : {}),
           };
         },
       },
@@ -264,11 +287,16 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(revocationScope(deps.revocations, ROUTES.revocation));
   provider.use(tokenResponseScope);
   provider.use(unauthorizedGrantType());
-  provider.use(structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never));
+  provider.use(
+    structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never),
+  );
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     if (err instanceof StorageUnavailable) {
-      deps.logger.warn({ err: err.toLog(), path: ctx.path, requestId: ctx.get('x-request-id') }, 'storage unavailable: answered 503');
+      deps.logger.warn(
+        { err: err.toLog(), path: ctx.path, requestId: ctx.get('x-request-id') },
+        'storage unavailable: answered 503',
+      );
       return;
     }
     deps.logger.error({ err, path: ctx.path, requestId: ctx.get('x-request-id') }, 'provider server error');

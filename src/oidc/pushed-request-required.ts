@@ -14,7 +14,11 @@ export function pushedRequestRequired(provider: Provider): void {
   provider.on('authorization.error', (ctx: KoaContextWithOIDC, err: { allow_redirect?: boolean }) => {
     const { oidc } = ctx;
     const client = oidc?.client as { requirePushedAuthorizationRequests?: boolean } | undefined;
-    if (oidc?.route === 'authorization' && client?.requirePushedAuthorizationRequests && !('PushedAuthorizationRequest' in oidc.entities)) {
+    if (
+      oidc?.route === 'authorization' &&
+      client?.requirePushedAuthorizationRequests &&
+      !('PushedAuthorizationRequest' in oidc.entities)
+    ) {
       err.allow_redirect = false;
     }
   });

@@ -24,9 +24,15 @@ type ProviderCtx = {
  *
  * Read per call (no cache), so a role change applies to the next token.
  */
-export async function rbacHeldScopes(authorization: Authorization, ctx: unknown, clientId: string, resource: string): Promise<Set<string> | undefined> {
+export async function rbacHeldScopes(
+  authorization: Authorization,
+  ctx: unknown,
+  clientId: string,
+  resource: string,
+): Promise<Set<string> | undefined> {
   // oidc-provider asks for the same resource more than once per request: answer it once.
-  const memo = ctx && typeof ctx === 'object' ? (perRequest.get(ctx) ?? perRequest.set(ctx, new Map()).get(ctx)!) : undefined;
+  const memo =
+    ctx && typeof ctx === 'object' ? (perRequest.get(ctx) ?? perRequest.set(ctx, new Map()).get(ctx)!) : undefined;
   const known = memo?.get(resource);
   if (known) return known;
   const answer = lookup(authorization, ctx, clientId, resource);
@@ -36,7 +42,12 @@ export async function rbacHeldScopes(authorization: Authorization, ctx: unknown,
 
 const perRequest = new WeakMap<object, Map<string, Promise<Set<string> | undefined>>>();
 
-async function lookup(authorization: Authorization, ctx: unknown, clientId: string, resource: string): Promise<Set<string> | undefined> {
+async function lookup(
+  authorization: Authorization,
+  ctx: unknown,
+  clientId: string,
+  resource: string,
+): Promise<Set<string> | undefined> {
   const oidc = (ctx as ProviderCtx | undefined)?.oidc;
   if (oidc?.params?.grant_type === 'client_credentials') return authorization.heldScopes('client', clientId, resource);
   const accountId = oidc?.account?.accountId ?? oidc?.grant?.accountId ?? oidc?.session?.accountId;

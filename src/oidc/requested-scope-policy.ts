@@ -42,7 +42,10 @@ async function check(resources: Resources, ctx: ScopeCtx, client: ScopeClient): 
   const apiScopes = oidc.params.scope.split(' ').filter((s) => s && !OIDC_SCOPES.includes(s));
   if (!apiScopes.length) return;
 
-  const named = oidc.params.resource === undefined ? [] : [oidc.params.resource].flat().filter((r): r is string => typeof r === 'string');
+  const named =
+    oidc.params.resource === undefined
+      ? []
+      : [oidc.params.resource].flat().filter((r): r is string => typeof r === 'string');
   const perResource = await Promise.all(named.map((r) => resources.scopesOf(r)));
   // An unknown indicator is invalid_target, answered by getResourceServerInfo.
   if (perResource.some((s) => s === undefined)) return;
@@ -55,6 +58,9 @@ async function check(resources: Resources, ctx: ScopeCtx, client: ScopeClient): 
   const registered = client.registered_scope?.split(' ');
   const unregistered = registered ? apiScopes.filter((s) => !registered.includes(s)) : [];
   if (unregistered.length) {
-    throw new errors.InvalidScope(`client is not registered for scope ${unregistered.join(' ')}`, unregistered.join(' '));
+    throw new errors.InvalidScope(
+      `client is not registered for scope ${unregistered.join(' ')}`,
+      unregistered.join(' '),
+    );
   }
 }

@@ -4,7 +4,6 @@ import { StorageUnavailable } from '../domain/errors.js';
 import { answerUnavailable } from './storage-outage.js';
 import { routesTo } from './route-path.js';
 
-
 /**
  * Revocation in an order that survives an outage half-way. oidc-provider deletes the presented
  * token, then revokes its grant (everything issued under it) across every store at once; if

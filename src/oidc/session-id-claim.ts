@@ -10,5 +10,7 @@ import type Provider from 'oidc-provider';
  */
 export function includeSidInIdTokens(provider: Provider): void {
   const Client = provider.Client as unknown as { prototype: { includeSid(): boolean } };
-  Client.prototype.includeSid = function includeSid() { return true; };
+  Client.prototype.includeSid = function includeSid() {
+    return true;
+  };
 }

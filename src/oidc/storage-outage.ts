@@ -8,7 +8,11 @@ const FLAG = 'gatehouseStorageUnavailable';
 const RETRY_AFTER_SECONDS = String(UNAVAILABLE_RETRY_AFTER_SECONDS);
 
 /** The fail-closed answer, for middleware that finishes a request after oidc-provider answered it. */
-export function answerUnavailable(ctx: { status: number; body: unknown; set(field: string, value: string): void }): void {
+export function answerUnavailable(ctx: {
+  status: number;
+  body: unknown;
+  set(field: string, value: string): void;
+}): void {
   ctx.status = 503;
   ctx.set('Retry-After', RETRY_AFTER_SECONDS);
   ctx.set('Cache-Control', 'no-store');
@@ -38,7 +42,8 @@ export function failClosedOnStorageOutage(provider: Provider): void {
     }
     if (!(ctx.state as Record<string, unknown>)[FLAG]) return;
     const location = ctx.response.get('location');
-    const redirectedError = location && ctx.status >= 300 && ctx.status < 400 && /[?#&]error=server_error/.test(location);
+    const redirectedError =
+      location && ctx.status >= 300 && ctx.status < 400 && /[?#&]error=server_error/.test(location);
     // Only a failed answer: a request that recovered from an outage error on the way keeps its 2xx.
     if (ctx.status < 500 && !redirectedError) return;
     ctx.set('Retry-After', RETRY_AFTER_SECONDS);

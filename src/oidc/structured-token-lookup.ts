@@ -26,7 +26,12 @@ async function readBody(ctx: Context): Promise<string> {
  */
 export function structuredTokenLookup(paths: string[], issuer: string, publicJwks: () => JSONWebKeySet) {
   return async function structuredToken(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || !paths.some((p) => routesTo(ctx.path, p)) || !ctx.is('application/x-www-form-urlencoded')) return next();
+    if (
+      ctx.method !== 'POST' ||
+      !paths.some((p) => routesTo(ctx.path, p)) ||
+      !ctx.is('application/x-www-form-urlencoded')
+    )
+      return next();
     const raw = await readBody(ctx);
     const params = parse(raw);
     const token = params.token;

@@ -7,7 +7,11 @@ import type { Logger } from '../observability/logger.js';
 const MAX_TEXT = 200;
 
 /** Why a token request failed, as oidc-provider said it (error_detail is the precise part). */
-interface Failure { error: string; description?: string; detail?: string }
+interface Failure {
+  error: string;
+  description?: string;
+  detail?: string;
+}
 
 /**
  * oidc-provider's details that need a word more to be diagnosable. The stores forget a code or
@@ -63,7 +67,12 @@ export function recordTokenFailures(provider: Provider, deps: { logger: Logger; 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: ErrorLike) => {
     const error = text(err?.error);
     const detail = text(err.error_detail);
-    if (error) fromProvider.set(ctx, { error, description: text(err.error_description), detail: detail && (HINTS[detail] ?? detail) });
+    if (error)
+      fromProvider.set(ctx, {
+        error,
+        description: text(err.error_description),
+        detail: detail && (HINTS[detail] ?? detail),
+      });
   });
 
   provider.use(async (ctx, next) => {
@@ -84,16 +93,28 @@ export function recordTokenFailures(provider: Provider, deps: { logger: Logger; 
   });
 
   function record(ctx: KoaContextWithOIDC, failure: Failure): void {
-    const grantType = text((ctx.oidc?.params as { grant_type?: unknown } | undefined)?.grant_type)
-      ?? text((ctx.request as { body?: { grant_type?: unknown } }).body?.grant_type);
+    const grantType =
+      text((ctx.oidc?.params as { grant_type?: unknown } | undefined)?.grant_type) ??
+      text((ctx.request as { body?: { grant_type?: unknown } }).body?.grant_type);
     const { clientId, authenticated } = presentedClientId(ctx, failure.error);
     const requestId = (ctx.req.headers['x-request-id'] as string | undefined) || undefined;
     // The most precise words available: the detail says which check failed where the description is generic.
-    const reason = failure.detail && failure.detail !== failure.description
-      ? (failure.description ? `${failure.description}: ${failure.detail}` : failure.detail)
-      : failure.description ?? failure.error;
-    const data: Record<string, unknown> = { error: failure.error, reason, grant_type: grantType ?? null, status: ctx.status };
-    deps.logger.info({ event: 'token.failed', ...data, client_id: clientId ?? null, requestId }, `token request failed: ${reason}`);
+    const reason =
+      failure.detail && failure.detail !== failure.description
+        ? failure.description
+          ? `${failure.description}: ${failure.detail}`
+          : failure.detail
+        : (failure.description ?? failure.error);
+    const data: Record<string, unknown> = {
+      error: failure.error,
+      reason,
+      grant_type: grantType ?? null,
+      status: ctx.status,
+    };
+    deps.logger.info(
+      { event: 'token.failed', ...data, client_id: clientId ?? null, requestId },
+      `token request failed: ${reason}`,
+    );
     deps.audit?.record({
       type: 'token.failed',
       actor: authenticated ? `client:${clientId}` : 'anonymous',

@@ -9,7 +9,6 @@ import { RefreshRotationLost } from './refresh-reuse.js';
 /** Revokes a grant and everything issued under it, wherever it is stored. */
 export type RevokeGrant = (grantId: string) => Promise<void>;
 
-
 /**
  * Gives each token request a storage scope, in which a refresh-token rotation is written as one
  * conditional statement at the end (refresh-token-adapter.ts), and acts on how it ended:
@@ -27,7 +26,8 @@ export function tokenRequestScope(storage: TokenRequestStorage, revokeGrant: Rev
       try {
         const outcome = await storage.finish();
         if (outcome.kind === 'grace') {
-          if (ctx.body && typeof ctx.body === 'object') (ctx.body as { refresh_token?: string }).refresh_token = outcome.refreshToken;
+          if (ctx.body && typeof ctx.body === 'object')
+            (ctx.body as { refresh_token?: string }).refresh_token = outcome.refreshToken;
         } else if (outcome.kind === 'lost') {
           await revokeFamily(ctx as unknown as KoaContextWithOIDC, outcome.grantId);
         }

@@ -10,5 +10,6 @@ export async function tokenResponseScope(ctx: Context, next: Next): Promise<void
   const route = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route;
   if (route !== 'token' || ctx.status !== 200) return;
   const body = ctx.body as { access_token?: unknown; scope?: unknown } | undefined;
-  if (body && typeof body === 'object' && typeof body.access_token === 'string' && body.scope === undefined) body.scope = '';
+  if (body && typeof body === 'object' && typeof body.access_token === 'string' && body.scope === undefined)
+    body.scope = '';
 }

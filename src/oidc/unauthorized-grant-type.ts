@@ -13,6 +13,7 @@ export function unauthorizedGrantType() {
     await next();
     if (ctx.status !== 400 || (ctx as unknown as KoaContextWithOIDC).oidc?.route !== 'token') return;
     const body = ctx.body as { error?: string; error_description?: string } | undefined;
-    if (body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) body.error = 'unauthorized_client';
+    if (body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED)
+      body.error = 'unauthorized_client';
   };
 }

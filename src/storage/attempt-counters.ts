@@ -6,11 +6,20 @@ import { classifyStorageError, withStorageErrors } from './storage-errors.js';
 
 /** Redis: INCR on a key per window, expiring with it (one round trip, pipelined). */
 export class RedisAttemptCounter implements AttemptCounter {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   async hit(key: string, windowStart: number, windowSeconds: number): Promise<number> {
     const k = `${this.prefix}attempts:{${key}}:${windowStart}`;
-    const replies = await withStorageErrors(() => this.redis.multi().incr(k).expire(k, windowSeconds + 5).exec());
+    const replies = await withStorageErrors(() =>
+      this.redis
+        .multi()
+        .incr(k)
+        .expire(k, windowSeconds + 5)
+        .exec(),
+    );
     // A MULTI discarded by a dropped connection answers null; a command's own failure is in its reply.
     if (!replies) throw new StorageUnavailable();
     const [[incrErr, count], [expireErr]] = replies as [[Error | null, unknown], [Error | null, unknown]];

@@ -11,7 +11,10 @@ export class ClientMetadataCache {
 
   constructor(private readonly ttlMs: number) {}
 
-  async get(clientId: string, load: () => Promise<Record<string, unknown> | undefined>): Promise<Record<string, unknown> | undefined> {
+  async get(
+    clientId: string,
+    load: () => Promise<Record<string, unknown> | undefined>,
+  ): Promise<Record<string, unknown> | undefined> {
     const hit = this.#entries.get(clientId);
     const now = Date.now();
     if (hit && now - hit.at < this.ttlMs) return hit.value;

@@ -9,8 +9,10 @@ export function databaseConnectionHint(err: unknown, databaseUrl: string | undef
   const where = describeUrl(databaseUrl);
   const codes = errorCodes(err);
   if (codes.has('ECONNREFUSED')) {
-    return `cannot connect to PostgreSQL at ${where.server}: connection refused — is PostgreSQL running there? `
-      + '(check DATABASE_URL; unset it to use the embedded database)';
+    return (
+      `cannot connect to PostgreSQL at ${where.server}: connection refused — is PostgreSQL running there? ` +
+      '(check DATABASE_URL; unset it to use the embedded database)'
+    );
   }
   if (codes.has('ENOTFOUND') || codes.has('EAI_AGAIN')) {
     return `cannot connect to PostgreSQL: host ${where.host} not found (check DATABASE_URL)`;
@@ -19,8 +21,10 @@ export function databaseConnectionHint(err: unknown, databaseUrl: string | undef
     return `cannot connect to PostgreSQL at ${where.server}: no answer (check DATABASE_URL and the network)`;
   }
   if (codes.has('3D000')) {
-    return `database "${where.database}" does not exist on ${where.server}: create it (createdb ${where.database}) `
-      + 'or fix DATABASE_URL';
+    return (
+      `database "${where.database}" does not exist on ${where.server}: create it (createdb ${where.database}) ` +
+      'or fix DATABASE_URL'
+    );
   }
   if (codes.has('28P01') || codes.has('28000')) {
     return `PostgreSQL at ${where.server} refused the login for user "${where.user}" (check DATABASE_URL)`;
@@ -32,7 +36,12 @@ function describeUrl(databaseUrl: string): { server: string; host: string; datab
   try {
     const u = new URL(databaseUrl);
     const host = u.hostname || 'localhost';
-    return { server: `${host}:${u.port || 5432}`, host, database: decodeURIComponent(u.pathname.slice(1)), user: decodeURIComponent(u.username) };
+    return {
+      server: `${host}:${u.port || 5432}`,
+      host,
+      database: decodeURIComponent(u.pathname.slice(1)),
+      user: decodeURIComponent(u.username),
+    };
   } catch {
     return { server: '(unparsable DATABASE_URL)', host: '?', database: '?', user: '?' };
   }

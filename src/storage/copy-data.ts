@@ -8,8 +8,10 @@ const SKIPPED_TABLES = new Set(['knex_migrations', 'knex_migrations_lock']);
 
 export class TargetNotEmptyError extends Error {
   constructor(readonly tables: string[]) {
-    super(`the target database already holds data (${tables.join(', ')}); `
-      + 'copy into an empty database, or pass --force to delete what it holds first');
+    super(
+      `the target database already holds data (${tables.join(', ')}); ` +
+        'copy into an empty database, or pass --force to delete what it holds first',
+    );
     this.name = 'TargetNotEmptyError';
   }
 }
@@ -21,9 +23,17 @@ export class SchemaMismatchError extends Error {
   }
 }
 
-export interface CopyReport { table: string; rows: number }
+export interface CopyReport {
+  table: string;
+  rows: number;
+}
 
-interface Column { name: string; type: string; identityAlways: boolean; serial: boolean }
+interface Column {
+  name: string;
+  type: string;
+  identityAlways: boolean;
+  serial: boolean;
+}
 
 /**
  * Copies every row of every Gatehouse table from `source` to `target` (e.g. embedded PGlite →
@@ -32,7 +42,11 @@ interface Column { name: string; type: string; identityAlways: boolean; serial: 
  * leaves the target as it was. Identity and serial sequences are moved past the copied ids.
  * A target that holds any row is refused unless `replace`, which empties it first.
  */
-export async function copyAllData(source: Database, target: Database, options: { replace?: boolean; onTable?: (r: CopyReport) => void } = {}): Promise<CopyReport[]> {
+export async function copyAllData(
+  source: Database,
+  target: Database,
+  options: { replace?: boolean; onTable?: (r: CopyReport) => void } = {},
+): Promise<CopyReport[]> {
   await source.migrate();
   await target.migrate();
   const tables = await tablesInDependencyOrder(target.knex);
@@ -66,14 +80,26 @@ async function copyTable(source: Knex, trx: Knex.Transaction, table: string, col
   const overriding = writable.some((c) => c.identityAlways) ? ' overriding system value' : '';
   let copied = 0;
   for (let offset = 0; ; offset += BATCH_ROWS) {
-    const page = await source(table).select(names).orderBy(order.length ? order : names.slice(0, 1)).limit(BATCH_ROWS).offset(offset);
+    const page = await source(table)
+      .select(names)
+      .orderBy(order.length ? order : names.slice(0, 1))
+      .limit(BATCH_ROWS)
+      .offset(offset);
     if (!page.length) break;
     const bindings: unknown[] = [];
-    const tuples = page.map((row: Record<string, unknown>) => `(${writable.map((c) => {
-      bindings.push(toParameter(row[c.name], c.type));
-      return '?';
-    }).join(', ')})`);
-    await trx.raw(`insert into ${quote(table)} (${names.map(quote).join(', ')})${overriding} values ${tuples.join(', ')}`, bindings as Knex.RawBinding[]);
+    const tuples = page.map(
+      (row: Record<string, unknown>) =>
+        `(${writable
+          .map((c) => {
+            bindings.push(toParameter(row[c.name], c.type));
+            return '?';
+          })
+          .join(', ')})`,
+    );
+    await trx.raw(
+      `insert into ${quote(table)} (${names.map(quote).join(', ')})${overriding} values ${tuples.join(', ')}`,
+      bindings as Knex.RawBinding[],
+    );
     copied += page.length;
     if (page.length < BATCH_ROWS) break;
   }
@@ -120,7 +146,9 @@ async function tablesInDependencyOrder(k: Knex): Promise<string[]> {
   const ordered: string[] = [];
   const placed = new Set<string>();
   while (ordered.length < names.length) {
-    const next = names.find((n) => !placed.has(n) && [...parents.get(n)!].every((p) => placed.has(p) || !parents.has(p)));
+    const next = names.find(
+      (n) => !placed.has(n) && [...parents.get(n)!].every((p) => placed.has(p) || !parents.has(p)),
+    );
     if (!next) throw new SchemaMismatchError('foreign keys form a cycle');
     ordered.push(next);
     placed.add(next);
@@ -129,8 +157,11 @@ async function tablesInDependencyOrder(k: Knex): Promise<string[]> {
 }
 
 async function columnsOf(k: Knex, table: string): Promise<Column[]> {
-  const rows = await k.raw(`select column_name as name, data_type, udt_name, is_identity, identity_generation, is_generated, column_default
-    from information_schema.columns where table_schema = current_schema() and table_name = ? order by ordinal_position`, [table]);
+  const rows = await k.raw(
+    `select column_name as name, data_type, udt_name, is_identity, identity_generation, is_generated, column_default
+    from information_schema.columns where table_schema = current_schema() and table_name = ? order by ordinal_position`,
+    [table],
+  );
   return (rows.rows as Record<string, string | null>[]).map((r) => ({
     name: r.name!,
     type: r.is_generated === 'ALWAYS' ? 'generated' : r.udt_name!,
@@ -140,9 +171,12 @@ async function columnsOf(k: Knex, table: string): Promise<Column[]> {
 }
 
 async function primaryKey(k: Knex, table: string): Promise<string[]> {
-  const rows = await k.raw(`select a.attname as name from pg_index i
+  const rows = await k.raw(
+    `select a.attname as name from pg_index i
     join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
-    where i.indrelid = ?::regclass and i.indisprimary order by array_position(i.indkey::int2[], a.attnum)`, [quote(table)]);
+    where i.indrelid = ?::regclass and i.indisprimary order by array_position(i.indkey::int2[], a.attnum)`,
+    [quote(table)],
+  );
   return (rows.rows as { name: string }[]).map((r) => r.name);
 }
 

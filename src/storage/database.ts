@@ -25,9 +25,18 @@ const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
  */
 export class Database {
   readonly #scope = new AsyncLocalStorage<RequestScope>();
-  private constructor(readonly knex: Knex, readonly kind: 'postgres' | 'pglite', private readonly lock?: DirectoryLock) {}
+  private constructor(
+    readonly knex: Knex,
+    readonly kind: 'postgres' | 'pglite',
+    private readonly lock?: DirectoryLock,
+  ) {}
 
-  static async open(options: { databaseUrl?: string; dataDir: string; poolMax: number; queryTimeoutMs?: number }): Promise<Database> {
+  static async open(options: {
+    databaseUrl?: string;
+    dataDir: string;
+    poolMax: number;
+    queryTimeoutMs?: number;
+  }): Promise<Database> {
     if (options.databaseUrl) {
       const k = knex({
         // Every failure leaves storage as a typed error (storage-errors.ts).
@@ -53,7 +62,9 @@ export class Database {
     try {
       const pglite = await PGlite.create(path.join(dir, 'pg'));
       const k = knex({
-        client: ClassifyingPgLiteClient, connection: { pglite } as never, acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+        client: ClassifyingPgLiteClient,
+        connection: { pglite } as never,
+        acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
         compileSqlOnError: false,
       });
       return new Database(k, 'pglite', lock);

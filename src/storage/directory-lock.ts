@@ -2,13 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 
-export interface DirectoryLock { release(): void }
+export interface DirectoryLock {
+  release(): void;
+}
 
 export class DirectoryLockedError extends Error {
   constructor(dir: string, pid: number) {
-    super(`data directory ${dir} is in use by another Gatehouse process (pid ${pid}); `
-      + 'PGlite allows one process per directory: stop it, or set GATEHOUSE_DATA_DIR to another directory, '
-      + 'or use DATABASE_URL for several instances');
+    super(
+      `data directory ${dir} is in use by another Gatehouse process (pid ${pid}); ` +
+        'PGlite allows one process per directory: stop it, or set GATEHOUSE_DATA_DIR to another directory, ' +
+        'or use DATABASE_URL for several instances',
+    );
     this.name = 'DirectoryLockedError';
   }
 }
@@ -35,7 +39,11 @@ export function acquireDirectoryLock(dir: string): DirectoryLock {
       const release = () => {
         if (released) return;
         released = true;
-        try { fs.unlinkSync(file); } catch { /* already gone */ }
+        try {
+          fs.unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
         process.off('exit', release);
       };
       process.on('exit', release);
@@ -43,7 +51,11 @@ export function acquireDirectoryLock(dir: string): DirectoryLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let holder = 0;
-      try { holder = Number(JSON.parse(fs.readFileSync(file, 'utf8')).pid) || 0; } catch { /* torn write: treat as stale */ }
+      try {
+        holder = Number(JSON.parse(fs.readFileSync(file, 'utf8')).pid) || 0;
+      } catch {
+        /* torn write: treat as stale */
+      }
       if (holder && holder !== process.pid && isAlive(holder)) throw new DirectoryLockedError(dir, holder);
       fs.rmSync(file, { force: true });
     }

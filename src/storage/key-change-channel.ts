@@ -14,9 +14,13 @@ export function redisKeyChangeChannel(redis: Redis, prefix: string): KeyChangeCh
     async subscribe(onChange) {
       const subscriber = redis.duplicate({ enableAutoPipelining: false });
       subscriber.on('error', () => undefined); // reported by the main connection; polling covers the gap
-      subscriber.on('message', (ch: string) => { if (ch === channel) onChange(); });
+      subscriber.on('message', (ch: string) => {
+        if (ch === channel) onChange();
+      });
       await subscriber.subscribe(channel);
-      return async () => { await subscriber.quit().catch(() => subscriber.disconnect()); };
+      return async () => {
+        await subscriber.quit().catch(() => subscriber.disconnect());
+      };
     },
   };
 }

@@ -6,7 +6,11 @@ import { randomBytes } from 'node:crypto';
  * Reads a secret file from keys/, creating it with fresh random bytes (mode 0600) on first
  * start. Returns whether it was created, so the caller can log the path (never the value).
  */
-export function readOrCreateSecretFile(dir: string, name: string, bytes: number): { value: string; created: boolean; file: string } {
+export function readOrCreateSecretFile(
+  dir: string,
+  name: string,
+  bytes: number,
+): { value: string; created: boolean; file: string } {
   const file = path.resolve(dir, name);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
@@ -21,7 +25,8 @@ export function readOrCreateSecretFile(dir: string, name: string, bytes: number)
     return { value, created: true, file };
   } catch (err) {
     // Another process created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { value: fs.readFileSync(file, 'utf8').trim(), created: false, file };
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      return { value: fs.readFileSync(file, 'utf8').trim(), created: false, file };
     throw err;
   }
 }

@@ -5,8 +5,10 @@ const PRIVATE_MODE = 0o700;
 
 export class DataDirectoryPermissionError extends Error {
   constructor(dir: string, reason: string) {
-    super(`data directory ${dir} must be private (mode 0700) but ${reason}; `
-      + `run Gatehouse as the directory's owner, or fix it: chmod 700 ${dir}`);
+    super(
+      `data directory ${dir} must be private (mode 0700) but ${reason}; ` +
+        `run Gatehouse as the directory's owner, or fix it: chmod 700 ${dir}`,
+    );
     this.name = 'DataDirectoryPermissionError';
   }
 }
@@ -27,7 +29,10 @@ export function ensurePrivateDirectory(dir: string, ops: DirectoryOps = fs): voi
   try {
     ops.mkdirSync(dir, { recursive: true, mode: PRIVATE_MODE });
   } catch (err) {
-    throw new DataDirectoryPermissionError(dir, `it cannot be created (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new DataDirectoryPermissionError(
+      dir,
+      `it cannot be created (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   const before = ops.statSync(dir);
   if ((before.mode & 0o777) === PRIVATE_MODE) return;

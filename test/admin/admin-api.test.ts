@@ -2,9 +2,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, PASSWORD, client, codeFlow, createClient, createUser, discover, loginAndGetTokens } from '../support/relying-party.js';
+import {
+  CALLBACK,
+  PASSWORD,
+  client,
+  codeFlow,
+  createClient,
+  createUser,
+  discover,
+  loginAndGetTokens,
+} from '../support/relying-party.js';
 
-interface RawResponse { status: number; headers: Headers; text: string; json: any }
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
 
 /** One admin request with full control of auth, headers and the raw body; keeps the raw text. */
 async function call(
@@ -21,15 +35,29 @@ async function call(
   const res = await fetch(`${opts.base ?? gh.adminUrl}${path}`, init);
   const text = await res.text();
   let json: unknown;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 
 const json = (gh: RunningGatehouse, method: string, path: string, body: unknown) =>
-  call(gh, method, path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  call(gh, method, path, {
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
 
 /** Traces of internals that must never reach an API caller. */
-const LEAKS = [/\n\s+at /, /\bat \S+ \(.*:\d+:\d+\)/, /Error:/, /node_modules/, /\.ts:\d+/, /\b(select|insert|update|delete) .* (from|into|set) /i];
+const LEAKS = [
+  /\n\s+at /,
+  /\bat \S+ \(.*:\d+:\d+\)/,
+  /Error:/,
+  /node_modules/,
+  /\.ts:\d+/,
+  /\b(select|insert|update|delete) .* (from|into|set) /i,
+];
 
 /** A 4xx in the OAuth JSON shape, with no stack, SQL or file path in it. */
 function assertCleanError(res: RawResponse, status: number, error?: string): void {
@@ -44,11 +72,19 @@ function assertCleanError(res: RawResponse, status: number, error?: string): voi
   for (const leak of LEAKS) assert.doesNotMatch(res.text, leak, `response leaks internals: ${where}`);
 }
 
-const VALID_CLIENT = { client_name: 'Admin Test', redirect_uris: [CALLBACK], grant_types: ['authorization_code', 'refresh_token'] };
+const VALID_CLIENT = {
+  client_name: 'Admin Test',
+  redirect_uris: [CALLBACK],
+  grant_types: ['authorization_code', 'refresh_token'],
+};
 const randomEmail = () => `admin-${Math.random().toString(36).slice(2)}@example.test`;
 
 /** Walks a list endpoint page by page; fails on a loop or an oversized page. */
-async function collectPages(gh: RunningGatehouse, path: string, limit: number): Promise<{ items: any[]; pages: number }> {
+async function collectPages(
+  gh: RunningGatehouse,
+  path: string,
+  limit: number,
+): Promise<{ items: any[]; pages: number }> {
   const items: any[] = [];
   let cursor: string | null = null;
   let pages = 0;
@@ -71,8 +107,12 @@ async function collectPages(gh: RunningGatehouse, path: string, limit: number): 
 for (const backend of backends()) {
   describe(`admin API (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     describe('authentication and port separation', () => {
       it('refuses a request without a bearer key with 401 and WWW-Authenticate', async () => {
@@ -83,7 +123,14 @@ for (const backend of backends()) {
       });
 
       it('refuses a wrong key, a wrong scheme and a near-miss key', async () => {
-        for (const auth of ['Bearer wrong-key', `Basic ${Buffer.from(`admin:${gh.adminKey}`).toString('base64')}`, `Bearer ${gh.adminKey}x`, `Bearer ${gh.adminKey.slice(0, -1)}`, 'Bearer ', `${gh.adminKey}`]) {
+        for (const auth of [
+          'Bearer wrong-key',
+          `Basic ${Buffer.from(`admin:${gh.adminKey}`).toString('base64')}`,
+          `Bearer ${gh.adminKey}x`,
+          `Bearer ${gh.adminKey.slice(0, -1)}`,
+          'Bearer ',
+          `${gh.adminKey}`,
+        ]) {
           const res = await call(gh, 'GET', '/admin/users', { auth });
           assertCleanError(res, 401, 'unauthorized');
           assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer /, auth);
@@ -91,7 +138,11 @@ for (const backend of backends()) {
       });
 
       it('checks the key before reading or validating the body', async () => {
-        const res = await call(gh, 'POST', '/admin/users', { auth: 'Bearer nope', body: '{not json', headers: { 'content-type': 'application/json' } });
+        const res = await call(gh, 'POST', '/admin/users', {
+          auth: 'Bearer nope',
+          body: '{not json',
+          headers: { 'content-type': 'application/json' },
+        });
         assertCleanError(res, 401, 'unauthorized');
       });
 
@@ -101,7 +152,9 @@ for (const backend of backends()) {
         assert.ok(!list.text.includes('items'), list.text.slice(0, 200));
         const email = randomEmail();
         const create = await call(gh, 'POST', '/admin/users', {
-          base: gh.issuer, body: JSON.stringify({ email, password: PASSWORD }), headers: { 'content-type': 'application/json' },
+          base: gh.issuer,
+          body: JSON.stringify({ email, password: PASSWORD }),
+          headers: { 'content-type': 'application/json' },
         });
         assert.ok(create.status >= 400 && create.status < 500, `public POST /admin/users answered ${create.status}`);
         const { items } = await collectPages(gh, '/admin/users', 200);
@@ -158,7 +211,10 @@ for (const backend of backends()) {
 
       it('changes metadata with PATCH, keeping the secret and the rest', async () => {
         const c = await createClient(gh, VALID_CLIENT);
-        const res = await json(gh, 'PATCH', `/admin/clients/${c.client_id}`, { client_name: 'Renamed', redirect_uris: [CALLBACK, 'https://app.example.test/cb'] });
+        const res = await json(gh, 'PATCH', `/admin/clients/${c.client_id}`, {
+          client_name: 'Renamed',
+          redirect_uris: [CALLBACK, 'https://app.example.test/cb'],
+        });
         assert.equal(res.status, 200, res.text);
         assert.equal(res.json.client_name, 'Renamed');
         assert.equal(res.json.client_secret, undefined, 'PATCH must not reveal or rotate the secret');
@@ -179,16 +235,24 @@ for (const backend of backends()) {
         assert.equal(del.status, 204);
         assert.equal(del.text, '');
         assertCleanError(await call(gh, 'GET', `/admin/clients/${c.client_id}`), 404, 'not_found');
-        assertCleanError(await json(gh, 'PATCH', `/admin/clients/${c.client_id}`, { client_name: 'x' }), 404, 'not_found');
+        assertCleanError(
+          await json(gh, 'PATCH', `/admin/clients/${c.client_id}`, { client_name: 'x' }),
+          404,
+          'not_found',
+        );
         assertCleanError(await call(gh, 'DELETE', `/admin/clients/${c.client_id}`), 404, 'not_found');
-        const auth = await fetch(`${gh.issuer}/authorize?client_id=${c.client_id}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(CALLBACK)}`, { redirect: 'manual' });
+        const auth = await fetch(
+          `${gh.issuer}/authorize?client_id=${c.client_id}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(CALLBACK)}`,
+          { redirect: 'manual' },
+        );
         assert.equal(auth.status, 400, 'authorization request of a deleted client must be refused');
         assert.equal(auth.headers.get('location'), null);
       });
 
       it('lists clients with limit/after pagination and next_cursor, never with secrets', async () => {
         const mine = new Set<string>();
-        for (let i = 0; i < 5; i++) mine.add((await createClient(gh, { ...VALID_CLIENT, client_name: `page ${i}` })).client_id);
+        for (let i = 0; i < 5; i++)
+          mine.add((await createClient(gh, { ...VALID_CLIENT, client_name: `page ${i}` })).client_id);
         const { items, pages } = await collectPages(gh, '/admin/clients', 2);
         assert.ok(pages >= 3, `5+ clients at limit 2 take at least 3 pages, got ${pages}`);
         const ids = items.map((c) => c.client_id);
@@ -199,7 +263,11 @@ for (const backend of backends()) {
         const first = await call(gh, 'GET', '/admin/clients?limit=1');
         assert.equal(first.json.items.length, 1);
         assert.equal(first.json.next_cursor, first.json.items[0].client_id);
-        const second = await call(gh, 'GET', `/admin/clients?limit=1&after=${encodeURIComponent(first.json.next_cursor)}`);
+        const second = await call(
+          gh,
+          'GET',
+          `/admin/clients?limit=1&after=${encodeURIComponent(first.json.next_cursor)}`,
+        );
         assert.equal(second.json.items.length, 1);
         assert.notEqual(second.json.items[0].client_id, first.json.items[0].client_id);
       });
@@ -208,7 +276,12 @@ for (const backend of backends()) {
     describe('users', () => {
       it('creates a user (201) and never returns the password or its hash', async () => {
         const email = randomEmail();
-        const res = await json(gh, 'POST', '/admin/users', { email, password: PASSWORD, name: 'Ada', email_verified: true });
+        const res = await json(gh, 'POST', '/admin/users', {
+          email,
+          password: PASSWORD,
+          name: 'Ada',
+          email_verified: true,
+        });
         assert.equal(res.status, 201, res.text);
         assert.equal(res.json.email, email);
         assert.equal(res.json.name, 'Ada');
@@ -221,17 +294,30 @@ for (const backend of backends()) {
         assert.equal(fetched.status, 200);
         assert.equal(listed.status, 200);
         assert.ok(listed.json.items.some((u: { id: string }) => u.id === res.json.id));
-        for (const r of [res, fetched, listed]) assert.doesNotMatch(r.text, /password|argon2|correct horse/i, 'password or hash returned');
+        for (const r of [res, fetched, listed])
+          assert.doesNotMatch(r.text, /password|argon2|correct horse/i, 'password or hash returned');
       });
 
       it('refuses a duplicate email case-insensitively with 409, on create and on update', async () => {
         const email = randomEmail();
         const first = await json(gh, 'POST', '/admin/users', { email, password: PASSWORD });
         assert.equal(first.status, 201);
-        assertCleanError(await json(gh, 'POST', '/admin/users', { email: email.toUpperCase(), password: PASSWORD }), 409, 'conflict');
-        assertCleanError(await json(gh, 'POST', '/admin/users', { email: `  ${email}  `, password: PASSWORD }), 409, 'conflict');
+        assertCleanError(
+          await json(gh, 'POST', '/admin/users', { email: email.toUpperCase(), password: PASSWORD }),
+          409,
+          'conflict',
+        );
+        assertCleanError(
+          await json(gh, 'POST', '/admin/users', { email: `  ${email}  `, password: PASSWORD }),
+          409,
+          'conflict',
+        );
         const other = await createUser(gh);
-        assertCleanError(await json(gh, 'PATCH', `/admin/users/${other.id}`, { email: email.toUpperCase() }), 409, 'conflict');
+        assertCleanError(
+          await json(gh, 'PATCH', `/admin/users/${other.id}`, { email: email.toUpperCase() }),
+          409,
+          'conflict',
+        );
         assert.equal((await call(gh, 'GET', `/admin/users/${other.id}`)).json.email, other.email);
       });
 
@@ -242,7 +328,11 @@ for (const backend of backends()) {
         assert.equal(got.json.email, user.email);
 
         const newEmail = randomEmail();
-        const patched = await json(gh, 'PATCH', `/admin/users/${user.id}`, { name: 'Renamed', email: newEmail, email_verified: false });
+        const patched = await json(gh, 'PATCH', `/admin/users/${user.id}`, {
+          name: 'Renamed',
+          email: newEmail,
+          email_verified: false,
+        });
         assert.equal(patched.status, 200, patched.text);
         assert.equal(patched.json.name, 'Renamed');
         assert.equal(patched.json.email, newEmail);
@@ -310,8 +400,15 @@ for (const backend of backends()) {
         const disabled = await json(gh, 'PATCH', `/admin/users/${user.id}`, { disabled: true });
         assert.equal(disabled.status, 200, disabled.text);
         assert.equal(disabled.json.disabled, true);
-        await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (err: any) => err.error === 'invalid_grant');
-        await assert.rejects(codeFlow(gh, config, { user }), /did not reach the callback: 401/, 'a disabled user signed in');
+        await assert.rejects(
+          client.refreshTokenGrant(config, tokens.refresh_token!),
+          (err: any) => err.error === 'invalid_grant',
+        );
+        await assert.rejects(
+          codeFlow(gh, config, { user }),
+          /did not reach the callback: 401/,
+          'a disabled user signed in',
+        );
         const silent = await codeFlow(gh, config, { user, ua, extra: { prompt: 'none' } });
         assert.equal(silent.callbackUrl.searchParams.get('error'), 'login_required');
 
@@ -326,11 +423,25 @@ for (const backend of backends()) {
 
       it('malformed JSON → 400', async () => {
         for (const path of bodyPaths) {
-          for (const body of ['{"a":', '{a: 1}', "{'a': 1}", '{"a": 1}}', '\u00ff\u00fe{}', 'undefined', '{"a": NaN}']) {
+          for (const body of [
+            '{"a":',
+            '{a: 1}',
+            "{'a': 1}",
+            '{"a": 1}}',
+            '\u00ff\u00fe{}',
+            'undefined',
+            '{"a": NaN}',
+          ]) {
             assertCleanError(await json(gh, 'POST', path, body), 400, 'invalid_request');
           }
         }
-        assertCleanError(await call(gh, 'POST', '/admin/users', { body: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]), headers: { 'content-type': 'application/json' } }), 400);
+        assertCleanError(
+          await call(gh, 'POST', '/admin/users', {
+            body: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]),
+            headers: { 'content-type': 'application/json' },
+          }),
+          400,
+        );
       });
 
       it('a JSON array, string, number or null body → 400', async () => {
@@ -366,10 +477,19 @@ for (const backend of backends()) {
       });
 
       it('unknown fields → 400, including on PATCH and __proto__', async () => {
-        assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, client_secret: 'chosen-by-caller' }), 400);
+        assertCleanError(
+          await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, client_secret: 'chosen-by-caller' }),
+          400,
+        );
         assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, unknown_field: 1 }), 400);
-        assertCleanError(await json(gh, 'POST', '/admin/users', { email: randomEmail(), password: PASSWORD, is_admin: true }), 400);
-        assertCleanError(await json(gh, 'POST', '/admin/users', `{"email":"${randomEmail()}","__proto__":{"disabled":true}}`), 400);
+        assertCleanError(
+          await json(gh, 'POST', '/admin/users', { email: randomEmail(), password: PASSWORD, is_admin: true }),
+          400,
+        );
+        assertCleanError(
+          await json(gh, 'POST', '/admin/users', `{"email":"${randomEmail()}","__proto__":{"disabled":true}}`),
+          400,
+        );
         const user = await createUser(gh);
         assertCleanError(await json(gh, 'PATCH', `/admin/users/${user.id}`, { id: 'other' }), 400);
         const c = await createClient(gh, VALID_CLIENT);
@@ -379,32 +499,72 @@ for (const backend of backends()) {
       it('a body over 1 MiB → 413, with or without Content-Length', async () => {
         const big = JSON.stringify({ ...VALID_CLIENT, client_name: 'x'.repeat(1024 * 1024 + 16) });
         assertCleanError(await json(gh, 'POST', '/admin/clients', big), 413, 'payload_too_large');
-        const chunks = [Buffer.from('{"client_name":"'), ...Array.from({ length: 20 }, () => Buffer.alloc(64 * 1024, 'y')), Buffer.from('"}')];
+        const chunks = [
+          Buffer.from('{"client_name":"'),
+          ...Array.from({ length: 20 }, () => Buffer.alloc(64 * 1024, 'y')),
+          Buffer.from('"}'),
+        ];
         const stream = new ReadableStream<Uint8Array>({
           pull(controller) {
             const next = chunks.shift();
-            if (next) controller.enqueue(next); else controller.close();
+            if (next) controller.enqueue(next);
+            else controller.close();
           },
         });
-        assertCleanError(await call(gh, 'POST', '/admin/users', { body: stream, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+        assertCleanError(
+          await call(gh, 'POST', '/admin/users', { body: stream, headers: { 'content-type': 'application/json' } }),
+          413,
+          'payload_too_large',
+        );
         // The half-read connections are not handed back for reuse: the next requests all work.
         for (let i = 0; i < 4; i++) {
-          assertCleanError(await call(gh, 'POST', '/admin/clients', { body: '{}', headers: { 'content-type': 'text/plain' } }), 415);
+          assertCleanError(
+            await call(gh, 'POST', '/admin/clients', { body: '{}', headers: { 'content-type': 'text/plain' } }),
+            415,
+          );
           assert.equal((await call(gh, 'GET', '/admin/users?limit=1')).status, 200);
         }
       });
 
       it('a wrong content type → 415', async () => {
-        for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
-          assertCleanError(await call(gh, 'POST', '/admin/clients', { body: JSON.stringify(VALID_CLIENT), headers: { 'content-type': type } }), 415, 'unsupported_media_type');
+        for (const type of [
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+        ]) {
+          assertCleanError(
+            await call(gh, 'POST', '/admin/clients', {
+              body: JSON.stringify(VALID_CLIENT),
+              headers: { 'content-type': type },
+            }),
+            415,
+            'unsupported_media_type',
+          );
         }
         const user = await createUser(gh);
-        assertCleanError(await call(gh, 'PATCH', `/admin/users/${user.id}`, { body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
-        assert.equal((await call(gh, 'GET', `/admin/users/${user.id}`)).json.name, 'Test User', 'the form body was applied anyway');
+        assertCleanError(
+          await call(gh, 'PATCH', `/admin/users/${user.id}`, {
+            body: 'name=x',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+          415,
+        );
+        assert.equal(
+          (await call(gh, 'GET', `/admin/users/${user.id}`)).json.name,
+          'Test User',
+          'the form body was applied anyway',
+        );
       });
 
       it('unknown client and user ids → 404', async () => {
-        for (const id of ['does-not-exist', '00000000-0000-0000-0000-000000000000', 'x'.repeat(5000), '%E2%98%83', "'%20or%201=1--"]) {
+        for (const id of [
+          'does-not-exist',
+          '00000000-0000-0000-0000-000000000000',
+          'x'.repeat(5000),
+          '%E2%98%83',
+          "'%20or%201=1--",
+        ]) {
           assertCleanError(await call(gh, 'GET', `/admin/clients/${id}`), 404, 'not_found');
           assertCleanError(await call(gh, 'GET', `/admin/users/${id}`), 404, 'not_found');
           assertCleanError(await call(gh, 'DELETE', `/admin/users/${id}`), 404, 'not_found');
@@ -414,43 +574,107 @@ for (const backend of backends()) {
       });
 
       it('NUL characters in ids, cursors and body strings → 4xx, not a database error', async () => {
-        for (const path of ['/admin/users/%00', '/admin/clients/a%00b', '/admin/resources/%00', '/admin/users?after=%00', '/admin/clients?after=a%00']) {
+        for (const path of [
+          '/admin/users/%00',
+          '/admin/clients/a%00b',
+          '/admin/resources/%00',
+          '/admin/users?after=%00',
+          '/admin/clients?after=a%00',
+        ]) {
           const res = await call(gh, 'GET', path);
           assert.ok(res.status === 400 || res.status === 404, `${path} → ${res.status}`);
           assertCleanError(res, res.status);
         }
-        assertCleanError(await json(gh, 'POST', '/admin/users', { email: 'nul\u0000@example.test', password: PASSWORD }), 400);
-        assertCleanError(await json(gh, 'POST', '/admin/users', { email: randomEmail(), password: PASSWORD, name: 'a\u0000b' }), 400);
+        assertCleanError(
+          await json(gh, 'POST', '/admin/users', { email: 'nul\u0000@example.test', password: PASSWORD }),
+          400,
+        );
+        assertCleanError(
+          await json(gh, 'POST', '/admin/users', { email: randomEmail(), password: PASSWORD, name: 'a\u0000b' }),
+          400,
+        );
         assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, client_name: 'a\u0000b' }), 400);
-        assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, jwks: { keys: [{ 'k\u0000': 'v' }] } }), 400);
+        assertCleanError(
+          await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, jwks: { keys: [{ 'k\u0000': 'v' }] } }),
+          400,
+        );
       });
 
       it('invalid redirect URIs → 400 invalid_redirect_uri', async () => {
-        for (const uri of [`${CALLBACK}#x`, '/cb', 'cb', 'javascript:alert(1)', 'JavaScript:alert(1)', 'data:text/html,hi', '', 'https://*.example.test/cb']) {
+        for (const uri of [
+          `${CALLBACK}#x`,
+          '/cb',
+          'cb',
+          'javascript:alert(1)',
+          'JavaScript:alert(1)',
+          'data:text/html,hi',
+          '',
+          'https://*.example.test/cb',
+        ]) {
           const res = await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, redirect_uris: [uri] });
           assertCleanError(res, 400, 'invalid_redirect_uri');
           assert.ok(res.json.error_description.length < 500);
         }
-        assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, redirect_uris: [] }), 400, 'invalid_redirect_uri');
-        assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, post_logout_redirect_uris: ['javascript:alert(1)'] }), 400, 'invalid_redirect_uri');
+        assertCleanError(
+          await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, redirect_uris: [] }),
+          400,
+          'invalid_redirect_uri',
+        );
+        assertCleanError(
+          await json(gh, 'POST', '/admin/clients', {
+            ...VALID_CLIENT,
+            post_logout_redirect_uris: ['javascript:alert(1)'],
+          }),
+          400,
+          'invalid_redirect_uri',
+        );
         const c = await createClient(gh, VALID_CLIENT);
-        assertCleanError(await json(gh, 'PATCH', `/admin/clients/${c.client_id}`, { redirect_uris: [`${CALLBACK}#frag`] }), 400, 'invalid_redirect_uri');
-        assert.deepEqual((await call(gh, 'GET', `/admin/clients/${c.client_id}`)).json.redirect_uris, [CALLBACK], 'a refused PATCH changed the client');
+        assertCleanError(
+          await json(gh, 'PATCH', `/admin/clients/${c.client_id}`, { redirect_uris: [`${CALLBACK}#frag`] }),
+          400,
+          'invalid_redirect_uri',
+        );
+        assert.deepEqual(
+          (await call(gh, 'GET', `/admin/clients/${c.client_id}`)).json.redirect_uris,
+          [CALLBACK],
+          'a refused PATCH changed the client',
+        );
       });
 
       it('grant and response types outside OAuth 2.1 → 400', async () => {
-        for (const grant_types of [['implicit'], ['password'], ['authorization_code', 'password'], ['urn:ietf:params:oauth:grant-type:device_code'], []]) {
+        for (const grant_types of [
+          ['implicit'],
+          ['password'],
+          ['authorization_code', 'password'],
+          ['urn:ietf:params:oauth:grant-type:device_code'],
+          [],
+        ]) {
           assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, grant_types }), 400);
         }
         for (const response_types of [['token'], ['id_token'], ['code token'], ['code id_token']]) {
           assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, response_types }), 400);
         }
-        assertCleanError(await json(gh, 'POST', '/admin/clients', { ...VALID_CLIENT, token_endpoint_auth_method: 'client_secret_jwt' }), 400);
+        assertCleanError(
+          await json(gh, 'POST', '/admin/clients', {
+            ...VALID_CLIENT,
+            token_endpoint_auth_method: 'client_secret_jwt',
+          }),
+          400,
+        );
       });
 
       it('bad pagination parameters → 400', async () => {
         for (const path of ['/admin/clients', '/admin/users']) {
-          for (const q of ['limit=0', 'limit=abc', 'limit=-1', 'limit=1.5', 'limit=201', 'limit=', 'limit=1e2x', 'limit=1&limit=2']) {
+          for (const q of [
+            'limit=0',
+            'limit=abc',
+            'limit=-1',
+            'limit=1.5',
+            'limit=201',
+            'limit=',
+            'limit=1e2x',
+            'limit=1&limit=2',
+          ]) {
             assertCleanError(await call(gh, 'GET', `${path}?${q}`), 400, 'invalid_request');
           }
         }

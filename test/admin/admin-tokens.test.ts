@@ -7,15 +7,23 @@ import { codeFlow, createClient, createUser, discover } from '../support/relying
 
 const ADMIN_RESOURCE = 'urn:gatehouse:admin';
 
-interface Machine { client_id: string; client_secret: string }
+interface Machine {
+  client_id: string;
+  client_secret: string;
+}
 
 async function machineClient(gh: RunningGatehouse, scope: string): Promise<Machine> {
-  const res = await gh.admin('POST', '/admin/clients', { client_name: 'Admin robot', grant_types: ['client_credentials'], scope });
+  const res = await gh.admin('POST', '/admin/clients', {
+    client_name: 'Admin robot',
+    grant_types: ['client_credentials'],
+    scope,
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
 
-const basic = (c: Machine) => `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
+const basic = (c: Machine) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
 
 async function tokenResponse(gh: RunningGatehouse, c: Machine, params: Record<string, string>) {
   const res = await fetch(`${gh.issuer}/token`, {
@@ -23,7 +31,7 @@ async function tokenResponse(gh: RunningGatehouse, c: Machine, params: Record<st
     headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', ...params }).toString(),
   });
-  return { status: res.status, body: await res.json() as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 async function adminToken(gh: RunningGatehouse, c: Machine, scope: string): Promise<string> {
@@ -37,10 +45,18 @@ async function withToken(gh: RunningGatehouse, token: string | null, method: str
   const headers: Record<string, string> = {};
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${gh.adminUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${gh.adminUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: any;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, json, text, headers: res.headers };
 }
 
@@ -57,8 +73,12 @@ const NEW_USER = () => ({ email: `robot-${Math.random().toString(36).slice(2)}@e
 for (const backend of backends()) {
   describe(`admin API with Gatehouse access tokens (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('issues an ES256 at+jwt for urn:gatehouse:admin with the registered admin scope and a short lifetime', async () => {
       const reader = await machineClient(gh, 'admin:read');
@@ -97,7 +117,11 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh, { scope: 'openid admin:write' });
       const config = await discover(gh, app);
-      const flow = await codeFlow(gh, config, { user, scope: 'openid admin:write', extra: { resource: ADMIN_RESOURCE } });
+      const flow = await codeFlow(gh, config, {
+        user,
+        scope: 'openid admin:write',
+        extra: { resource: ADMIN_RESOURCE },
+      });
       assert.equal(flow.callbackUrl.searchParams.get('error'), 'invalid_target');
       assert.equal(flow.callbackUrl.searchParams.get('code'), null);
     });
@@ -125,7 +149,15 @@ for (const backend of backends()) {
 
     it('a token for another API is refused with 401', async () => {
       const api = `https://api-${Math.random().toString(36).slice(2)}.example.test`;
-      assert.equal((await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }, { name: 'admin:read' }] })).status, 201);
+      assert.equal(
+        (
+          await gh.admin('POST', '/admin/resources', {
+            indicator: api,
+            scopes: [{ name: 'read' }, { name: 'admin:read' }],
+          })
+        ).status,
+        201,
+      );
       const c = await machineClient(gh, 'read admin:read');
       const res = await tokenResponse(gh, c, { scope: 'read admin:read', resource: api });
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -165,7 +197,14 @@ for (const backend of backends()) {
       const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
       const widened = Buffer.from(JSON.stringify({ ...claims, scope: 'admin:write' })).toString('base64url');
       const flipped = `${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
-      for (const bad of [`${h}.${widened}.${s}`, `${h}.${p}.${flipped}`, `${h}.${p}.`, `${h}.${p}`, 'a.b.c', `${token}x`]) {
+      for (const bad of [
+        `${h}.${widened}.${s}`,
+        `${h}.${p}.${flipped}`,
+        `${h}.${p}.`,
+        `${h}.${p}`,
+        'a.b.c',
+        `${token}x`,
+      ]) {
         assertUnauthorized(await withToken(gh, bad, 'GET', '/admin/clients'));
       }
       const alg = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
@@ -180,8 +219,12 @@ for (const backend of backends()) {
 
   describe(`admin access token expiry (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend, { env: { ADMIN_ACCESS_TOKEN_TTL_SECONDS: '1' } }); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend, { env: { ADMIN_ACCESS_TOKEN_TTL_SECONDS: '1' } });
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('an expired token is refused with 401', async () => {
       const token = await adminToken(gh, await machineClient(gh, 'admin:read'), 'admin:read');

@@ -17,7 +17,16 @@ const FAST_KEYS = {
   AUDIT_FLUSH_INTERVAL_MS: '50',
 };
 
-interface KeyView { kid: string; alg: string; state: string; activated_at: string; deactivated_at: string | null; retired_at: string | null; revoked_at: string | null; public_jwk: Record<string, unknown> | null }
+interface KeyView {
+  kid: string;
+  alg: string;
+  state: string;
+  activated_at: string;
+  deactivated_at: string | null;
+  retired_at: string | null;
+  revoked_at: string | null;
+  public_jwk: Record<string, unknown> | null;
+}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 12_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -39,7 +48,7 @@ for (const backend of backends()) {
     const jwks = async () => {
       const res = await fetch(`${gh.issuer}/jwks`);
       assert.equal(res.status, 200);
-      return { body: await res.json() as JSONWebKeySet, cacheControl: res.headers.get('cache-control') };
+      return { body: (await res.json()) as JSONWebKeySet, cacheControl: res.headers.get('cache-control') };
     };
     /** A fresh ES256 JWT access token; returns its kid and the token. */
     const issue = async () => {
@@ -50,12 +59,23 @@ for (const backend of backends()) {
 
     before(async () => {
       gh = await startGatehouse(backend, { env: FAST_KEYS });
-      const res = await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }], access_token_format: 'jwt', signing_alg: 'ES256' });
+      const res = await gh.admin('POST', '/admin/resources', {
+        indicator: api,
+        scopes: [{ name: 'read' }],
+        access_token_format: 'jwt',
+        signing_alg: 'ES256',
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
-      const app = await gh.admin('POST', '/admin/clients', { client_name: 'Keys worker', grant_types: ['client_credentials'], scope: 'read' });
+      const app = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Keys worker',
+        grant_types: ['client_credentials'],
+        scope: 'read',
+      });
       config = await discover(gh, app.body);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('lists one current key per algorithm with public parts only, and publishes them with a cache lifetime', async () => {
       const items = await keys();
@@ -71,7 +91,13 @@ for (const backend of backends()) {
     });
 
     it('refuses bad rotation requests with 400 and a reason', async () => {
-      for (const body of [{ publish_seconds: 6 }, { alg: 'HS256' }, { publish_seconds: -1 }, { extra: true }, { emergency: true, publish_seconds: 5 }]) {
+      for (const body of [
+        { publish_seconds: 6 },
+        { alg: 'HS256' },
+        { publish_seconds: -1 },
+        { extra: true },
+        { emergency: true, publish_seconds: 5 },
+      ]) {
         const res = await gh.admin('POST', '/admin/keys/rotate', body);
         assert.equal(res.status, 400, JSON.stringify(body));
         assert.equal(res.body.error, 'invalid_request');
@@ -94,7 +120,10 @@ for (const backend of backends()) {
       assert.equal((await gh.admin('POST', '/admin/keys/rotate', { alg: 'ES256', publish_seconds: 7 })).status, 409);
 
       // Published at once, not yet signing; the old key knows when it hands over.
-      assert.ok((await jwks()).body.keys.some((k) => k.kid === next!.kid), 'the next key is in JWKS');
+      assert.ok(
+        (await jwks()).body.keys.some((k) => k.kid === next!.kid),
+        'the next key is in JWKS',
+      );
       assert.equal((await issue()).kid, old!.kid, 'the old key still signs');
       const handingOver = (await keys()).find((k) => k.kid === old!.kid)!;
       assert.equal(handingOver.deactivated_at, next!.activated_at);
@@ -105,7 +134,10 @@ for (const backend of backends()) {
         return t.kid === next!.kid ? t : undefined;
       });
       const published = (await jwks()).body;
-      assert.ok(published.keys.some((k) => k.kid === old!.kid), 'the previous key stays published');
+      assert.ok(
+        published.keys.some((k) => k.kid === old!.kid),
+        'the previous key stays published',
+      );
       assert.equal((await keys()).find((k) => k.kid === old!.kid)!.state, 'previous');
       // Both signatures verify against the published set (the old token's 2 s lifetime may be over: tolerance).
       const local = createLocalJWKSet(published);
@@ -118,7 +150,9 @@ for (const backend of backends()) {
       });
       // The instance applies the transition on its own tick (scheduled for that moment; at worst the 1 s poll).
       const retiredAt = Date.now();
-      await until('the retired key to leave JWKS', async () => ((await jwks()).body.keys.some((k) => k.kid === old!.kid) ? undefined : true));
+      await until('the retired key to leave JWKS', async () =>
+        (await jwks()).body.keys.some((k) => k.kid === old!.kid) ? undefined : true,
+      );
       assert.ok(Date.now() - retiredAt < 2000, 'left JWKS within the poll interval');
       assert.equal((await keys()).find((k) => k.kid === old!.kid)!.public_jwk, null);
     });
@@ -139,7 +173,11 @@ for (const backend of backends()) {
       // Applied on this instance before the response.
       assert.ok(!(await jwks()).body.keys.some((k) => k.kid === compromised!.kid));
       assert.equal((await issue()).kid, replacement.kid);
-      assert.equal((await client.tokenIntrospection(config, token)).active, false, 'a token signed by the revoked key is no longer valid');
+      assert.equal(
+        (await client.tokenIntrospection(config, token)).active,
+        false,
+        'a token signed by the revoked key is no longer valid',
+      );
       assert.equal((await gh.admin('POST', `/admin/keys/${compromised!.kid}/revoke`)).status, 409, 'already retired');
     });
 
@@ -161,22 +199,35 @@ for (const backend of backends()) {
         const res = await gh.admin('GET', '/admin/audit-events?type=key.revoked');
         return res.body.items.length >= 3 ? res.body.items : undefined;
       });
-      assert.ok(events.every((e: { actor: unknown }) => e.actor), 'each names the admin');
+      assert.ok(
+        events.every((e: { actor: unknown }) => e.actor),
+        'each names the admin',
+      );
       const stagedEvents = await gh.admin('GET', '/admin/audit-events?type=key.rotation_staged');
-      assert.ok(stagedEvents.body.items.some((e: { data: { kid: string } }) => e.data.kid === staged.body.items[0].kid));
+      assert.ok(
+        stagedEvents.body.items.some((e: { data: { kid: string } }) => e.data.kid === staged.body.items[0].kid),
+      );
     });
   });
 }
 
-describe('scheduled signing-key rotation (postgres, two instances)', { skip: !backends().includes('postgres') && 'postgres backend not selected' }, () => {
+describe('scheduled signing-key rotation (postgres, two instances)', {
+  skip: !backends().includes('postgres') && 'postgres backend not selected',
+}, () => {
   let a: RunningGatehouse;
   let b: RunningGatehouse;
   const env = {
-    SIGNING_KEY_ROTATION_INTERVAL_SECONDS: '2', SIGNING_KEY_POLL_SECONDS: '1', JWKS_MAX_AGE_SECONDS: '0', SIGNING_KEY_PUBLISH_SECONDS: '3600',
+    SIGNING_KEY_ROTATION_INTERVAL_SECONDS: '2',
+    SIGNING_KEY_POLL_SECONDS: '1',
+    JWKS_MAX_AGE_SECONDS: '0',
+    SIGNING_KEY_PUBLISH_SECONDS: '3600',
   };
   before(async () => {
     a = await startGatehouse('postgres', { env });
-    b = await startGatehouse('postgres', { storage: a.storage, env: { ...env, ISSUER: a.issuer, GATEHOUSE_ADMIN_KEY: a.adminKey } });
+    b = await startGatehouse('postgres', {
+      storage: a.storage,
+      env: { ...env, ISSUER: a.issuer, GATEHOUSE_ADMIN_KEY: a.adminKey },
+    });
   });
   after(async () => {
     await b?.stop();

@@ -10,8 +10,12 @@ const marker = () => `Zq${Math.random().toString(36).slice(2, 10)}`;
 for (const backend of backends()) {
   describe(`admin user management: search, sessions, grants (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     async function signedIn() {
       const user = await createUser(gh);
@@ -24,7 +28,10 @@ for (const backend of backends()) {
     describe('search', () => {
       it('finds users by a case-insensitive substring of email or name, with pagination', async () => {
         const tag = marker();
-        const byName = [await createUser(gh, { name: `Ada ${tag} Lovelace` }), await createUser(gh, { name: `${tag.toUpperCase()}` })];
+        const byName = [
+          await createUser(gh, { name: `Ada ${tag} Lovelace` }),
+          await createUser(gh, { name: `${tag.toUpperCase()}` }),
+        ];
         const byEmail = await createUser(gh, { email: `${tag.toLowerCase()}.someone@example.test`, name: null });
         await createUser(gh, { name: 'Somebody Else' });
 
@@ -33,13 +40,19 @@ for (const backend of backends()) {
         assert.deepEqual(all.body.items.map((u: any) => u.id).sort(), [...byName, byEmail].map((u) => u.id).sort());
 
         const emails = await gh.admin('GET', `/admin/users?q=${encodeURIComponent(`${tag.toUpperCase()}.SOMEONE@`)}`);
-        assert.deepEqual(emails.body.items.map((u: any) => u.id), [byEmail.id]);
+        assert.deepEqual(
+          emails.body.items.map((u: any) => u.id),
+          [byEmail.id],
+        );
 
         // Walk the matches one per page.
         const seen: string[] = [];
         let cursor: string | null = null;
         do {
-          const page: any = await gh.admin('GET', `/admin/users?q=${tag}&limit=1${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`);
+          const page: any = await gh.admin(
+            'GET',
+            `/admin/users?q=${tag}&limit=1${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`,
+          );
           assert.equal(page.status, 200);
           assert.ok(page.body.items.length <= 1);
           seen.push(...page.body.items.map((u: any) => u.id));
@@ -87,7 +100,10 @@ for (const backend of backends()) {
         assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true);
         const [grant] = (await gh.admin('GET', `/admin/users/${user.id}/grants`)).body.items;
         assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/grants/${grant.id}`)).status, 204);
-        await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (err: any) => err.error === 'invalid_grant');
+        await assert.rejects(
+          client.refreshTokenGrant(config, tokens.refresh_token!),
+          (err: any) => err.error === 'invalid_grant',
+        );
         assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false);
         assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/grants`)).body.items, []);
         assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/grants/${grant.id}`)).status, 404);
@@ -123,8 +139,17 @@ for (const backend of backends()) {
         const target = items[0].uid as string;
         assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/sessions/${target}`)).status, 204);
         const left = (await gh.admin('GET', `/admin/users/${user.id}/sessions`)).body.items;
-        assert.deepEqual(left.map((s: any) => s.uid), [items[1].uid]);
-        const results = await Promise.all([ua, other].map(async (agent) => (await codeFlow(gh, config, { user, ua: agent, extra: { prompt: 'none' }, scope: 'openid' })).callbackUrl.searchParams));
+        assert.deepEqual(
+          left.map((s: any) => s.uid),
+          [items[1].uid],
+        );
+        const results = await Promise.all(
+          [ua, other].map(
+            async (agent) =>
+              (await codeFlow(gh, config, { user, ua: agent, extra: { prompt: 'none' }, scope: 'openid' })).callbackUrl
+                .searchParams,
+          ),
+        );
         assert.equal(results.filter((p) => p.get('code')).length, 1, 'exactly one browser is still signed in');
         assert.equal(results.filter((p) => p.get('error') === 'login_required').length, 1);
         assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/sessions/${target}`)).status, 404);
@@ -133,9 +158,13 @@ for (const backend of backends()) {
       it('unknown users, sessions and grants → 404', async () => {
         const ghost = '00000000-0000-0000-0000-000000000000';
         for (const [method, path] of [
-          ['GET', `/admin/users/${ghost}/sessions`], ['DELETE', `/admin/users/${ghost}/sessions`], ['DELETE', `/admin/users/${ghost}/sessions/x`],
-          ['GET', `/admin/users/${ghost}/grants`], ['DELETE', `/admin/users/${ghost}/grants/x`],
-          ['POST', `/admin/users/${ghost}/disable`], ['POST', `/admin/users/${ghost}/enable`],
+          ['GET', `/admin/users/${ghost}/sessions`],
+          ['DELETE', `/admin/users/${ghost}/sessions`],
+          ['DELETE', `/admin/users/${ghost}/sessions/x`],
+          ['GET', `/admin/users/${ghost}/grants`],
+          ['DELETE', `/admin/users/${ghost}/grants/x`],
+          ['POST', `/admin/users/${ghost}/disable`],
+          ['POST', `/admin/users/${ghost}/enable`],
         ] as const) {
           const res = await gh.admin(method, path);
           assert.equal(res.status, 404, `${method} ${path} → ${res.status}`);
@@ -154,8 +183,15 @@ for (const backend of backends()) {
         const disabled = await gh.admin('POST', `/admin/users/${user.id}/disable`);
         assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
         assert.equal(disabled.body.disabled, true);
-        await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (err: any) => err.error === 'invalid_grant');
-        await assert.rejects(codeFlow(gh, config, { user }), /did not reach the callback: 401/, 'a disabled user signed in');
+        await assert.rejects(
+          client.refreshTokenGrant(config, tokens.refresh_token!),
+          (err: any) => err.error === 'invalid_grant',
+        );
+        await assert.rejects(
+          codeFlow(gh, config, { user }),
+          /did not reach the callback: 401/,
+          'a disabled user signed in',
+        );
         assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/sessions`)).body.items, []);
         assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/grants`)).body.items, []);
 

@@ -8,8 +8,12 @@ import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 for (const backend of backends()) {
   describe(`audit log disabled (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend, { env: { AUDIT_LOG_ENABLED: 'false' } }); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend, { env: { AUDIT_LOG_ENABLED: 'false' } });
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('signs in, issues and revokes tokens as usual, stores no audit rows and lists an empty log', async () => {
       const user = await createUser(gh);
@@ -18,10 +22,18 @@ for (const backend of backends()) {
 
       // A failed sign-in first (an emitter that records on the error path), then the whole flow.
       const ua = new UserAgent();
-      const login = await ua.follow(client.buildAuthorizationUrl(config, {
-        redirect_uri: 'http://127.0.0.1:8976/callback', scope: 'openid', prompt: 'consent',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-      }).toString(), gh.issuer);
+      const login = await ua.follow(
+        client
+          .buildAuthorizationUrl(config, {
+            redirect_uri: 'http://127.0.0.1:8976/callback',
+            scope: 'openid',
+            prompt: 'consent',
+            code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+            code_challenge_method: 'S256',
+          })
+          .toString(),
+        gh.issuer,
+      );
       const failed = await ua.follow(new URL(formAction(login.html!), gh.issuer).toString(), gh.issuer, {
         form: { csrf: hiddenField(login.html!, 'csrf'), email: user.email, password: 'not the right password at all' },
       });

@@ -2,12 +2,28 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, PASSWORD, client, createClient, createUser, discover, loginAndGetTokens } from '../support/relying-party.js';
+import {
+  CALLBACK,
+  PASSWORD,
+  client,
+  createClient,
+  createUser,
+  discover,
+  loginAndGetTokens,
+} from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 
 type Event = {
-  id: string; occurred_at: string; type: string; actor: string; subject: string | null; client_id: string | null;
-  ip: string | null; user_agent: string | null; request_id: string | null; data: Record<string, any>;
+  id: string;
+  occurred_at: string;
+  type: string;
+  actor: string;
+  subject: string | null;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  data: Record<string, any>;
 };
 
 const rid = (label: string) => `${label}-${Math.random().toString(36).slice(2)}`;
@@ -18,8 +34,14 @@ for (const backend of backends()) {
     let gh: RunningGatehouse;
     // No timer flush during the suite: reads through the admin API see this instance's queue,
     // and events survive a restart only if shutdown writes them.
-    before(async () => { gh = await startGatehouse(backend, { env: { AUDIT_FLUSH_INTERVAL_MS: '600000', GATEHOUSE_REGISTRATION: 'true' } }); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend, {
+        env: { AUDIT_FLUSH_INTERVAL_MS: '600000', GATEHOUSE_REGISTRATION: 'true' },
+      });
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     async function events(query: Record<string, string>): Promise<Event[]> {
       const res = await gh.admin('GET', `/admin/audit-events?${new URLSearchParams({ limit: '200', ...query })}`);
@@ -30,8 +52,11 @@ for (const backend of backends()) {
     /** Starts a code flow as a browser would and returns the sign-in page. */
     async function openLogin(config: client.Configuration, ua: UserAgent) {
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope: 'openid email', prompt: 'consent',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid email',
+        prompt: 'consent',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       const page = await ua.follow(url.toString(), gh.issuer);
       assert.ok(page.html?.includes('name="password"'), 'no sign-in form');
@@ -81,7 +106,6 @@ for (const backend of backends()) {
       assert.ok(consent, 'no consent.granted event');
       assert.equal(consent.client_id, app.client_id);
       assert.ok(consent.data.scope.includes('openid'));
-
     });
 
     it('records an unknown email as login.failed without a subject', async () => {
@@ -115,8 +139,15 @@ for (const backend of backends()) {
 
     it('records client_credentials as token.issued with the grant type and no token value', async () => {
       const api = `https://api-${Math.random().toString(36).slice(2)}.example.test`;
-      assert.equal((await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }] })).status, 201);
-      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'read' });
+      assert.equal(
+        (await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }] })).status,
+        201,
+      );
+      const res = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+        scope: 'read',
+      });
       const worker = res.body as { client_id: string; client_secret: string };
       const tokens = await client.clientCredentialsGrant(await discover(gh, worker), { scope: 'read', resource: api });
 
@@ -141,17 +172,25 @@ for (const backend of backends()) {
       const config = await discover(gh, app);
       const { tokens } = await loginAndGetTokens(gh, config, { user });
       await client.refreshTokenGrant(config, tokens.refresh_token!);
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (err: any) => err.error === 'invalid_grant');
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!),
+        (err: any) => err.error === 'invalid_grant',
+      );
 
       const [reuse] = await events({ type: 'refresh.reuse_detected', client: app.client_id });
       assert.ok(reuse, 'no refresh.reuse_detected event');
       assert.equal(reuse.subject, user.id);
       assert.equal(reuse.data.family_revoked, true);
       assert.ok(!JSON.stringify(reuse).includes(tokens.refresh_token!));
-      const grantTypes = (await events({ type: 'token.issued', client: app.client_id })).map((e) => e.data.grant_type).sort();
+      const grantTypes = (await events({ type: 'token.issued', client: app.client_id }))
+        .map((e) => e.data.grant_type)
+        .sort();
       assert.deepEqual(grantTypes, ['authorization_code', 'refresh_token']);
       const revoked = await events({ type: 'token.revoked', client: app.client_id });
-      assert.ok(revoked.some((e) => e.data.via === 'token' && e.subject === user.id), 'the family revocation is not recorded');
+      assert.ok(
+        revoked.some((e) => e.data.via === 'token' && e.subject === user.id),
+        'the family revocation is not recorded',
+      );
     });
 
     it('records a logout and a token revoked at the revocation endpoint', async () => {
@@ -161,13 +200,21 @@ for (const backend of backends()) {
       const config = await discover(gh, app);
       const { ua, tokens } = await loginAndGetTokens(gh, config, { user });
       await client.tokenRevocation(config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
-      const [revoked] = (await events({ type: 'token.revoked', client: app.client_id })).filter((e) => e.data.via === 'revocation');
+      const [revoked] = (await events({ type: 'token.revoked', client: app.client_id })).filter(
+        (e) => e.data.via === 'revocation',
+      );
       assert.equal(revoked?.data.token_type, 'RefreshToken');
       assert.equal(revoked?.subject, user.id);
 
-      const page = await ua.request(client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye }).toString());
+      const page = await ua.request(
+        client
+          .buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye })
+          .toString(),
+      );
       const html = await page.text();
-      await ua.follow(new URL(formAction(html), gh.issuer).toString(), gh.issuer, { form: { xsrf: hiddenField(html, 'xsrf'), logout: 'yes' } });
+      await ua.follow(new URL(formAction(html), gh.issuer).toString(), gh.issuer, {
+        form: { xsrf: hiddenField(html, 'xsrf'), logout: 'yes' },
+      });
       const [logout] = await events({ type: 'logout', user: user.id });
       assert.ok(logout, 'no logout event');
       assert.equal(logout.actor, `user:${user.id}`);
@@ -175,7 +222,11 @@ for (const backend of backends()) {
     });
 
     it('records admin client changes with before/after and never the client secret', async () => {
-      const created = await gh.admin('POST', '/admin/clients', { client_name: 'Audited', redirect_uris: [CALLBACK], grant_types: ['authorization_code'] });
+      const created = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Audited',
+        redirect_uris: [CALLBACK],
+        grant_types: ['authorization_code'],
+      });
       assert.equal(created.status, 201);
       const id = created.body.client_id as string;
       const secret = created.body.client_secret as string;
@@ -183,7 +234,11 @@ for (const backend of backends()) {
       assert.equal((await gh.admin('DELETE', `/admin/clients/${id}`)).status, 204);
 
       const all = await events({ client: id });
-      assert.deepEqual(all.map((e) => e.type), ['client.deleted', 'client.updated', 'client.created'], 'newest first');
+      assert.deepEqual(
+        all.map((e) => e.type),
+        ['client.deleted', 'client.updated', 'client.created'],
+        'newest first',
+      );
       const [deleted, updated, createdEvent] = all;
       for (const e of all) assert.equal(e.actor, 'admin:key');
       assert.equal(createdEvent!.data.after.client_name, 'Audited');
@@ -192,25 +247,42 @@ for (const backend of backends()) {
       assert.deepEqual(updated!.data.changed, ['client_name']);
       assert.equal(deleted!.data.before.client_name, 'Audited v2');
       assert.ok(!JSON.stringify(all).includes(secret), 'the client secret is in the events');
-      const members = (v: unknown): string[] => (v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => [k, ...members(x)]) : []);
+      const members = (v: unknown): string[] =>
+        v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => [k, ...members(x)]) : [];
       assert.ok(!members(all).includes('client_secret'), 'a client_secret member is in the events');
     });
 
     it('records admin user changes without the password or its hash', async () => {
       const user = await createUser(gh);
-      assert.equal((await gh.admin('PATCH', `/admin/users/${user.id}`, { name: 'Renamed', password: 'another long password here' })).status, 200);
+      assert.equal(
+        (
+          await gh.admin('PATCH', `/admin/users/${user.id}`, {
+            name: 'Renamed',
+            password: 'another long password here',
+          })
+        ).status,
+        200,
+      );
       assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}`)).status, 204);
       const all = await events({ user: user.id });
-      assert.deepEqual(all.map((e) => e.type), ['user.deleted', 'user.password_changed', 'user.updated', 'user.created']);
+      assert.deepEqual(
+        all.map((e) => e.type),
+        ['user.deleted', 'user.password_changed', 'user.updated', 'user.created'],
+      );
       assert.equal(all[2]!.data.before.name, 'Test User');
       assert.equal(all[2]!.data.after.name, 'Renamed');
       const text = JSON.stringify(all);
-      assert.ok(!/password_hash|passwordHash|argon2|another long password|correct horse/.test(text), 'password material in the events');
+      assert.ok(
+        !/password_hash|passwordHash|argon2|another long password|correct horse/.test(text),
+        'password material in the events',
+      );
     });
 
     it('records a failed admin authentication without the presented credential', async () => {
       const requestId = rid('admin-fail');
-      const res = await fetch(`${gh.adminUrl}/admin/clients`, { headers: { authorization: 'Bearer not-the-admin-key-4711', 'x-request-id': requestId } });
+      const res = await fetch(`${gh.adminUrl}/admin/clients`, {
+        headers: { authorization: 'Bearer not-the-admin-key-4711', 'x-request-id': requestId },
+      });
       assert.equal(res.status, 401);
       const failures = (await events({ type: 'admin.auth_failed' })).filter((e) => e.request_id === requestId);
       assert.equal(failures.length, 1);
@@ -235,7 +307,12 @@ for (const backend of backends()) {
         let cursor: string | null = null;
         let pages = 0;
         do {
-          const query: Record<string, string> = { type: 'resource.created', since, limit: '2', ...(cursor ? { after: cursor } : {}) };
+          const query: Record<string, string> = {
+            type: 'resource.created',
+            since,
+            limit: '2',
+            ...(cursor ? { after: cursor } : {}),
+          };
           const res = await gh.admin('GET', `/admin/audit-events?${new URLSearchParams(query)}`);
           assert.equal(res.status, 200, JSON.stringify(res.body));
           assert.ok(res.body.items.length <= 2);
@@ -245,39 +322,74 @@ for (const backend of backends()) {
         } while (cursor);
         const mine = seen.filter((e) => indicators.includes(e.data.indicator));
         assert.equal(mine.length, 5);
-        assert.deepEqual(mine.map((e) => e.data.indicator), [...indicators].reverse(), 'not newest first');
+        assert.deepEqual(
+          mine.map((e) => e.data.indicator),
+          [...indicators].reverse(),
+          'not newest first',
+        );
         const ids = seen.map((e) => BigInt(e.id));
         assert.equal(new Set(ids).size, ids.length, 'a page repeated an event');
         for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! < ids[i - 1]!);
         for (const e of seen) assert.equal(e.type, 'resource.created');
-        assert.equal((await events({ type: 'resource.created', until: since })).filter((e) => indicators.includes(e.data.indicator)).length, 0);
+        assert.equal(
+          (await events({ type: 'resource.created', until: since })).filter((e) =>
+            indicators.includes(e.data.indicator),
+          ).length,
+          0,
+        );
       });
 
       it('exports the same filters as NDJSON, oldest first, one JSON event per line', async () => {
-        const res = await fetch(`${gh.adminUrl}/admin/audit-events/export?${new URLSearchParams({ type: 'resource.created', since })}`, {
-          headers: { authorization: `Bearer ${gh.adminKey}` },
-        });
+        const res = await fetch(
+          `${gh.adminUrl}/admin/audit-events/export?${new URLSearchParams({ type: 'resource.created', since })}`,
+          {
+            headers: { authorization: `Bearer ${gh.adminKey}` },
+          },
+        );
         assert.equal(res.status, 200);
         assert.match(res.headers.get('content-type') ?? '', /^application\/x-ndjson/);
         const text = await res.text();
         assert.ok(text.endsWith('\n'));
-        const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Event);
-        assert.deepEqual(lines.filter((e) => indicators.includes(e.data.indicator)).map((e) => e.data.indicator), indicators);
+        const lines = text
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Event);
+        assert.deepEqual(
+          lines.filter((e) => indicators.includes(e.data.indicator)).map((e) => e.data.indicator),
+          indicators,
+        );
         for (const e of lines) assert.equal(e.type, 'resource.created');
         const ids = lines.map((e) => BigInt(e.id));
         for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, 'not oldest first');
         // `after` resumes an export; `limit` caps it.
-        const rest = await fetch(`${gh.adminUrl}/admin/audit-events/export?${new URLSearchParams({ type: 'resource.created', after: lines[0]!.id, limit: '2' })}`, {
-          headers: { authorization: `Bearer ${gh.adminKey}` },
-        });
-        const restLines = (await rest.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as Event);
-        assert.deepEqual(restLines.map((e) => e.id), lines.slice(1, 3).map((e) => e.id));
+        const rest = await fetch(
+          `${gh.adminUrl}/admin/audit-events/export?${new URLSearchParams({ type: 'resource.created', after: lines[0]!.id, limit: '2' })}`,
+          {
+            headers: { authorization: `Bearer ${gh.adminKey}` },
+          },
+        );
+        const restLines = (await rest.text())
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Event);
+        assert.deepEqual(
+          restLines.map((e) => e.id),
+          lines.slice(1, 3).map((e) => e.id),
+        );
       });
 
       it('answers 400 for malformed filters', async () => {
         for (const query of [
-          'type=login.maybe', 'since=yesterday', 'until=2026-13-45T00:00:00Z', 'since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z',
-          'after=abc', 'after=-1', 'limit=0', 'limit=500', 'user=a&user=b', `client=${'x'.repeat(300)}`,
+          'type=login.maybe',
+          'since=yesterday',
+          'until=2026-13-45T00:00:00Z',
+          'since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z',
+          'after=abc',
+          'after=-1',
+          'limit=0',
+          'limit=500',
+          'user=a&user=b',
+          `client=${'x'.repeat(300)}`,
         ]) {
           for (const path of ['/admin/audit-events', '/admin/audit-events/export']) {
             if (path.endsWith('export') && query === 'limit=500') continue; // export has no page cap
@@ -292,10 +404,15 @@ for (const backend of backends()) {
     it('writes events queued right before a graceful stop', async () => {
       const indicator = `https://shutdown-${Math.random().toString(36).slice(2)}.example.test`;
       assert.equal((await gh.admin('POST', '/admin/resources', { indicator, scopes: [] })).status, 201);
-      const fail = await fetch(`${gh.adminUrl}/admin/resources`, { headers: { authorization: 'Bearer wrong-before-restart' } });
+      const fail = await fetch(`${gh.adminUrl}/admin/resources`, {
+        headers: { authorization: 'Bearer wrong-before-restart' },
+      });
       assert.equal(fail.status, 401);
       await gh.restart();
-      const rows = await gh.instance.database.db()('audit_events').where('type', 'resource.created').whereRaw("data->>'indicator' = ?", [indicator]);
+      const rows = await gh.instance.database
+        .db()('audit_events')
+        .where('type', 'resource.created')
+        .whereRaw("data->>'indicator' = ?", [indicator]);
       assert.equal(rows.length, 1, 'an event queued before the stop was lost');
     });
   });

@@ -7,8 +7,12 @@ import { BufferedAuditLog, type AuditBatch, type AuditEventRepository } from '..
 class FakeBatch implements AuditBatch {
   readonly events: AuditEvent[] = [];
   constructor(readonly key: string) {}
-  get count() { return this.events.length; }
-  append(event: AuditEvent) { this.events.push(event); }
+  get count() {
+    return this.events.length;
+  }
+  append(event: AuditEvent) {
+    this.events.push(event);
+  }
 }
 
 /**
@@ -22,7 +26,10 @@ class FakeRepo implements AuditEventRepository {
   failing = false;
   loseNextAnswer = false;
   opened = 0;
-  openBatch(key: string) { this.opened++; return new FakeBatch(key); }
+  openBatch(key: string) {
+    this.opened++;
+    return new FakeBatch(key);
+  }
   async insertBatch(batch: FakeBatch) {
     if (this.failing) throw new Error('database unavailable');
     this.inserts++;
@@ -35,13 +42,19 @@ class FakeRepo implements AuditEventRepository {
       throw new Error('query timeout (the commit held)');
     }
   }
-  async list() { return []; }
+  async list() {
+    return [];
+  }
 }
 
 const logs: { level: string; msg: string; obj: object }[] = [];
 const log = {
-  error: (obj: object, msg: string) => { logs.push({ level: 'error', msg, obj }); },
-  warn: (obj: object, msg: string) => { logs.push({ level: 'warn', msg, obj }); },
+  error: (obj: object, msg: string) => {
+    logs.push({ level: 'error', msg, obj });
+  },
+  warn: (obj: object, msg: string) => {
+    logs.push({ level: 'warn', msg, obj });
+  },
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +62,8 @@ describe('audit log writer (no database)', () => {
   it('queues without writing, then writes a batch as one insert on the timer', async () => {
     const repo = new FakeRepo();
     const audit = new BufferedAuditLog(repo, log, { flushIntervalMs: 50 });
-    for (let i = 0; i < 10; i++) audit.record({ type: 'login.failed', actor: 'anonymous', data: { reason: 'wrong_password' } });
+    for (let i = 0; i < 10; i++)
+      audit.record({ type: 'login.failed', actor: 'anonymous', data: { reason: 'wrong_password' } });
     assert.equal(repo.rows.length, 0, 'record() must not write synchronously');
     await sleep(150);
     assert.equal(repo.rows.length, 10);
@@ -60,7 +74,8 @@ describe('audit log writer (no database)', () => {
   it('writes at once when a batch fills, in batches of batchSize', async () => {
     const repo = new FakeRepo();
     const audit = new BufferedAuditLog(repo, log, { flushIntervalMs: 60_000, batchSize: 100 });
-    for (let i = 0; i < 250; i++) audit.record({ type: 'token.issued', actor: 'client:c1', data: { grant_type: 'client_credentials' } });
+    for (let i = 0; i < 250; i++)
+      audit.record({ type: 'token.issued', actor: 'client:c1', data: { grant_type: 'client_credentials' } });
     await audit.flush();
     assert.equal(repo.rows.length, 250);
     assert.equal(repo.inserts, 3);
@@ -93,7 +108,11 @@ describe('audit log writer (no database)', () => {
     for (let i = 3; i < 5; i++) audit.record({ type: 'logout', actor: 'system', data: { n: i } });
     await audit.flush();
     assert.equal(audit.pending, 0);
-    assert.deepEqual(repo.rows.map((r) => r.data.n), [0, 1, 2, 3, 4], 'each event stored once, in order');
+    assert.deepEqual(
+      repo.rows.map((r) => r.data.n),
+      [0, 1, 2, 3, 4],
+      'each event stored once, in order',
+    );
     assert.equal(repo.inserts, 3, 'the first batch twice, then the new events');
     await audit.close();
   });
@@ -111,7 +130,11 @@ describe('audit log writer (no database)', () => {
     assert.ok(repo.opened <= 3, `batches opened during the outage: ${repo.opened}`);
     repo.failing = false;
     await audit.close();
-    assert.deepEqual(repo.rows.map((r) => r.data.n), Array.from({ length: 20 }, (_, i) => i), 'every event stored once, in order');
+    assert.deepEqual(
+      repo.rows.map((r) => r.data.n),
+      Array.from({ length: 20 }, (_, i) => i),
+      'every event stored once, in order',
+    );
   });
 
   it('holds at most maxQueued events while failing and reports how many it dropped', async () => {
@@ -140,10 +163,18 @@ describe('audit log writer (no database)', () => {
     const repo = new FakeRepo();
     const audit = new BufferedAuditLog(repo, log, { flushIntervalMs: 60_000 });
     audit.record({
-      type: 'client.updated', actor: 'admin:key', userAgent: `ua\u0000${'x'.repeat(5000)}`,
+      type: 'client.updated',
+      actor: 'admin:key',
+      userAgent: `ua\u0000${'x'.repeat(5000)}`,
       data: {
         before: { client_id: 'c1', client_secret: 'h', jwks: { keys: [{ kty: 'EC', d: 'private', x: 'pub' }] } },
-        password: 'p', password_hash: 'h', access_token: 't', refresh_token: 'r', code: 'c', grant_type: 'refresh_token', token_type: 'Bearer',
+        password: 'p',
+        password_hash: 'h',
+        access_token: 't',
+        refresh_token: 'r',
+        code: 'c',
+        grant_type: 'refresh_token',
+        token_type: 'Bearer',
         note: 'a\u0000b',
       },
     });
@@ -153,7 +184,9 @@ describe('audit log writer (no database)', () => {
     assert.ok(row.userAgent!.length <= 512);
     assert.deepEqual(row.data, {
       before: { client_id: 'c1', jwks: { keys: [{ kty: 'EC', x: 'pub' }] } },
-      grant_type: 'refresh_token', token_type: 'Bearer', note: 'ab',
+      grant_type: 'refresh_token',
+      token_type: 'Bearer',
+      note: 'ab',
     });
   });
 });

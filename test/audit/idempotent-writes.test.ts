@@ -22,7 +22,11 @@ for (const backend of backends()) {
     let database: Database;
     before(async () => {
       storage = await createTestStorage(backend);
-      database = await Database.open({ databaseUrl: storage.env.DATABASE_URL, dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '', poolMax: 2 });
+      database = await Database.open({
+        databaseUrl: storage.env.DATABASE_URL,
+        dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
+        poolMax: 2,
+      });
       await database.migrate();
     });
     after(async () => {
@@ -34,7 +38,11 @@ for (const backend of backends()) {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `idem-${randomUUID()}`;
       const events = [1, 2, 3, 4, 5].map((i) => ({
-        type: 'token.issued' as const, actor: `client:${clientId}` as const, clientId, occurredAt: new Date(), data: { n: i },
+        type: 'token.issued' as const,
+        actor: `client:${clientId}` as const,
+        clientId,
+        occurredAt: new Date(),
+        data: { n: i },
       }));
       const batch = batchOf(repo, events);
       await repo.insertBatch(batch);
@@ -50,19 +58,47 @@ for (const backend of backends()) {
       const clientId = `exact-${randomUUID()}`;
       const awkward = 'a\tb\nc\rd\\e \\N "q" \'s\' ünï 🔑 \\\\t';
       const events = [
-        { type: 'login.failed' as const, actor: 'anonymous' as const, subject: '\\N', clientId, ip: '::1', userAgent: awkward, requestId: 'r\t1',
-          occurredAt: new Date('2026-01-02T03:04:05.678Z'), data: { reason: awkward, nested: { list: [awkward, 1, null, true] } } },
-        { type: 'login.failed' as const, actor: 'anonymous' as const, clientId, occurredAt: new Date('2026-01-02T03:04:06.000Z'), data: {} },
+        {
+          type: 'login.failed' as const,
+          actor: 'anonymous' as const,
+          subject: '\\N',
+          clientId,
+          ip: '::1',
+          userAgent: awkward,
+          requestId: 'r\t1',
+          occurredAt: new Date('2026-01-02T03:04:05.678Z'),
+          data: { reason: awkward, nested: { list: [awkward, 1, null, true] } },
+        },
+        {
+          type: 'login.failed' as const,
+          actor: 'anonymous' as const,
+          clientId,
+          occurredAt: new Date('2026-01-02T03:04:06.000Z'),
+          data: {},
+        },
       ];
       await repo.insertBatch(batchOf(repo, events));
-      const stored = (await repo.list({ clientId }, { order: 'asc', limit: 10 }));
+      const stored = await repo.list({ clientId }, { order: 'asc', limit: 10 });
       assert.equal(stored.length, 2);
       assert.deepEqual(
-        { subject: stored[0]!.subject, ua: stored[0]!.user_agent, rid: stored[0]!.request_id, ip: stored[0]!.ip, at: stored[0]!.occurred_at, data: stored[0]!.data },
+        {
+          subject: stored[0]!.subject,
+          ua: stored[0]!.user_agent,
+          rid: stored[0]!.request_id,
+          ip: stored[0]!.ip,
+          at: stored[0]!.occurred_at,
+          data: stored[0]!.data,
+        },
         { subject: '\\N', ua: awkward, rid: 'r\t1', ip: '::1', at: '2026-01-02T03:04:05.678Z', data: events[0]!.data },
       );
       assert.deepEqual(
-        { subject: stored[1]!.subject, ua: stored[1]!.user_agent, rid: stored[1]!.request_id, ip: stored[1]!.ip, data: stored[1]!.data },
+        {
+          subject: stored[1]!.subject,
+          ua: stored[1]!.user_agent,
+          rid: stored[1]!.request_id,
+          ip: stored[1]!.ip,
+          data: stored[1]!.data,
+        },
         { subject: null, ua: null, rid: null, ip: null, data: {} },
         'absent values are stored as null, not as text',
       );
@@ -73,27 +109,48 @@ for (const backend of backends()) {
       const clientId = `big-${randomUUID()}`;
       // ~600 KiB of UTF-8: the batch's buffer grows several times, some rows across each boundary.
       const userAgent = `ünï 🔑 ${'ä'.repeat(400)}`;
-      const events = Array.from({ length: 600 }, (_, n): AuditEvent => ({
-        type: 'token.issued', actor: `client:${clientId}`, clientId, userAgent, occurredAt: new Date(), data: { n, note: '€'.repeat(n % 50) },
-      }));
+      const events = Array.from(
+        { length: 600 },
+        (_, n): AuditEvent => ({
+          type: 'token.issued',
+          actor: `client:${clientId}`,
+          clientId,
+          userAgent,
+          occurredAt: new Date(),
+          data: { n, note: '€'.repeat(n % 50) },
+        }),
+      );
       await repo.insertBatch(batchOf(repo, events));
       const stored = await repo.list({ clientId }, { order: 'asc', limit: 1000 });
       assert.equal(stored.length, 600);
-      assert.ok(stored.every((r, n) => r.user_agent === userAgent && r.data.n === n && r.data.note === '€'.repeat(n % 50)));
+      assert.ok(
+        stored.every((r, n) => r.user_agent === userAgent && r.data.n === n && r.data.note === '€'.repeat(n % 50)),
+      );
     });
 
-    it('stores each event\'s time to the millisecond, within a second and across seconds', async () => {
+    it("stores each event's time to the millisecond, within a second and across seconds", async () => {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `time-${randomUUID()}`;
       // Same second with 1-, 2- and 3-digit milliseconds; the next second; an earlier one again; before 1970.
       const times = [
-        '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.007Z', '2026-01-02T03:04:05.042Z', '2026-01-02T03:04:05.999Z',
-        '2026-01-02T03:04:06.001Z', '2026-01-02T03:04:05.500Z', '1969-12-31T23:59:59.999Z', '2030-06-30T23:59:59.100Z',
+        '2026-01-02T03:04:05.000Z',
+        '2026-01-02T03:04:05.007Z',
+        '2026-01-02T03:04:05.042Z',
+        '2026-01-02T03:04:05.999Z',
+        '2026-01-02T03:04:06.001Z',
+        '2026-01-02T03:04:05.500Z',
+        '1969-12-31T23:59:59.999Z',
+        '2030-06-30T23:59:59.100Z',
       ];
-      const events = times.map((t, n): AuditEvent => ({ type: 'logout', actor: 'system', clientId, occurredAt: new Date(t), data: { n } }));
+      const events = times.map(
+        (t, n): AuditEvent => ({ type: 'logout', actor: 'system', clientId, occurredAt: new Date(t), data: { n } }),
+      );
       await repo.insertBatch(batchOf(repo, events));
       const stored = await repo.list({ clientId }, { order: 'asc', limit: 20 });
-      assert.deepEqual(stored.map((r) => r.occurred_at), times);
+      assert.deepEqual(
+        stored.map((r) => r.occurred_at),
+        times,
+      );
     });
 
     it('refuses a batch it did not open, with a clear error', async () => {
@@ -105,11 +162,16 @@ for (const backend of backends()) {
     it('stores a one-event batch once too, and nothing for an empty batch', async () => {
       const repo = new SqlAuditEventRepository(database);
       const clientId = `idem-${randomUUID()}`;
-      const batch = batchOf(repo, [{ type: 'logout' as const, actor: 'system' as const, clientId, occurredAt: new Date(), data: {} }]);
+      const batch = batchOf(repo, [
+        { type: 'logout' as const, actor: 'system' as const, clientId, occurredAt: new Date(), data: {} },
+      ]);
       await repo.insertBatch(batch);
       await repo.insertBatch(batch);
       await repo.insertBatch(batchOf(repo, []));
-      const rows = await database.db()('audit_events').where({ client_id: clientId }).count<{ count: string }[]>({ count: '*' });
+      const rows = await database
+        .db()('audit_events')
+        .where({ client_id: clientId })
+        .count<{ count: string }[]>({ count: '*' });
       assert.equal(Number(rows[0]!.count), 1);
     });
   });
@@ -153,7 +215,13 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
   it('fails the write within the query timeout, then stores the retried batch once', async () => {
     const repo = new SqlAuditEventRepository(database);
     const clientId = `hole-${randomUUID()}`;
-    const event = (n: number): AuditEvent => ({ type: 'token.issued', actor: `client:${clientId}`, clientId, occurredAt: new Date(), data: { n } });
+    const event = (n: number): AuditEvent => ({
+      type: 'token.issued',
+      actor: `client:${clientId}`,
+      clientId,
+      occurredAt: new Date(),
+      data: { n },
+    });
     const batch = batchOf(repo, [1, 2, 3].map(event));
     await repo.insertBatch(batchOf(repo, [event(0)])); // a pooled connection exists
     proxy.blackhole();
@@ -162,13 +230,27 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
     await writeWithRetries(repo, batch);
     await repo.insertBatch(batch);
     const rows = await repo.list({ clientId }, { order: 'asc', limit: 10 });
-    assert.deepEqual(rows.map((r) => r.data.n), [0, 1, 2, 3]);
+    assert.deepEqual(
+      rows.map((r) => r.data.n),
+      [0, 1, 2, 3],
+    );
   });
 
   it('survives answers that arrive after the timeout (a slow server, not a dead one)', async () => {
     const repo = new SqlAuditEventRepository(database);
     const clientId = `slow-${randomUUID()}`;
-    const batch = batchOf(repo, [1, 2].map((n): AuditEvent => ({ type: 'token.issued', actor: `client:${clientId}`, clientId, occurredAt: new Date(), data: { n } })));
+    const batch = batchOf(
+      repo,
+      [1, 2].map(
+        (n): AuditEvent => ({
+          type: 'token.issued',
+          actor: `client:${clientId}`,
+          clientId,
+          occurredAt: new Date(),
+          data: { n },
+        }),
+      ),
+    );
     proxy.latencyMs = 800;
     try {
       await assert.rejects(repo.insertBatch(batch), timedOut);
@@ -178,6 +260,9 @@ describe('audit COPY through a black-holed connection (postgres)', { skip: !back
     }
     await writeWithRetries(repo, batch);
     const rows = await repo.list({ clientId }, { order: 'asc', limit: 10 });
-    assert.deepEqual(rows.map((r) => r.data.n), [1, 2]);
+    assert.deepEqual(
+      rows.map((r) => r.data.n),
+      [1, 2],
+    );
   });
 });

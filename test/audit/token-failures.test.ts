@@ -5,7 +5,14 @@ import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, client, codeFlow, createClient, createUser, discover } from '../support/relying-party.js';
 
-type Event = { type: string; actor: string; client_id: string | null; subject: string | null; request_id: string | null; data: Record<string, unknown> };
+type Event = {
+  type: string;
+  actor: string;
+  client_id: string | null;
+  subject: string | null;
+  request_id: string | null;
+  data: Record<string, unknown>;
+};
 
 /**
  * Issue 12 §2 "Failed token requests are diagnosable": each 4xx from /token is logged at info and
@@ -19,15 +26,33 @@ for (const backend of backends()) {
     const api = `https://api-${Math.random().toString(36).slice(2)}.example.test`;
 
     before(async () => {
-      const logger = pino({ level: 'info' }, { write: (line: string) => { logLines.push(JSON.parse(line)); } });
+      const logger = pino(
+        { level: 'info' },
+        {
+          write: (line: string) => {
+            logLines.push(JSON.parse(line));
+          },
+        },
+      );
       gh = await startGatehouse(backend, { env: { AUDIT_FLUSH_INTERVAL_MS: '600000' }, logger });
-      assert.equal((await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }] })).status, 201);
+      assert.equal(
+        (await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }] })).status,
+        201,
+      );
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
-    const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+    const basic = (id: string, secret: string) =>
+      `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
-    async function token(body: Record<string, string>, auth: { client_id: string; client_secret?: string }, requestId?: string, path = '/token') {
+    async function token(
+      body: Record<string, string>,
+      auth: { client_id: string; client_secret?: string },
+      requestId?: string,
+      path = '/token',
+    ) {
       const res = await fetch(`${gh.issuer}${path}`, {
         method: 'POST',
         headers: {
@@ -39,19 +64,27 @@ for (const backend of backends()) {
       });
       const text = await res.text();
       let parsed: Record<string, unknown> = {};
-      try { parsed = JSON.parse(text); } catch { /* an HTML error page */ }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* an HTML error page */
+      }
       return { status: res.status, body: parsed };
     }
 
     async function failures(clientId: string): Promise<Event[]> {
-      const res = await gh.admin('GET', `/admin/audit-events?${new URLSearchParams({ type: 'token.failed', client: clientId, limit: '50' })}`);
+      const res = await gh.admin(
+        'GET',
+        `/admin/audit-events?${new URLSearchParams({ type: 'token.failed', client: clientId, limit: '50' })}`,
+      );
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return res.body.items;
     }
 
     /** The error body stays RFC 6749 §5.2: error, error_description (and scope for invalid_scope), nothing internal. */
     function assertRfcShaped(body: Record<string, unknown>) {
-      for (const key of Object.keys(body)) assert.ok(['error', 'error_description', 'scope'].includes(key), `unexpected member ${key}`);
+      for (const key of Object.keys(body))
+        assert.ok(['error', 'error_description', 'scope'].includes(key), `unexpected member ${key}`);
       assert.equal(typeof body.error, 'string');
     }
 
@@ -65,7 +98,16 @@ for (const backend of backends()) {
 
     it('a PKCE verifier mismatch: invalid_grant to the client, the precise reason in the audit event and the log', async () => {
       const { app, code } = await newCode();
-      const res = await token({ grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: client.randomPKCECodeVerifier() }, app, 'req-pkce-1');
+      const res = await token(
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: CALLBACK,
+          code_verifier: client.randomPKCECodeVerifier(),
+        },
+        app,
+        'req-pkce-1',
+      );
       assert.equal(res.status, 400);
       assert.equal(res.body.error, 'invalid_grant');
       assertRfcShaped(res.body);
@@ -90,16 +132,30 @@ for (const backend of backends()) {
 
     it('a redirect_uri mismatch and a reused code each name their reason', async () => {
       const { app, code, verifier } = await newCode();
-      const wrong = await token({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:8976/other', code_verifier: verifier }, app);
+      const wrong = await token(
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: 'http://127.0.0.1:8976/other',
+          code_verifier: verifier,
+        },
+        app,
+      );
       assert.equal(wrong.status, 400);
       assertRfcShaped(wrong.body);
       assert.match(String((await failures(app.client_id))[0]?.data.reason), /redirect_uri/);
 
       const second = await newCode();
-      const ok = await token({ grant_type: 'authorization_code', code: second.code, redirect_uri: CALLBACK, code_verifier: second.verifier }, second.app);
+      const ok = await token(
+        { grant_type: 'authorization_code', code: second.code, redirect_uri: CALLBACK, code_verifier: second.verifier },
+        second.app,
+      );
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal((await failures(second.app.client_id)).length, 0, 'a success records no failure');
-      const again = await token({ grant_type: 'authorization_code', code: second.code, redirect_uri: CALLBACK, code_verifier: second.verifier }, second.app);
+      const again = await token(
+        { grant_type: 'authorization_code', code: second.code, redirect_uri: CALLBACK, code_verifier: second.verifier },
+        second.app,
+      );
       assert.equal(again.body.error, 'invalid_grant');
       const [reuse] = await failures(second.app.client_id);
       assert.match(String(reuse?.data.reason), /consumed|already used|invalid/i);
@@ -108,7 +164,10 @@ for (const backend of backends()) {
 
     it('failed client authentication: 401 invalid_client, audited under the presented client id as anonymous', async () => {
       const app = await createClient(gh, { grant_types: ['client_credentials'], redirect_uris: [], scope: 'read' });
-      const res = await token({ grant_type: 'client_credentials', scope: 'read', resource: api }, { client_id: app.client_id, client_secret: 'not-the-secret' });
+      const res = await token(
+        { grant_type: 'client_credentials', scope: 'read', resource: api },
+        { client_id: app.client_id, client_secret: 'not-the-secret' },
+      );
       assert.equal(res.status, 401);
       assert.equal(res.body.error, 'invalid_client');
       assertRfcShaped(res.body);
@@ -124,7 +183,10 @@ for (const backend of backends()) {
 
     it('invalid_scope and unauthorized_client carry their codes and reasons', async () => {
       const machine = await createClient(gh, { grant_types: ['client_credentials'], redirect_uris: [], scope: 'read' });
-      const scope = await token({ grant_type: 'client_credentials', scope: 'read nonexistent', resource: api }, machine);
+      const scope = await token(
+        { grant_type: 'client_credentials', scope: 'read nonexistent', resource: api },
+        machine,
+      );
       assert.equal(scope.body.error, 'invalid_scope');
       assertRfcShaped(scope.body);
       const [scopeEvent] = await failures(machine.client_id);
@@ -140,7 +202,12 @@ for (const backend of backends()) {
 
     it('a non-canonical spelling of the token endpoint is recorded too, if the provider serves it', async () => {
       const machine = await createClient(gh, { grant_types: ['client_credentials'], redirect_uris: [], scope: 'read' });
-      const res = await token({ grant_type: 'client_credentials', scope: 'nonexistent', resource: api }, machine, 'req-noncanonical', '/Token');
+      const res = await token(
+        { grant_type: 'client_credentials', scope: 'nonexistent', resource: api },
+        machine,
+        'req-noncanonical',
+        '/Token',
+      );
       // Another change may answer 404 for /Token before the provider: then there is nothing to record.
       if (res.status === 404) return;
       assert.equal(res.body.error, 'invalid_scope');

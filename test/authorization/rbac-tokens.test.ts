@@ -14,20 +14,29 @@ for (const backend of backends()) {
     let jwks: ReturnType<typeof createRemoteJWKSet>;
     const orders = `https://orders-${rand()}.example.test`;
     const open = `https://open-${rand()}.example.test`;
-    const verify = async (token: string, audience: string) => (await jwtVerify(token, jwks, { issuer: gh.issuer, audience, typ: 'at+jwt' })).payload;
+    const verify = async (token: string, audience: string) =>
+      (await jwtVerify(token, jwks, { issuer: gh.issuer, audience, typ: 'at+jwt' })).payload;
 
     before(async () => {
       gh = await startGatehouse(backend);
       jwks = createRemoteJWKSet(new URL(`${gh.issuer}/jwks`));
       for (const indicator of [orders, open]) {
-        const res = await gh.admin('POST', '/admin/resources', { indicator, scopes: [{ name: 'orders:read' }, { name: 'orders:write' }] });
+        const res = await gh.admin('POST', '/admin/resources', {
+          indicator,
+          scopes: [{ name: 'orders:read' }, { name: 'orders:write' }],
+        });
         assert.equal(res.status, 201, JSON.stringify(res.body));
       }
       // A role naming `orders` makes it RBAC-enforced; nothing names `open`.
-      const role = await gh.admin('POST', '/admin/roles', { name: 'orders-reader', permissions: [{ resource: orders, scope: 'orders:read' }] });
+      const role = await gh.admin('POST', '/admin/roles', {
+        name: 'orders-reader',
+        permissions: [{ resource: orders, scope: 'orders:read' }],
+      });
       assert.equal(role.status, 201, JSON.stringify(role.body));
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('a user gets only the held scope on an enforced API; the next refresh follows a role change, earlier tokens stay', async () => {
       const user = await createUser(gh);
@@ -35,7 +44,9 @@ for (const backend of backends()) {
       const app = await createClient(gh);
       const config = await discover(gh, app);
       const { tokens } = await loginAndGetTokens(gh, config, {
-        user, scope: 'openid offline_access orders:read orders:write', extra: { resource: orders },
+        user,
+        scope: 'openid offline_access orders:read orders:write',
+        extra: { resource: orders },
       });
       const first = await verify(tokens.access_token, orders);
       assert.equal(first.sub, user.id);
@@ -58,10 +69,18 @@ for (const backend of backends()) {
 
     it('counts direct permissions as held', async () => {
       const user = await createUser(gh);
-      assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: orders, scope: 'orders:write' })).status, 204);
+      assert.equal(
+        (await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: orders, scope: 'orders:write' }))
+          .status,
+        204,
+      );
       const app = await createClient(gh);
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid orders:read orders:write', extra: { resource: orders } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid orders:read orders:write',
+        extra: { resource: orders },
+      });
       assert.deepEqual(scopesOf((await verify(tokens.access_token, orders)).scope), ['orders:write']);
       const revoke = `/admin/users/${user.id}/permissions?${new URLSearchParams({ resource: orders, scope: 'orders:write' })}`;
       assert.equal((await gh.admin('DELETE', revoke)).status, 204);
@@ -71,7 +90,11 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh);
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid orders:read orders:write', extra: { resource: orders } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid orders:read orders:write',
+        extra: { resource: orders },
+      });
       assert.deepEqual(scopesOf((await verify(tokens.access_token, orders)).scope), []);
     });
 
@@ -79,19 +102,36 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh);
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid orders:read orders:write', extra: { resource: open } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid orders:read orders:write',
+        extra: { resource: open },
+      });
       assert.deepEqual(scopesOf((await verify(tokens.access_token, open)).scope), ['orders:read', 'orders:write']);
     });
 
     it('client_credentials: the client’s roles restrict an enforced API; the registered scope still applies', async () => {
-      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'orders:read orders:write' });
+      const res = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+        scope: 'orders:read orders:write',
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       const worker = res.body as { client_id: string; client_secret: string };
       const config = await discover(gh, worker);
-      const grant = (resource: string) => client.clientCredentialsGrant(config, { scope: 'orders:read orders:write', resource });
+      const grant = (resource: string) =>
+        client.clientCredentialsGrant(config, { scope: 'orders:read orders:write', resource });
 
-      assert.deepEqual(scopesOf((await verify((await grant(orders)).access_token, orders)).scope), [], 'no role: nothing on the enforced API');
-      assert.deepEqual(scopesOf((await verify((await grant(open)).access_token, open)).scope), ['orders:read', 'orders:write'], 'unenforced API unchanged');
+      assert.deepEqual(
+        scopesOf((await verify((await grant(orders)).access_token, orders)).scope),
+        [],
+        'no role: nothing on the enforced API',
+      );
+      assert.deepEqual(
+        scopesOf((await verify((await grant(open)).access_token, open)).scope),
+        ['orders:read', 'orders:write'],
+        'unenforced API unchanged',
+      );
 
       assert.equal((await gh.admin('PUT', `/admin/clients/${worker.client_id}/roles/orders-reader`)).status, 204);
       const held = await grant(orders);
@@ -100,12 +140,33 @@ for (const backend of backends()) {
 
       // A role granting write does not widen a client registered for read only.
       const writer = `orders-writer-${rand()}`;
-      assert.equal((await gh.admin('POST', '/admin/roles', { name: writer, permissions: [{ resource: orders, scope: 'orders:write' }] })).status, 201);
-      const narrow = (await gh.admin('POST', '/admin/clients', { client_name: 'Reader', grant_types: ['client_credentials'], scope: 'orders:read' })).body;
+      assert.equal(
+        (
+          await gh.admin('POST', '/admin/roles', {
+            name: writer,
+            permissions: [{ resource: orders, scope: 'orders:write' }],
+          })
+        ).status,
+        201,
+      );
+      const narrow = (
+        await gh.admin('POST', '/admin/clients', {
+          client_name: 'Reader',
+          grant_types: ['client_credentials'],
+          scope: 'orders:read',
+        })
+      ).body;
       assert.equal((await gh.admin('PUT', `/admin/clients/${narrow.client_id}/roles/${writer}`)).status, 204);
       const narrowConfig = await discover(gh, narrow);
-      const narrowTokens = await client.clientCredentialsGrant(narrowConfig, { scope: 'orders:read', resource: orders });
-      assert.deepEqual(scopesOf((await verify(narrowTokens.access_token, orders)).scope), [], 'holds write only, may ask for read only');
+      const narrowTokens = await client.clientCredentialsGrant(narrowConfig, {
+        scope: 'orders:read',
+        resource: orders,
+      });
+      assert.deepEqual(
+        scopesOf((await verify(narrowTokens.access_token, orders)).scope),
+        [],
+        'holds write only, may ask for read only',
+      );
       assert.equal((await gh.admin('DELETE', `/admin/roles/${writer}`)).status, 204);
     });
   });
@@ -115,16 +176,25 @@ for (const backend of backends()) {
     before(async () => {
       gh = await startGatehouse(backend);
       const api = `https://claims-${rand()}.example.test`;
-      assert.equal((await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'x' }] })).status, 201);
+      assert.equal(
+        (await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'x' }] })).status,
+        201,
+      );
       for (const name of ['auditor', 'support']) {
-        assert.equal((await gh.admin('POST', '/admin/roles', { name, permissions: [{ resource: api, scope: 'x' }] })).status, 201);
+        assert.equal(
+          (await gh.admin('POST', '/admin/roles', { name, permissions: [{ resource: api, scope: 'x' }] })).status,
+          201,
+        );
       }
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     async function signIn(metadata: Record<string, unknown>) {
       const user = await createUser(gh);
-      for (const role of ['support', 'auditor']) assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 204);
+      for (const role of ['support', 'auditor'])
+        assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 204);
       const app = await createClient(gh, metadata);
       const config = await discover(gh, app);
       const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid email offline_access' });
@@ -154,7 +224,10 @@ for (const backend of backends()) {
     });
 
     it('refuses a non-boolean roles_claim', async () => {
-      const res = await gh.admin('POST', '/admin/clients', { redirect_uris: ['http://127.0.0.1:8976/callback'], roles_claim: 'yes' });
+      const res = await gh.admin('POST', '/admin/clients', {
+        redirect_uris: ['http://127.0.0.1:8976/callback'],
+        roles_claim: 'yes',
+      });
       assert.equal(res.status, 400);
     });
   });

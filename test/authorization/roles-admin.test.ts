@@ -14,16 +14,25 @@ for (const backend of backends()) {
 
     before(async () => {
       gh = await startGatehouse(backend);
-      for (const [indicator, scopes] of [[api, ['orders:read', 'orders:write']], [other, ['billing:read']]] as const) {
+      for (const [indicator, scopes] of [
+        [api, ['orders:read', 'orders:write']],
+        [other, ['billing:read']],
+      ] as const) {
         const res = await gh.admin('POST', '/admin/resources', { indicator, scopes: scopes.map((name) => ({ name })) });
         assert.equal(res.status, 201, JSON.stringify(res.body));
       }
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('creates, reads, lists, changes and deletes a role', async () => {
       const name = `reader-${rand()}`;
-      const created = await gh.admin('POST', '/admin/roles', { name, description: 'Reads orders', permissions: [{ resource: api, scope: 'orders:read' }] });
+      const created = await gh.admin('POST', '/admin/roles', {
+        name,
+        description: 'Reads orders',
+        permissions: [{ resource: api, scope: 'orders:read' }],
+      });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.equal(created.headers.get('location'), `/admin/roles/${name}`);
       assert.equal(created.body.name, name);
@@ -36,12 +45,22 @@ for (const backend of backends()) {
 
       const renamed = `${name}-v2`;
       const patched = await gh.admin('PATCH', `/admin/roles/${name}`, {
-        name: renamed, permissions: [{ resource: api, scope: 'orders:write' }, { resource: other, scope: 'billing:read' }],
+        name: renamed,
+        permissions: [
+          { resource: api, scope: 'orders:write' },
+          { resource: other, scope: 'billing:read' },
+        ],
       });
       assert.equal(patched.status, 200, JSON.stringify(patched.body));
       assert.equal(patched.body.name, renamed);
       assert.equal(patched.body.description, 'Reads orders', 'unchanged fields stay');
-      assert.deepEqual(patched.body.permissions, [{ resource: other, scope: 'billing:read' }, { resource: api, scope: 'orders:write' }].sort((a, b) => a.resource.localeCompare(b.resource)));
+      assert.deepEqual(
+        patched.body.permissions,
+        [
+          { resource: other, scope: 'billing:read' },
+          { resource: api, scope: 'orders:write' },
+        ].sort((a, b) => a.resource.localeCompare(b.resource)),
+      );
       assert.equal((await gh.admin('GET', `/admin/roles/${name}`)).status, 404, 'the old name is gone');
 
       assert.equal((await gh.admin('DELETE', `/admin/roles/${renamed}`)).status, 204);
@@ -52,52 +71,93 @@ for (const backend of backends()) {
 
     it('refuses bad roles: unknown resource or scope (400), malformed (400), duplicate name (409)', async () => {
       const name = `r-${rand()}`;
-      const unknownScope = await gh.admin('POST', '/admin/roles', { name, permissions: [{ resource: api, scope: 'orders:delete' }] });
+      const unknownScope = await gh.admin('POST', '/admin/roles', {
+        name,
+        permissions: [{ resource: api, scope: 'orders:delete' }],
+      });
       assert.equal(unknownScope.status, 400);
       assert.equal(unknownScope.body.error, 'invalid_request');
       assert.match(unknownScope.body.error_description, /orders:delete/);
-      const unknownResource = await gh.admin('POST', '/admin/roles', { name, permissions: [{ resource: 'https://nope.example.test', scope: 'x' }] });
+      const unknownResource = await gh.admin('POST', '/admin/roles', {
+        name,
+        permissions: [{ resource: 'https://nope.example.test', scope: 'x' }],
+      });
       assert.equal(unknownResource.status, 400);
       assert.equal((await gh.admin('POST', '/admin/roles', { name: 'has space', permissions: [] })).status, 400);
       assert.equal((await gh.admin('POST', '/admin/roles', { name, permissions: [{ resource: api }] })).status, 400);
       assert.equal((await gh.admin('POST', '/admin/roles', { name, extra: true })).status, 400);
       assert.equal((await gh.admin('POST', '/admin/roles', [name])).status, 400);
 
-      assert.equal((await gh.admin('POST', '/admin/roles', { name })).status, 201, 'a role without permissions is fine');
+      assert.equal(
+        (await gh.admin('POST', '/admin/roles', { name })).status,
+        201,
+        'a role without permissions is fine',
+      );
       assert.equal((await gh.admin('POST', '/admin/roles', { name })).status, 409);
       const second = `r-${rand()}`;
       assert.equal((await gh.admin('POST', '/admin/roles', { name: second })).status, 201);
-      assert.equal((await gh.admin('PATCH', `/admin/roles/${second}`, { name })).status, 409, 'renaming onto a taken name');
-      assert.equal((await gh.admin('PATCH', `/admin/roles/${second}`, { permissions: [{ resource: api, scope: 'nope' }] })).status, 400);
+      assert.equal(
+        (await gh.admin('PATCH', `/admin/roles/${second}`, { name })).status,
+        409,
+        'renaming onto a taken name',
+      );
+      assert.equal(
+        (await gh.admin('PATCH', `/admin/roles/${second}`, { permissions: [{ resource: api, scope: 'nope' }] })).status,
+        400,
+      );
     });
 
     it('assigns and unassigns roles to users, with 404 / 400 / 409 for unknown, invalid and duplicate', async () => {
       const user = await createUser(gh);
       const role = `ops-${rand()}`;
-      assert.equal((await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: api, scope: 'orders:read' }] })).status, 201);
+      assert.equal(
+        (await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: api, scope: 'orders:read' }] }))
+          .status,
+        201,
+      );
 
       assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/roles`)).body.items, []);
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 204);
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 409, 'already assigned');
       const roles = (await gh.admin('GET', `/admin/users/${user.id}/roles`)).body.items;
-      assert.deepEqual(roles.map((r: { name: string }) => r.name), [role]);
+      assert.deepEqual(
+        roles.map((r: { name: string }) => r.name),
+        [role],
+      );
 
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/no-such-role`)).status, 400);
       assert.equal((await gh.admin('PUT', `/admin/users/no-such-user/roles/${role}`)).status, 404);
       assert.equal((await gh.admin('GET', '/admin/users/no-such-user/roles')).status, 404);
 
       assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/roles/${role}`)).status, 204);
-      assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/roles/${role}`)).status, 404, 'not assigned any more');
+      assert.equal(
+        (await gh.admin('DELETE', `/admin/users/${user.id}/roles/${role}`)).status,
+        404,
+        'not assigned any more',
+      );
       assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/roles`)).body.items, []);
     });
 
     it('assigns roles to clients', async () => {
       const app = await createClient(gh);
       const role = `svc-${rand()}`;
-      assert.equal((await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: other, scope: 'billing:read' }] })).status, 201);
+      assert.equal(
+        (
+          await gh.admin('POST', '/admin/roles', {
+            name: role,
+            permissions: [{ resource: other, scope: 'billing:read' }],
+          })
+        ).status,
+        201,
+      );
       assert.equal((await gh.admin('PUT', `/admin/clients/${app.client_id}/roles/${role}`)).status, 204);
       assert.equal((await gh.admin('PUT', `/admin/clients/${app.client_id}/roles/${role}`)).status, 409);
-      assert.deepEqual((await gh.admin('GET', `/admin/clients/${app.client_id}/roles`)).body.items.map((r: { name: string }) => r.name), [role]);
+      assert.deepEqual(
+        (await gh.admin('GET', `/admin/clients/${app.client_id}/roles`)).body.items.map(
+          (r: { name: string }) => r.name,
+        ),
+        [role],
+      );
       assert.equal((await gh.admin('PUT', `/admin/clients/no-such-client/roles/${role}`)).status, 404);
       assert.equal((await gh.admin('PUT', `/admin/clients/${app.client_id}/roles/nope`)).status, 400);
       assert.equal((await gh.admin('DELETE', `/admin/clients/${app.client_id}/roles/${role}`)).status, 204);
@@ -112,13 +172,20 @@ for (const backend of backends()) {
     it('grants permissions directly and shows effective permissions as the union', async () => {
       const user = await createUser(gh);
       const role = `mix-${rand()}`;
-      assert.equal((await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: api, scope: 'orders:read' }] })).status, 201);
+      assert.equal(
+        (await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: api, scope: 'orders:read' }] }))
+          .status,
+        201,
+      );
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 204);
       const direct = { resource: other, scope: 'billing:read' };
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/permissions`, direct)).status, 204);
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/permissions`, direct)).status, 409);
       // Also held through the role: listed once in the union.
-      assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: api, scope: 'orders:read' })).status, 204);
+      assert.equal(
+        (await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: api, scope: 'orders:read' })).status,
+        204,
+      );
 
       const perms = await gh.admin('GET', `/admin/users/${user.id}/permissions`);
       assert.equal(perms.status, 200);
@@ -129,7 +196,10 @@ for (const backend of backends()) {
         [`billing:read@${other}`, `orders:read@${api}`].sort(),
       );
 
-      assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: api, scope: 'orders:nope' })).status, 400);
+      assert.equal(
+        (await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: api, scope: 'orders:nope' })).status,
+        400,
+      );
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: api })).status, 400);
       assert.equal((await gh.admin('PUT', '/admin/users/no-such-user/permissions', direct)).status, 404);
       assert.equal((await gh.admin('GET', '/admin/users/no-such-user/permissions')).status, 404);
@@ -137,7 +207,11 @@ for (const backend of backends()) {
       const revoke = `/admin/users/${user.id}/permissions?${new URLSearchParams(direct)}`;
       assert.equal((await gh.admin('DELETE', revoke)).status, 204);
       assert.equal((await gh.admin('DELETE', revoke)).status, 404);
-      assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/permissions?resource=${encodeURIComponent(api)}`)).status, 400, 'scope missing');
+      assert.equal(
+        (await gh.admin('DELETE', `/admin/users/${user.id}/permissions?resource=${encodeURIComponent(api)}`)).status,
+        400,
+        'scope missing',
+      );
       const after = (await gh.admin('GET', `/admin/users/${user.id}/permissions`)).body;
       assert.deepEqual(after.effective, [{ resource: api, scope: 'orders:read' }]);
     });
@@ -150,10 +224,18 @@ for (const backend of backends()) {
       await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`);
       await gh.admin('DELETE', `/admin/users/${user.id}/roles/${role}`);
       await gh.admin('PUT', `/admin/users/${user.id}/permissions`, { resource: api, scope: 'orders:write' });
-      await gh.admin('DELETE', `/admin/users/${user.id}/permissions?${new URLSearchParams({ resource: api, scope: 'orders:write' })}`);
+      await gh.admin(
+        'DELETE',
+        `/admin/users/${user.id}/permissions?${new URLSearchParams({ resource: api, scope: 'orders:write' })}`,
+      );
       await gh.admin('DELETE', `/admin/roles/${role}`);
 
-      const events = async (type: string) => (await gh.admin('GET', `/admin/audit-events?type=${type}`)).body.items as Array<{ actor: string; subject: string | null; data: Record<string, any> }>;
+      const events = async (type: string) =>
+        (await gh.admin('GET', `/admin/audit-events?type=${type}`)).body.items as Array<{
+          actor: string;
+          subject: string | null;
+          data: Record<string, any>;
+        }>;
       for (const type of ['role.created', 'role.updated', 'role.deleted']) {
         const found = (await events(type)).find((e) => e.data.role === role);
         assert.ok(found, type);

@@ -10,7 +10,15 @@ import { client, createClient, createUser, discover } from '../support/relying-p
 
 /** Debian's Chromium; the suite never downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Fail a stuck step in seconds, not after Playwright's 30 s default. */
 const STEP_TIMEOUT_MS = 10_000;
 
@@ -57,7 +65,11 @@ async function startCallbackServer() {
   return {
     url: `http://127.0.0.1:${port}/callback`,
     hits,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -67,7 +79,9 @@ async function openBrowserPage(browser: Browser) {
   const page: Page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const cspViolations: string[] = [];
-  page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text()); });
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
   return { context, page, cspViolations };
 }
 
@@ -78,7 +92,9 @@ describe('sign-in and consent in a real browser', { skip }, () => {
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
-  after(async () => { await browser?.close(); });
+  after(async () => {
+    await browser?.close();
+  });
 
   for (const backend of backends()) {
     describe(backend, () => {
@@ -90,7 +106,10 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       before(async () => {
         callback = await startCallbackServer();
         gh = await startGatehouse(backend);
-        config = await discover(gh, await createClient(gh, { client_name: 'Browser Test App', redirect_uris: [callback.url] }));
+        config = await discover(
+          gh,
+          await createClient(gh, { client_name: 'Browser Test App', redirect_uris: [callback.url] }),
+        );
         user = await createUser(gh);
       });
       after(async () => {
@@ -110,9 +129,16 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           await page.getByRole('button', { name: 'Sign in' }).click();
 
           await page.getByRole('heading', { name: 'Allow access' }).waitFor();
-          assert.equal(await page.locator('strong').first().textContent(), 'Browser Test App', 'consent page names the client');
+          assert.equal(
+            await page.locator('strong').first().textContent(),
+            'Browser Test App',
+            'consent page names the client',
+          );
           // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (rendered text), not the DOM property
-          assert.match(await page.locator('main').innerText(), new RegExp(`Signed in as ${user.email.replace(/[.]/g, '\\.')}`));
+          assert.match(
+            await page.locator('main').innerText(),
+            new RegExp(`Signed in as ${user.email.replace(/[.]/g, '\\.')}`),
+          );
           await page.getByRole('button', { name: 'Allow' }).click();
 
           await page.waitForURL((u) => u.href.startsWith(callback.url));
@@ -125,7 +151,10 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           assert.ok(callbackUrl.searchParams.get('code'));
 
           const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-            pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true,
+            pkceCodeVerifier: request.verifier,
+            expectedState: request.state,
+            expectedNonce: request.nonce,
+            idTokenExpected: true,
           });
           assert.equal(tokens.claims()!.sub, user.id);
           assert.equal(tokens.claims()!.email, user.email);
@@ -178,8 +207,12 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           const request = await authorizationRequest(config, callback.url);
           request.url.searchParams.set('response_mode', 'form_post');
           // The relying party's page (here an opaque origin): a form POSTed to the authorization endpoint.
-          const inputs = [...request.url.searchParams].map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`).join('');
-          await page.setContent(`<form method="post" action="${gh.issuer}/authorize">${inputs}<button>Continue</button></form>`);
+          const inputs = [...request.url.searchParams]
+            .map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`)
+            .join('');
+          await page.setContent(
+            `<form method="post" action="${gh.issuer}/authorize">${inputs}<button>Continue</button></form>`,
+          );
           await page.getByRole('button', { name: 'Continue' }).click();
           await page.getByLabel('Email').fill(someone.email);
           await page.getByLabel('Password').fill(someone.password);
@@ -192,7 +225,10 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           const posted = new URL(callback.hits.at(-1)!);
           assert.equal(posted.searchParams.get('state'), request.state);
           const tokens = await client.authorizationCodeGrant(config, posted, {
-            pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true,
+            pkceCodeVerifier: request.verifier,
+            expectedState: request.state,
+            expectedNonce: request.nonce,
+            idTokenExpected: true,
           });
           assert.equal(tokens.claims()!.sub, someone.id);
           assert.deepEqual(cspViolations, [], 'the pages break their own Content-Security-Policy');
@@ -203,7 +239,14 @@ describe('sign-in and consent in a real browser', { skip }, () => {
 
       it("signs out from the client's end-session URL with this session's id_token_hint, with nothing to click", async () => {
         const bye = callback.url.replace(/\/callback$/, '/bye');
-        const app = await discover(gh, await createClient(gh, { client_name: 'Logout App', redirect_uris: [callback.url], post_logout_redirect_uris: [bye] }));
+        const app = await discover(
+          gh,
+          await createClient(gh, {
+            client_name: 'Logout App',
+            redirect_uris: [callback.url],
+            post_logout_redirect_uris: [bye],
+          }),
+        );
         const someone = await createUser(gh);
         const { context, page, cspViolations } = await openBrowserPage(browser);
         try {
@@ -215,10 +258,17 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           await page.getByRole('button', { name: 'Allow' }).click();
           await page.waitForURL((u) => u.href.startsWith(callback.url));
           const tokens = await client.authorizationCodeGrant(app, new URL(page.url()), {
-            pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true,
+            pkceCodeVerifier: request.verifier,
+            expectedState: request.state,
+            expectedNonce: request.nonce,
+            idTokenExpected: true,
           });
 
-          await page.goto(client.buildEndSessionUrl(app, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye, state: 'bye' }).toString());
+          await page.goto(
+            client
+              .buildEndSessionUrl(app, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye, state: 'bye' })
+              .toString(),
+          );
           await page.waitForURL((u) => u.href.startsWith(bye));
           assert.equal(new URL(page.url()).searchParams.get('state'), 'bye');
           assert.deepEqual(cspViolations, [], 'the auto-submitting page breaks its own Content-Security-Policy');

@@ -13,9 +13,15 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 /** `gatehouse clients list` with only `env` (and PATH) set, from `cwd`. */
 function clientsList(env: Record<string, string>, cwd: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'clients', 'list'], { cwd, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'clients', 'list'], {
+      cwd,
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code, stderr }));
   });
 }
@@ -35,14 +41,23 @@ describe('the CLI finds the admin API where the server put it', () => {
   });
 
   it('honours ADMIN_PORT and ADMIN_HOST', async () => {
-    const r = await clientsList({ ADMIN_PORT: adminPort, ADMIN_HOST: '127.0.0.1', GATEHOUSE_ADMIN_KEY: gh.adminKey }, cwd);
+    const r = await clientsList(
+      { ADMIN_PORT: adminPort, ADMIN_HOST: '127.0.0.1', GATEHOUSE_ADMIN_KEY: gh.adminKey },
+      cwd,
+    );
     assert.equal(r.code, 0, r.stderr);
-    const wildcard = await clientsList({ ADMIN_PORT: adminPort, ADMIN_HOST: '0.0.0.0', GATEHOUSE_ADMIN_KEY: gh.adminKey }, cwd);
+    const wildcard = await clientsList(
+      { ADMIN_PORT: adminPort, ADMIN_HOST: '0.0.0.0', GATEHOUSE_ADMIN_KEY: gh.adminKey },
+      cwd,
+    );
     assert.equal(wildcard.code, 0, `a wildcard bind is reached on loopback: ${wildcard.stderr}`);
   });
 
   it('prefers GATEHOUSE_ADMIN_URL over ADMIN_PORT', async () => {
-    const r = await clientsList({ GATEHOUSE_ADMIN_URL: gh.adminUrl, ADMIN_PORT: '1', GATEHOUSE_ADMIN_KEY: gh.adminKey }, cwd);
+    const r = await clientsList(
+      { GATEHOUSE_ADMIN_URL: gh.adminUrl, ADMIN_PORT: '1', GATEHOUSE_ADMIN_KEY: gh.adminKey },
+      cwd,
+    );
     assert.equal(r.code, 0, r.stderr);
     const wrong = await clientsList({ ADMIN_PORT: '1', GATEHOUSE_ADMIN_KEY: gh.adminKey }, cwd);
     assert.equal(wrong.code, 1);

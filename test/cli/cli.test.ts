@@ -12,7 +12,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = path.join(ROOT, 'bin/gatehouse.mjs');
 const MARKER = '[gatehouse:managed]';
 
-interface CliResult { code: number | null; stdout: string; stderr: string; json: any }
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
 
 /** Runs `node bin/gatehouse.mjs …` as a real child process against a running Gatehouse. */
 function cli(gh: RunningGatehouse, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
@@ -25,12 +30,20 @@ function cli(gh: RunningGatehouse, args: string[], env: Record<string, string> =
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       let json: unknown;
-      try { json = JSON.parse(stdout); } catch { json = undefined; }
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
       resolve({ code, stdout, stderr, json });
     });
   });
@@ -40,11 +53,24 @@ const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${
 
 describe('gatehouse CLI commands (pglite)', () => {
   let gh: RunningGatehouse;
-  before(async () => { gh = await startGatehouse('pglite'); });
-  after(async () => { await gh?.destroy(); });
+  before(async () => {
+    gh = await startGatehouse('pglite');
+  });
+  after(async () => {
+    await gh?.destroy();
+  });
 
   it('creates, lists, gets and deletes a client, printing JSON or a table', async () => {
-    const created = await cli(gh, ['clients', 'create', '--name', 'CLI App', '--redirect-uri', 'http://localhost:8080/callback', '--grant-type', 'authorization_code']);
+    const created = await cli(gh, [
+      'clients',
+      'create',
+      '--name',
+      'CLI App',
+      '--redirect-uri',
+      'http://localhost:8080/callback',
+      '--grant-type',
+      'authorization_code',
+    ]);
     ok(created);
     assert.match(created.json.client_id, /\S/);
     assert.equal(typeof created.json.client_secret, 'string', 'the secret is shown once, at creation');
@@ -68,7 +94,11 @@ describe('gatehouse CLI commands (pglite)', () => {
   });
 
   it('manages users by id or email, resources and roles with assignments', async () => {
-    const user = await cli(gh, ['users', 'create', '--email', 'cli-ada@example.test', '--name', 'Ada', '--password-env', 'ADA_PW'], { ADA_PW: 'correct horse battery staple' });
+    const user = await cli(
+      gh,
+      ['users', 'create', '--email', 'cli-ada@example.test', '--name', 'Ada', '--password-env', 'ADA_PW'],
+      { ADA_PW: 'correct horse battery staple' },
+    );
     ok(user);
     assert.equal(user.json.email, 'cli-ada@example.test');
     const byEmail = await cli(gh, ['users', 'get', 'cli-ada@example.test']);
@@ -78,11 +108,24 @@ describe('gatehouse CLI commands (pglite)', () => {
     ok(disabled);
     assert.equal(disabled.json.disabled, true);
 
-    ok(await cli(gh, ['resources', 'create', 'https://cli-api.example', '--name', 'CLI API', '--scope', 'things:read=Read things']));
+    ok(
+      await cli(gh, [
+        'resources',
+        'create',
+        'https://cli-api.example',
+        '--name',
+        'CLI API',
+        '--scope',
+        'things:read=Read things',
+      ]),
+    );
     ok(await cli(gh, ['roles', 'create', 'thing-reader', '--permission', 'https://cli-api.example things:read']));
     ok(await cli(gh, ['roles', 'assign', 'thing-reader', '--user', 'cli-ada@example.test']));
     const held = await gh.admin('GET', `/admin/users/${user.json.id}/roles`);
-    assert.deepEqual(held.body.items.map((r: any) => r.name), ['thing-reader']);
+    assert.deepEqual(
+      held.body.items.map((r: any) => r.name),
+      ['thing-reader'],
+    );
     ok(await cli(gh, ['roles', 'unassign', 'thing-reader', '--user', user.json.id]));
     const roles = await cli(gh, ['roles', 'list', '--table']);
     ok(roles);
@@ -92,7 +135,10 @@ describe('gatehouse CLI commands (pglite)', () => {
   it('tails the audit log as one JSON object per line, filtered by type', async () => {
     const tail = await cli(gh, ['audit', 'tail', '--type', 'role.created', '--limit', '5']);
     ok(tail);
-    const events = tail.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = tail.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(events.length >= 1);
     assert.ok(events.every((e) => e.type === 'role.created'));
   });
@@ -118,7 +164,15 @@ describe('gatehouse CLI commands (pglite)', () => {
   });
 
   it('exits 2 on bad usage, with a hint', async () => {
-    for (const args of [['clients', 'frobnicate'], ['clients', 'get'], ['nonsense'], ['clients', 'list', '--no-such-flag'], ['roles', 'assign', 'x'], ['plan'], []]) {
+    for (const args of [
+      ['clients', 'frobnicate'],
+      ['clients', 'get'],
+      ['nonsense'],
+      ['clients', 'list', '--no-such-flag'],
+      ['roles', 'assign', 'x'],
+      ['plan'],
+      [],
+    ]) {
       const r = await cli(gh, args);
       assert.equal(r.code, 2, `${args.join(' ')} → ${r.code} ${r.stderr}`);
       if (args.length) assert.match(r.stderr, /gatehouse --help/);
@@ -133,7 +187,11 @@ describe('gatehouse CLI commands (pglite)', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /invalid_(client_metadata|redirect_uri): /);
     // Key ids and client ids are base64url: one may begin with "-" and is still a value, not an option.
-    for (const args of [['keys', 'revoke', '-yQ0nNoSuchKid'], ['clients', 'get', '-no-such-client'], ['audit', 'tail', '--client', '-x1']]) {
+    for (const args of [
+      ['keys', 'revoke', '-yQ0nNoSuchKid'],
+      ['clients', 'get', '-no-such-client'],
+      ['audit', 'tail', '--client', '-x1'],
+    ]) {
       const dashed = await cli(gh, args);
       assert.doesNotMatch(dashed.stderr, /Unknown option|ambiguous/, args.join(' '));
       if (args[0] === 'audit') ok(dashed);
@@ -153,7 +211,11 @@ for (const backend of backends()) {
     let gh: RunningGatehouse;
     let dir: string;
     let userId: string;
-    const write = (name: string, text: string) => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+    const write = (name: string, text: string) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, text);
+      return f;
+    };
     const CONFIG = `
 resources:
   - indicator: https://orders.example
@@ -199,7 +261,11 @@ user_roles:
         '+ assign role orders-reader to ops@example.test',
         'Plan: 5 change(s).',
       ]);
-      assert.equal((await gh.admin('GET', '/admin/resources')).body.items.filter((r: any) => !r.built_in).length, 0, 'plan changed nothing');
+      assert.equal(
+        (await gh.admin('GET', '/admin/resources')).body.items.filter((r: any) => !r.built_in).length,
+        0,
+        'plan changed nothing',
+      );
 
       const applied = await cli(gh, ['apply', '-f', file]);
       ok(applied);
@@ -207,7 +273,10 @@ user_roles:
       const resource = (await gh.admin('GET', `/admin/resources/${encodeURIComponent('https://orders.example')}`)).body;
       assert.equal(resource.name, `Orders API ${MARKER}`);
       const roles = (await gh.admin('GET', `/admin/users/${userId}/roles`)).body.items;
-      assert.deepEqual(roles.map((r: any) => r.name), ['orders-reader']);
+      assert.deepEqual(
+        roles.map((r: any) => r.name),
+        ['orders-reader'],
+      );
 
       const again = await cli(gh, ['apply', '-f', file]);
       ok(again);
@@ -218,11 +287,15 @@ user_roles:
     });
 
     it('updates and deletes only what apply created, never objects made by hand', async () => {
-      const handMade = (await gh.admin('POST', '/admin/clients', { client_name: 'Hand made', grant_types: ['client_credentials'] })).body;
+      const handMade = (
+        await gh.admin('POST', '/admin/clients', { client_name: 'Hand made', grant_types: ['client_credentials'] })
+      ).body;
       await gh.admin('POST', '/admin/roles', { name: 'hand-role', permissions: [] });
       await gh.admin('PUT', `/admin/users/${userId}/roles/hand-role`);
-      const changed = CONFIG.replace('description: Reads orders', 'description: Reads all orders')
-        .replace(/ {2}- client_name: Billing job\n.*\n.*\n/, '');
+      const changed = CONFIG.replace('description: Reads orders', 'description: Reads all orders').replace(
+        / {2}- client_name: Billing job\n.*\n.*\n/,
+        '',
+      );
       const file = write('changed.yaml', changed);
       const plan = await cli(gh, ['plan', '-f', file]);
       ok(plan);
@@ -267,12 +340,18 @@ user_roles:
       const fromEnv = await cli(gh, ['plan', '-f', unset], { GH_TEST_UNSET_NAME: 'From env' });
       ok(fromEnv);
       assert.match(fromEnv.stdout, /\+ create client "From env"/);
-      assert.equal((await gh.admin('GET', '/admin/clients')).body.items.some((c: any) => c.client_name === 'Leaky'), false);
+      assert.equal(
+        (await gh.admin('GET', '/admin/clients')).body.items.some((c: any) => c.client_name === 'Leaky'),
+        false,
+      );
     });
 
     it('refuses to apply when the file would change an object apply did not create', async () => {
       await gh.admin('POST', '/admin/roles', { name: 'not-mine', description: 'by hand', permissions: [] });
-      const file = write('conflict.yaml', 'roles:\n  - name: not-mine\n    description: from the file\n    permissions: []\n');
+      const file = write(
+        'conflict.yaml',
+        'roles:\n  - name: not-mine\n    description: from the file\n    permissions: []\n',
+      );
       const r = await cli(gh, ['apply', '-f', file]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /role not-mine exists but was not created by gatehouse apply/);
@@ -297,15 +376,25 @@ clients:
       const plan = await cli(gh, ['plan', '-f', file]);
       ok(plan);
       const lines = plan.stdout.trim().split('\n');
-      const at = (line: string) => { const i = lines.indexOf(line); assert.ok(i >= 0, `${line} missing from\n${plan.stdout}`); return i; };
+      const at = (line: string) => {
+        const i = lines.indexOf(line);
+        assert.ok(i >= 0, `${line} missing from\n${plan.stdout}`);
+        return i;
+      };
       at('+ create resource https://stock.example');
       at('+ create role stock-reader');
-      assert.ok(at('+ create client "Stock job"') < at('+ assign role stock-reader to client "Stock job"'), 'assigned after the create');
+      assert.ok(
+        at('+ create client "Stock job"') < at('+ assign role stock-reader to client "Stock job"'),
+        'assigned after the create',
+      );
 
       ok(await cli(gh, ['apply', '-f', file]));
-      const client = (await gh.admin('GET', '/admin/clients')).body.items.find((c: any) => c.client_name === 'Stock job');
+      const client = (await gh.admin('GET', '/admin/clients')).body.items.find(
+        (c: any) => c.client_name === 'Stock job',
+      );
       assert.equal(client.roles, undefined, 'roles is not client metadata');
-      const rolesOf = async () => (await gh.admin('GET', `/admin/clients/${client.client_id}/roles`)).body.items.map((r: any) => r.name);
+      const rolesOf = async () =>
+        (await gh.admin('GET', `/admin/clients/${client.client_id}/roles`)).body.items.map((r: any) => r.name);
       assert.deepEqual(await rolesOf(), ['stock-reader']);
       const again = await cli(gh, ['apply', '-f', file]);
       ok(again);
@@ -321,7 +410,10 @@ clients:
       const dropped = write('client-roles.yaml', withRoles('[]'));
       const plan2 = await cli(gh, ['plan', '-f', dropped]);
       ok(plan2);
-      assert.deepEqual(plan2.stdout.trim().split('\n'), ['- unassign role stock-reader from client "Stock job"', 'Plan: 1 change(s).']);
+      assert.deepEqual(plan2.stdout.trim().split('\n'), [
+        '- unassign role stock-reader from client "Stock job"',
+        'Plan: 1 change(s).',
+      ]);
       ok(await cli(gh, ['apply', '-f', dropped]));
       assert.deepEqual(await rolesOf(), []);
     });

@@ -16,11 +16,19 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 
 function gatehouseCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env: { PATH: process.env.PATH! }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: os.tmpdir(),
+      env: { PATH: process.env.PATH! },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -48,7 +56,12 @@ describe('gatehouse migrate-data: embedded PGlite → PostgreSQL', { skip: !runs
     const prefix = `gh_test_${database}:`;
     target = {
       backend: 'postgres',
-      env: { GATEHOUSE_KEYS_DIR: keysDir, DATABASE_URL: url.toString(), REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix },
+      env: {
+        GATEHOUSE_KEYS_DIR: keysDir,
+        DATABASE_URL: url.toString(),
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+      },
       async drop() {
         await admin.query(`drop database if exists ${database} with (force)`);
         const redis = new Redis(TEST_REDIS_URL);
@@ -94,11 +107,24 @@ describe('gatehouse migrate-data: embedded PGlite → PostgreSQL', { skip: !runs
   });
 
   it('refuses a target that holds data unless --force', async () => {
-    const again = await gatehouseCli(['migrate-data', '--from', source.env.GATEHOUSE_DATA_DIR!, '--to', url.toString()]);
+    const again = await gatehouseCli([
+      'migrate-data',
+      '--from',
+      source.env.GATEHOUSE_DATA_DIR!,
+      '--to',
+      url.toString(),
+    ]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^gatehouse: the target database already holds data \(.*users.*\); .*--force/);
     assert.doesNotMatch(again.stderr, /\n\s+at /, 'no stack trace');
-    const forced = await gatehouseCli(['migrate-data', '--from', source.env.GATEHOUSE_DATA_DIR!, '--to', url.toString(), '--force']);
+    const forced = await gatehouseCli([
+      'migrate-data',
+      '--from',
+      source.env.GATEHOUSE_DATA_DIR!,
+      '--to',
+      url.toString(),
+      '--force',
+    ]);
     assert.equal(forced.code, 0, forced.stderr);
     const c = new pg.Client({ connectionString: url.toString() });
     await c.connect();

@@ -51,7 +51,10 @@ describe('README walkthrough', () => {
   it('runs as written: user, app, code + PKCE, /userinfo, refresh, API and client credentials', async () => {
     const adminPort = Number(new URL(gh.adminUrl).port);
     // Asynchronously: the server answering the script runs in this process.
-    const { stdout: out } = await promisify(execFile)('bash', ['-c', walkthroughScript(gh.port, adminPort)], { cwd, encoding: 'utf8' });
+    const { stdout: out } = await promisify(execFile)('bash', ['-c', walkthroughScript(gh.port, adminPort)], {
+      cwd,
+      encoding: 'utf8',
+    });
     // /userinfo answered with the user who signed in.
     assert.match(out, /"email": "ada@example.com"[\s\S]*"email_verified": true/);
     assert.match(out, /"refresh_token": "[^"]+"/);

@@ -51,7 +51,9 @@ function recoveryMs(samples: Sample[], faultEnd: number): number {
 describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balancer on PostgreSQL + Redis`, () => {
   let cluster: Cluster;
   // JWKS cached 2 s and keys polled every second, so a staged rotation fits in a scenario.
-  before(async () => { cluster = await Cluster.start({ env: { JWKS_MAX_AGE_SECONDS: '2', SIGNING_KEY_POLL_SECONDS: '1' } }); });
+  before(async () => {
+    cluster = await Cluster.start({ env: { JWKS_MAX_AGE_SECONDS: '2', SIGNING_KEY_POLL_SECONDS: '1' } });
+  });
   after(async () => {
     await cluster?.stop();
     writeReport(PROFILE);
@@ -59,7 +61,11 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
 
   /** Runs traffic, calls `fault` while it flows, then checks every invariant. */
   // biome-ignore lint/suspicious/noConfusingVoidType: most faults return nothing; `void` lets them omit the return
-  async function scenario(name: string, fault: (driver: LoadDriver) => Promise<{ faultStart?: number; faultEnd?: number; notes?: string[] } | void>, options: { workers?: number; auditExact?: boolean } = {}) {
+  async function scenario(
+    name: string,
+    fault: (driver: LoadDriver) => Promise<{ faultStart?: number; faultEnd?: number; notes?: string[] } | void>,
+    options: { workers?: number; auditExact?: boolean } = {},
+  ) {
     const fx = await createFixtures(cluster.issuer, (m, p, b) => cluster.admin(m, p, b));
     const ledger = new Ledger();
     const driver = new LoadDriver(fx, ledger);
@@ -79,36 +85,63 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
     const afterFault = info?.faultEnd ? summarize(ledger.between(info.faultEnd, ended)) : undefined;
     const recovery = info?.faultEnd ? recoveryMs(ledger.samples, info.faultEnd) : undefined;
     recordScenario({
-      name, seconds: Math.round((ended - started) / 1000), flows: ledger.flows, requests: ledger.samples.length,
-      overall: summarize(ledger.samples), during, after: afterFault, recoveryMs: recovery, invariants: report, notes: info?.notes ?? [],
+      name,
+      seconds: Math.round((ended - started) / 1000),
+      flows: ledger.flows,
+      requests: ledger.samples.length,
+      overall: summarize(ledger.samples),
+      during,
+      after: afterFault,
+      recoveryMs: recovery,
+      invariants: report,
+      notes: info?.notes ?? [],
     });
     assert.deepEqual(report.violations, [], `${name}: invariant violations`);
-    if (recovery !== undefined) assert.ok(recovery <= RECOVERY_LIMIT_MS, `${name}: recovered in ${recovery} ms (limit ${RECOVERY_LIMIT_MS})`);
+    if (recovery !== undefined)
+      assert.ok(recovery <= RECOVERY_LIMIT_MS, `${name}: recovered in ${recovery} ms (limit ${RECOVERY_LIMIT_MS})`);
     assert.ok(ledger.flows > 0, `${name}: flows completed`);
   }
 
   it('baseline: mixed load, no faults', async () => {
-    await scenario('Baseline', async () => { await sleep(D.baselineMs); });
+    await scenario('Baseline', async () => {
+      await sleep(D.baselineMs);
+    });
   });
 
   /** Traffic before, a fault for `ms`, traffic after; returns the fault window. */
-  const during = (start: () => void | Promise<void>, stop: () => void | Promise<void>, ms: number, notes: string[] = []) => async () => {
-    await sleep(D.aroundFaultMs);
-    const faultStart = Date.now();
-    await start();
-    await sleep(ms);
-    await stop();
-    const faultEnd = Date.now();
-    await sleep(D.aroundFaultMs + RECOVERY_LIMIT_MS);
-    return { faultStart, faultEnd, notes };
-  };
+  const during =
+    (start: () => void | Promise<void>, stop: () => void | Promise<void>, ms: number, notes: string[] = []) =>
+    async () => {
+      await sleep(D.aroundFaultMs);
+      const faultStart = Date.now();
+      await start();
+      await sleep(ms);
+      await stop();
+      const faultEnd = Date.now();
+      await sleep(D.aroundFaultMs + RECOVERY_LIMIT_MS);
+      return { faultStart, faultEnd, notes };
+    };
 
   it('PostgreSQL down for 10 s mid-traffic (every connection cut, new ones refused)', async () => {
-    await scenario('PostgreSQL down 10 s', during(() => cluster.pgProxy.down(), () => cluster.pgProxy.pass(), D.pgDownMs));
+    await scenario(
+      'PostgreSQL down 10 s',
+      during(
+        () => cluster.pgProxy.down(),
+        () => cluster.pgProxy.pass(),
+        D.pgDownMs,
+      ),
+    );
   });
 
   it('Redis stopped, then back', async () => {
-    await scenario(`Redis down ${D.redisDownMs / 1000} s`, during(() => cluster.redisProxy.down(), () => cluster.redisProxy.pass(), D.redisDownMs));
+    await scenario(
+      `Redis down ${D.redisDownMs / 1000} s`,
+      during(
+        () => cluster.redisProxy.down(),
+        () => cluster.redisProxy.pass(),
+        D.redisDownMs,
+      ),
+    );
   });
 
   it('slow PostgreSQL (+200 ms), then a black hole: fail fast, no leaked connections', async () => {
@@ -125,7 +158,11 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       const faultEnd = Date.now();
       await sleep(D.aroundFaultMs + RECOVERY_LIMIT_MS);
       connectionsAfter = await cluster.pgConnections();
-      return { faultStart, faultEnd, notes: [`${connectionsAfter} PostgreSQL connections afterwards (pool max ${2 * 10} for two instances)`] };
+      return {
+        faultStart,
+        faultEnd,
+        notes: [`${connectionsAfter} PostgreSQL connections afterwards (pool max ${2 * 10} for two instances)`],
+      };
     });
     assert.ok(connectionsAfter <= 2 * 10 + 1, `no leaked connections: ${connectionsAfter}`);
   });
@@ -138,7 +175,9 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       // From the moment it starts they are not sampled as live; afterwards those issued before it
       // must be refused, and those issued while it ran may or may not have survived.
       const faultStart = Date.now();
-      const accessTokens = [...driver.ledger.tokens.values()].filter((t) => t.kind === 'access_token' && t.state === 'live');
+      const accessTokens = [...driver.ledger.tokens.values()].filter(
+        (t) => t.kind === 'access_token' && t.state === 'live',
+      );
       for (const t of accessTokens) t.state = 'uncertain';
       driver.ledger.uncertainIssuance = true;
       deleted = await cluster.flushRedis();
@@ -170,7 +209,11 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       await direct.refresh(i);
       const exit = await victim!.exited();
       assert.equal(exit.signal, 'SIGKILL', 'the instance died at the fault point');
-      assert.equal(driver.chains.get(i)!.refreshToken, tokens.refresh_token, 'the client got no answer and keeps its token');
+      assert.equal(
+        driver.chains.get(i)!.refreshToken,
+        tokens.refresh_token,
+        'the client got no answer and keeps its token',
+      );
       // The client retries through the balancer (the other instance): the grace window hands back the committed successor.
       await driver.refresh(i);
       assert.notEqual(driver.chains.get(i)!.refreshToken, tokens.refresh_token, 'the retry succeeded');
@@ -179,8 +222,15 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
     }
     const report = await checkInvariants(cluster, driver);
     recordScenario({
-      name: 'Crash between consume and persist (kill -9)', seconds: 0, flows: crashes, requests: ledger.samples.length, overall: summarize(ledger.samples),
-      invariants: report, notes: [`${crashes} crashes at the fault point; each retry answered with the committed successor (grace window 30 s)`],
+      name: 'Crash between consume and persist (kill -9)',
+      seconds: 0,
+      flows: crashes,
+      requests: ledger.samples.length,
+      overall: summarize(ledger.samples),
+      invariants: report,
+      notes: [
+        `${crashes} crashes at the fault point; each retry answered with the committed successor (grace window 30 s)`,
+      ],
     });
     assert.deepEqual(report.violations, []);
   });
@@ -191,11 +241,17 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       const faultStart = Date.now();
       const res = await cluster.admin('POST', '/admin/keys/rotate', { alg: 'ES256', publish_seconds: 8 });
       assert.equal(res.status, 201);
-      const [staged] = (await res.json() as { items: { kid: string; activated_at: string }[] }).items;
+      const [staged] = ((await res.json()) as { items: { kid: string; activated_at: string }[] }).items;
       while (Date.now() < Date.parse(staged!.activated_at) + 4000) await sleep(250);
       const faultEnd = Date.now();
       await sleep(D.aroundFaultMs);
-      return { faultStart, faultEnd, notes: [`new ES256 key ${staged!.kid.slice(0, 8)}… signing from ${staged!.activated_at.slice(11, 19)}; ${driver.verified} ID tokens verified with a cached JWKS`] };
+      return {
+        faultStart,
+        faultEnd,
+        notes: [
+          `new ES256 key ${staged!.kid.slice(0, 8)}… signing from ${staged!.activated_at.slice(11, 19)}; ${driver.verified} ID tokens verified with a cached JWKS`,
+        ],
+      };
     });
   });
 
@@ -217,7 +273,11 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       // keep-alive race in the bed, seen about once in 20,000 requests with no fault at all).
       failures = driver.ledger.samples.filter((s) => s.failure && s.failure !== 'network').length;
       const own = driver.ledger.samples.filter((s) => s.failure === 'network').length;
-      return { faultStart, faultEnd, notes: [`${failures} failed requests${own ? ` (and ${own} dropped between the driver and the balancer)` : ''}`] };
+      return {
+        faultStart,
+        faultEnd,
+        notes: [`${failures} failed requests${own ? ` (and ${own} dropped between the driver and the balancer)` : ''}`],
+      };
     });
     assert.equal(failures, 0, 'no request failed during the rolling restart');
   });
@@ -250,10 +310,18 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       const attacker = new UserAgent(driver.fetchFrom('127.0.66.1'));
       const victim = driver.fx.users[0]!;
       // One login page, then wrong passwords as fast as the rate allows.
-      const page = await attacker.follow(`${cluster.issuer}/authorize?${new URLSearchParams({
-        client_id: driver.fx.webClient.client_id, redirect_uri: CALLBACK, response_type: 'code', scope: 'openid',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'flood',
-      })}`, cluster.issuer);
+      const page = await attacker.follow(
+        `${cluster.issuer}/authorize?${new URLSearchParams({
+          client_id: driver.fx.webClient.client_id,
+          redirect_uri: CALLBACK,
+          response_type: 'code',
+          scope: 'openid',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+          state: 'flood',
+        })}`,
+        cluster.issuer,
+      );
       assert.ok(page.html?.includes('name="password"'), 'the attacker reached the login form');
       const action = new URL(formAction(page.html!), cluster.issuer).toString();
       const csrf = hiddenField(page.html!, 'csrf');
@@ -265,12 +333,18 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
         if (due > Date.now()) await sleep(due - Date.now());
         if (inflight.size >= 256) await Promise.race(inflight);
         const started = performance.now();
-        const p = attacker.request(action, { form: { csrf, email: victim.email, password: 'wrong password, again and again' } })
-          .then(async (res) => {
-            await res.arrayBuffer();
-            flood.answered.set(res.status, (flood.answered.get(res.status) ?? 0) + 1);
-            flood.ms.push(performance.now() - started);
-          }, () => { flood.answered.set(0, (flood.answered.get(0) ?? 0) + 1); })
+        const p = attacker
+          .request(action, { form: { csrf, email: victim.email, password: 'wrong password, again and again' } })
+          .then(
+            async (res) => {
+              await res.arrayBuffer();
+              flood.answered.set(res.status, (flood.answered.get(res.status) ?? 0) + 1);
+              flood.ms.push(performance.now() - started);
+            },
+            () => {
+              flood.answered.set(0, (flood.answered.get(0) ?? 0) + 1);
+            },
+          )
           .finally(() => inflight.delete(p));
         inflight.add(p);
         flood.sent++;
@@ -280,7 +354,13 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
       during = summarize(driver.ledger.between(faultStart, faultEnd));
       await sleep(D.aroundFaultMs);
       const statuses = [...flood.answered].map(([k, v]) => `${v}× ${k}`).join(', ');
-      return { faultStart, faultEnd, notes: [`capacity ~${capacity.toFixed(0)} logins/s, flood offered ${rate.toFixed(0)}/s from one address: ${flood.sent} attempts (${statuses}), flood p99 ${percentile(flood.ms, 99).toFixed(1)} ms`] };
+      return {
+        faultStart,
+        faultEnd,
+        notes: [
+          `capacity ~${capacity.toFixed(0)} logins/s, flood offered ${rate.toFixed(0)}/s from one address: ${flood.sent} attempts (${statuses}), flood p99 ${percentile(flood.ms, 99).toFixed(1)} ms`,
+        ],
+      };
     });
     const limited = flood.answered.get(429) ?? 0;
     const hashed = flood.answered.get(401) ?? 0;
@@ -288,7 +368,10 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
     // Only the address's allowance per minute ever reached the password hasher.
     const windows = Math.ceil((D.slowMs * 2) / 60_000) + 1;
     assert.ok(hashed <= 60 * windows, `${hashed} flood attempts were hashed (limit 60 per minute)`);
-    assert.ok(![...flood.answered.keys()].some((status) => status >= 500 && status !== 503), 'no 5xx but 503 for the flood');
+    assert.ok(
+      ![...flood.answered.keys()].some((status) => status >= 500 && status !== 503),
+      'no 5xx but 503 for the flood',
+    );
     // The p99 of the other endpoints is measured and reported, not asserted: on this bed the attacker,
     // the balancer and both instances share the same two cores (see docs/reliability.md).
     const checks = ['token:client_credentials', 'introspection', 'jwks'].map((endpoint) => {
@@ -310,31 +393,64 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
     assert.ok(tokens?.refresh_token, 'a first flow');
     let refreshToken = tokens.refresh_token as string;
     const basic = `Basic ${Buffer.from(`${fx.webClient.client_id}:${fx.webClient.client_secret}`).toString('base64')}`;
-    const post = (params: Record<string, string>) => driver.call(`race:${params.grant_type}`, `${cluster.issuer}/token`, {
-      method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(params).toString(), expect: [200, 400],
-    });
+    const post = (params: Record<string, string>) =>
+      driver.call(`race:${params.grant_type}`, `${cluster.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(params).toString(),
+        expect: [200, 400],
+      });
     for (let i = 0; i < D.raceRepeats; i++) {
       // A code: exchange it 50 times at once (the code comes from a flow that stops short of the token request).
       const code = await driver.authorize(user);
-      if (!code) { ledger.violation(`race ${i}: no code`); continue; }
-      const codeAnswers = await Promise.all(Array.from({ length: D.raceWidth }, () => post({ grant_type: 'authorization_code', code: code.code, redirect_uri: CALLBACK, code_verifier: code.verifier })));
+      if (!code) {
+        ledger.violation(`race ${i}: no code`);
+        continue;
+      }
+      const codeAnswers = await Promise.all(
+        Array.from({ length: D.raceWidth }, () =>
+          post({
+            grant_type: 'authorization_code',
+            code: code.code,
+            redirect_uri: CALLBACK,
+            code_verifier: code.verifier,
+          }),
+        ),
+      );
       const codeOk = codeAnswers.filter((a) => a.status === 200);
       if (codeOk.length !== 1) ledger.violation(`code race ${i}: ${codeOk.length} successes`);
       codeWins += codeOk.length;
       // A refresh token: rotate it 50 times at once. Grace returns the same successor to the losers
       // that arrive after the winner; everyone who succeeds must get the same one.
-      const refreshAnswers = await Promise.all(Array.from({ length: D.raceWidth }, () => post({ grant_type: 'refresh_token', refresh_token: refreshToken })));
-      const successors = new Set(refreshAnswers.filter((a) => a.status === 200).map((a) => a.body.refresh_token as string));
+      const refreshAnswers = await Promise.all(
+        Array.from({ length: D.raceWidth }, () => post({ grant_type: 'refresh_token', refresh_token: refreshToken })),
+      );
+      const successors = new Set(
+        refreshAnswers.filter((a) => a.status === 200).map((a) => a.body.refresh_token as string),
+      );
       if (successors.size !== 1) ledger.violation(`refresh race ${i}: ${successors.size} distinct successors`);
-      if (refreshAnswers.some((a) => a.status !== 200 && a.status !== 400)) ledger.violation(`refresh race ${i}: statuses ${[...new Set(refreshAnswers.map((a) => a.status))]}`);
+      if (refreshAnswers.some((a) => a.status !== 200 && a.status !== 400))
+        ledger.violation(`refresh race ${i}: statuses ${[...new Set(refreshAnswers.map((a) => a.status))]}`);
       refreshWins += successors.size;
       refreshToken = [...successors][0] ?? refreshToken;
     }
     recordScenario({
-      name: 'Concurrent redemption', seconds: 0, flows: D.raceRepeats, requests: ledger.samples.length, overall: summarize(ledger.samples),
-      invariants: { checkedLive: 0, checkedDead: 0, chains: 1, tokenResponses: 0, auditTokenIssued: 0, violations: ledger.violations },
-      notes: [`${D.raceRepeats} codes × ${D.raceWidth} requests: ${codeWins} successes; ${D.raceRepeats} refresh tokens × ${D.raceWidth}: ${refreshWins} distinct successors`],
+      name: 'Concurrent redemption',
+      seconds: 0,
+      flows: D.raceRepeats,
+      requests: ledger.samples.length,
+      overall: summarize(ledger.samples),
+      invariants: {
+        checkedLive: 0,
+        checkedDead: 0,
+        chains: 1,
+        tokenResponses: 0,
+        auditTokenIssued: 0,
+        violations: ledger.violations,
+      },
+      notes: [
+        `${D.raceRepeats} codes × ${D.raceWidth} requests: ${codeWins} successes; ${D.raceRepeats} refresh tokens × ${D.raceWidth}: ${refreshWins} distinct successors`,
+      ],
     });
     assert.deepEqual(ledger.violations, []);
     assert.equal(codeWins, D.raceRepeats);

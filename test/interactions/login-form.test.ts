@@ -6,7 +6,14 @@ import { CALLBACK, PASSWORD, client, createClient, createUser, discover } from '
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 
 /** Traces of internals that must never reach a browser. */
-const LEAKS = [/\n\s+at /, /\bat \S+ \(.*:\d+:\d+\)/, /Error:/, /node_modules/, /\.ts:\d+/, /TypeError|SyntaxError|ZodError/];
+const LEAKS = [
+  /\n\s+at /,
+  /\bat \S+ \(.*:\d+:\d+\)/,
+  /Error:/,
+  /node_modules/,
+  /\.ts:\d+/,
+  /TypeError|SyntaxError|ZodError/,
+];
 
 interface LoginPage {
   ua: UserAgent;
@@ -40,7 +47,13 @@ async function openLogin(gh: RunningGatehouse, config: client.Configuration, ua 
   const uid = /\/interaction\/([^/?#]+)$/.exec(new URL(step.url).pathname)?.[1];
   assert.ok(uid, `login page URL ${step.url}`);
   return {
-    ua, res: step.res, html: step.html, uid, verifier, state, nonce,
+    ua,
+    res: step.res,
+    html: step.html,
+    uid,
+    verifier,
+    state,
+    nonce,
     action: new URL(formAction(step.html), gh.issuer).toString(),
     csrf: hiddenField(step.html, 'csrf'),
   };
@@ -105,7 +118,9 @@ for (const backend of backends()) {
       config = await discover(gh, await createClient(gh, { client_name: 'Form Test App' }));
       user = await createUser(gh);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('renders an accessible login page with strict headers', async () => {
       const page = await openLogin(gh, config);
@@ -125,7 +140,11 @@ for (const backend of backends()) {
 
     it('signs in with the right email and password (the baseline for the refusals below)', async () => {
       const page = await openLogin(gh, config);
-      const r = await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: user.password }));
+      const r = await postRaw(
+        page.ua,
+        page.action,
+        form({ csrf: page.csrf, email: user.email, password: user.password }),
+      );
       assert.equal(r.res.status, 303, r.html.slice(0, 300));
       assert.ok(r.res.headers.get('location')?.startsWith(`${gh.issuer}/`));
     });
@@ -170,7 +189,8 @@ for (const backend of backends()) {
         assertSecurityHeaders(r.res);
         pages.push(r.html.replace(fields.email, 'EMAIL'));
       }
-      for (const html of pages) assert.equal(html, pages[0], 'the pages differ beyond the email: account existence leaks');
+      for (const html of pages)
+        assert.equal(html, pages[0], 'the pages differ beyond the email: account existence leaks');
       await assertStillOnLogin(page);
     });
 
@@ -192,12 +212,24 @@ for (const backend of backends()) {
 
     it('refuses oversized fields with a 4xx page, never a 5xx', async () => {
       const page = await openLogin(gh, config);
-      const huge = await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: 'p'.repeat(20 * 1024) }));
+      const huge = await postRaw(
+        page.ua,
+        page.action,
+        form({ csrf: page.csrf, email: user.email, password: 'p'.repeat(20 * 1024) }),
+      );
       assertErrorPage(huge);
-      const hugeEmail = await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: `${'e'.repeat(20 * 1024)}@example.test`, password: PASSWORD }));
+      const hugeEmail = await postRaw(
+        page.ua,
+        page.action,
+        form({ csrf: page.csrf, email: `${'e'.repeat(20 * 1024)}@example.test`, password: PASSWORD }),
+      );
       assertErrorPage(hugeEmail);
       // Under the form limit but over the password limit: an ordinary failed sign-in.
-      const long = await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: 'p'.repeat(5000) }));
+      const long = await postRaw(
+        page.ua,
+        page.action,
+        form({ csrf: page.csrf, email: user.email, password: 'p'.repeat(5000) }),
+      );
       assert.equal(long.res.status, 401);
       assert.equal(errorText(long.html), 'Email or password is incorrect.');
       await assertStillOnLogin(page);
@@ -206,7 +238,11 @@ for (const backend of backends()) {
     it('refuses a repeated field with 400', async () => {
       const page = await openLogin(gh, config);
       const base = form({ csrf: page.csrf, email: user.email, password: user.password });
-      for (const body of [`${base}&email=${encodeURIComponent('attacker@example.test')}`, `${base}&password=x`, `${base}&csrf=${page.csrf}`]) {
+      for (const body of [
+        `${base}&email=${encodeURIComponent('attacker@example.test')}`,
+        `${base}&password=x`,
+        `${base}&csrf=${page.csrf}`,
+      ]) {
         assertErrorPage(await postRaw(page.ua, page.action, body), 400);
       }
       await assertStillOnLogin(page);
@@ -227,8 +263,22 @@ for (const backend of backends()) {
 
     it('refuses NUL characters in fields with a 4xx, not a database error', async () => {
       const page = await openLogin(gh, config);
-      assertErrorPage(await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: 'a\u0000@example.test', password: PASSWORD })), 400);
-      assertErrorPage(await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: `${PASSWORD}\u0000` })), 400);
+      assertErrorPage(
+        await postRaw(
+          page.ua,
+          page.action,
+          form({ csrf: page.csrf, email: 'a\u0000@example.test', password: PASSWORD }),
+        ),
+        400,
+      );
+      assertErrorPage(
+        await postRaw(
+          page.ua,
+          page.action,
+          form({ csrf: page.csrf, email: user.email, password: `${PASSWORD}\u0000` }),
+        ),
+        400,
+      );
       await assertStillOnLogin(page);
     });
 
@@ -238,19 +288,39 @@ for (const backend of backends()) {
       assertErrorPage(await getPage(new UserAgent(), bogus));
       // With a live interaction cookie, another uid in the URL is still refused.
       assertErrorPage(await getPage(page.ua, bogus));
-      assertErrorPage(await postRaw(page.ua, `${bogus}/login/password`, form({ csrf: page.csrf, email: user.email, password: user.password })));
-      assertErrorPage(await postRaw(new UserAgent(), page.action, form({ csrf: page.csrf, email: user.email, password: user.password })));
+      assertErrorPage(
+        await postRaw(
+          page.ua,
+          `${bogus}/login/password`,
+          form({ csrf: page.csrf, email: user.email, password: user.password }),
+        ),
+      );
+      assertErrorPage(
+        await postRaw(
+          new UserAgent(),
+          page.action,
+          form({ csrf: page.csrf, email: user.email, password: user.password }),
+        ),
+      );
 
       // Finish the interaction, then come back to it.
-      const done = await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: user.password }));
+      const done = await postRaw(
+        page.ua,
+        page.action,
+        form({ csrf: page.csrf, email: user.email, password: user.password }),
+      );
       assert.equal(done.res.status, 303);
       const resumed = await page.ua.follow(done.res.headers.get('location')!, gh.issuer);
       assert.match(resumed.html ?? '', /name="decision"/, 'consent page after sign-in');
       const consentCsrf = hiddenField(resumed.html!, 'csrf');
-      const allowed = await page.ua.follow(new URL(formAction(resumed.html!), gh.issuer).toString(), gh.issuer, { form: { csrf: consentCsrf, decision: 'allow' } });
+      const allowed = await page.ua.follow(new URL(formAction(resumed.html!), gh.issuer).toString(), gh.issuer, {
+        form: { csrf: consentCsrf, decision: 'allow' },
+      });
       assert.ok(allowed.url.startsWith(CALLBACK), allowed.url);
       assertErrorPage(await getPage(page.ua, `${gh.issuer}/interaction/${page.uid}`));
-      assertErrorPage(await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: user.password })));
+      assertErrorPage(
+        await postRaw(page.ua, page.action, form({ csrf: page.csrf, email: user.email, password: user.password })),
+      );
     });
 
     describe('registration', () => {
@@ -265,13 +335,21 @@ for (const backend of backends()) {
         assert.match(html, /<label for="email">Email<\/label>/);
         assert.match(html, /<label for="password">Password<\/label>/);
         assert.match(html, /<button type="submit">Create account<\/button>/);
-        return { ...page, registerAction: new URL(formAction(html), gh.issuer).toString(), registerCsrf: hiddenField(html, 'csrf') };
+        return {
+          ...page,
+          registerAction: new URL(formAction(html), gh.issuer).toString(),
+          registerCsrf: hiddenField(html, 'csrf'),
+        };
       }
 
       it('refuses a password under 15 characters with 400 and says so, keeping the other fields', async () => {
         const page = await openRegister();
         const email = `reg-${Date.now()}@example.test`;
-        const r = await postRaw(page.ua, page.registerAction, form({ csrf: page.registerCsrf, name: 'Reg', email, password: 'fourteen chars' }));
+        const r = await postRaw(
+          page.ua,
+          page.registerAction,
+          form({ csrf: page.registerCsrf, name: 'Reg', email, password: 'fourteen chars' }),
+        );
         assert.equal(r.res.status, 400);
         const message = errorText(r.html) ?? '';
         assert.match(message, /15/);
@@ -284,31 +362,62 @@ for (const backend of backends()) {
 
       it('refuses a bad email, a taken email and a missing CSRF token', async () => {
         const page = await openRegister();
-        const bad = await postRaw(page.ua, page.registerAction, form({ csrf: page.registerCsrf, email: 'not an email', password: PASSWORD }));
+        const bad = await postRaw(
+          page.ua,
+          page.registerAction,
+          form({ csrf: page.registerCsrf, email: 'not an email', password: PASSWORD }),
+        );
         assert.equal(bad.res.status, 400);
         assert.ok(errorText(bad.html));
-        const taken = await postRaw(page.ua, page.registerAction, form({ csrf: page.registerCsrf, email: user.email.toUpperCase(), password: PASSWORD }));
+        const taken = await postRaw(
+          page.ua,
+          page.registerAction,
+          form({ csrf: page.registerCsrf, email: user.email.toUpperCase(), password: PASSWORD }),
+        );
         assert.equal(taken.res.status, 409);
         assert.ok(errorText(taken.html));
-        assertErrorPage(await postRaw(page.ua, page.registerAction, form({ email: `x-${Date.now()}@example.test`, password: PASSWORD })), 403);
+        assertErrorPage(
+          await postRaw(
+            page.ua,
+            page.registerAction,
+            form({ email: `x-${Date.now()}@example.test`, password: PASSWORD }),
+          ),
+          403,
+        );
         // The login form's token is not a registration token.
-        assertErrorPage(await postRaw(page.ua, page.registerAction, form({ csrf: page.csrf, email: `y-${Date.now()}@example.test`, password: PASSWORD })), 403);
+        assertErrorPage(
+          await postRaw(
+            page.ua,
+            page.registerAction,
+            form({ csrf: page.csrf, email: `y-${Date.now()}@example.test`, password: PASSWORD }),
+          ),
+          403,
+        );
       });
 
       it('a valid registration signs the user in and returns a code to the client', async () => {
         const page = await openRegister();
         const email = `reg-ok-${Date.now()}@example.test`;
-        const r = await postRaw(page.ua, page.registerAction, form({ csrf: page.registerCsrf, name: 'New Person', email, password: PASSWORD }));
+        const r = await postRaw(
+          page.ua,
+          page.registerAction,
+          form({ csrf: page.registerCsrf, name: 'New Person', email, password: PASSWORD }),
+        );
         assert.equal(r.res.status, 303, r.html.slice(0, 300));
         let step = await page.ua.follow(new URL(r.res.headers.get('location')!, gh.issuer).toString(), gh.issuer);
         assert.match(step.html ?? '', /name="decision"/, 'consent page after registration');
         assert.match(step.html!, /Form Test App/);
-        step = await page.ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, { form: { csrf: hiddenField(step.html!, 'csrf'), decision: 'allow' } });
+        step = await page.ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, {
+          form: { csrf: hiddenField(step.html!, 'csrf'), decision: 'allow' },
+        });
         assert.ok(step.url.startsWith(CALLBACK), step.url);
         const callbackUrl = new URL(step.url);
         assert.ok(callbackUrl.searchParams.get('code'));
         const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-          pkceCodeVerifier: page.verifier, expectedState: page.state, expectedNonce: page.nonce, idTokenExpected: true,
+          pkceCodeVerifier: page.verifier,
+          expectedState: page.state,
+          expectedNonce: page.nonce,
+          idTokenExpected: true,
         });
         const claims = tokens.claims()!;
         assert.equal(claims.email, email);

@@ -9,8 +9,11 @@ import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 async function openLogin(gh: RunningGatehouse, config: client.Configuration) {
   const ua = new UserAgent();
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK, scope: 'openid email', prompt: 'login consent',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    redirect_uri: CALLBACK,
+    scope: 'openid email',
+    prompt: 'login consent',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
   });
   const step = await ua.follow(url.toString(), gh.issuer);
   assert.equal(step.res.status, 200);
@@ -21,7 +24,11 @@ async function openRegister(gh: RunningGatehouse, config: client.Configuration) 
   const login = await openLogin(gh, config);
   const page = await login.ua.follow(`${login.url}/register`, gh.issuer);
   assert.equal(page.res.status, 200);
-  return { ua: login.ua, action: new URL(formAction(page.html!), gh.issuer).toString(), csrf: hiddenField(page.html!, 'csrf') };
+  return {
+    ua: login.ua,
+    action: new URL(formAction(page.html!), gh.issuer).toString(),
+    csrf: hiddenField(page.html!, 'csrf'),
+  };
 }
 
 async function userExists(gh: RunningGatehouse, email: string): Promise<boolean> {
@@ -37,12 +44,16 @@ for (const backend of backends()) {
       gh = await startGatehouse(backend, { env: { GATEHOUSE_REGISTRATION: 'true' } });
       config = await discover(gh, await createClient(gh, { client_name: 'Rules App' }));
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('registration refuses a name the admin API refuses (over 200 characters)', async () => {
       const page = await openRegister(gh, config);
       const email = `long-name-${Date.now()}@example.test`;
-      const r = await page.ua.request(page.action, { form: { csrf: page.csrf, name: 'n'.repeat(201), email, password: PASSWORD } });
+      const r = await page.ua.request(page.action, {
+        form: { csrf: page.csrf, name: 'n'.repeat(201), email, password: PASSWORD },
+      });
       assert.equal(r.status, 400);
       assert.match(await r.text(), /at most 200 characters/);
       assert.equal(await userExists(gh, email), false);
@@ -71,9 +82,15 @@ for (const backend of backends()) {
       const moved = await gh.admin('PATCH', `/admin/users/${user.id}`, { email: `moved-${user.email}` });
       assert.equal(moved.status, 200);
       assert.equal(moved.body.email_verified, false);
-      const kept = await gh.admin('PATCH', `/admin/users/${user.id}`, { email: `again-${user.email}`, email_verified: true });
+      const kept = await gh.admin('PATCH', `/admin/users/${user.id}`, {
+        email: `again-${user.email}`,
+        email_verified: true,
+      });
       assert.equal(kept.body.email_verified, true, 'set in the same request');
-      const same = await gh.admin('PATCH', `/admin/users/${user.id}`, { email: `AGAIN-${user.email}`.toUpperCase(), name: 'Same Address' });
+      const same = await gh.admin('PATCH', `/admin/users/${user.id}`, {
+        email: `AGAIN-${user.email}`.toUpperCase(),
+        name: 'Same Address',
+      });
       assert.equal(same.body.email_verified, true, 'the same address (case aside) is no change');
     });
   });

@@ -17,7 +17,11 @@ async function signInFreshBrowser(gh: RunningGatehouse, config: client.Configura
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK, scope, state, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: CALLBACK,
+    scope,
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   });
   let step = await ua.follow(url.toString(), gh.issuer);
   assert.ok(step.html?.includes('name="password"'), 'a new browser signs in');
@@ -32,15 +36,22 @@ async function signInFreshBrowser(gh: RunningGatehouse, config: client.Configura
     });
   }
   assert.ok(step.url.startsWith(CALLBACK), `reaches the callback: ${step.res.status} ${step.url}`);
-  const tokens = await client.authorizationCodeGrant(config, new URL(step.url), { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = await client.authorizationCodeGrant(config, new URL(step.url), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   return { consentAsked: consentItems !== undefined, consentItems: consentItems ?? [], tokens };
 }
 
 for (const backend of backends()) {
   describe(`consent is remembered across browser sessions (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('asks once; a new browser session for the same user and client finds the grant', async () => {
       const user = await createUser(gh);
@@ -70,8 +81,16 @@ for (const backend of backends()) {
       const app = await discover(gh, await createClient(gh));
       const other = await discover(gh, await createClient(gh));
       await signInFreshBrowser(gh, app, alice, 'openid email');
-      assert.equal((await signInFreshBrowser(gh, app, bob, 'openid email')).consentAsked, true, 'another user is asked');
-      assert.equal((await signInFreshBrowser(gh, other, alice, 'openid email')).consentAsked, true, 'another client is asked');
+      assert.equal(
+        (await signInFreshBrowser(gh, app, bob, 'openid email')).consentAsked,
+        true,
+        'another user is asked',
+      );
+      assert.equal(
+        (await signInFreshBrowser(gh, other, alice, 'openid email')).consentAsked,
+        true,
+        'another client is asked',
+      );
     });
 
     it('asks again after the grant is removed ("Remove access")', async () => {
@@ -82,8 +101,16 @@ for (const backend of backends()) {
       assert.equal(grants.body.items.length, 1, JSON.stringify(grants.body));
       assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/grants/${grants.body.items[0].id}`)).status, 204);
       assert.deepEqual(await client.tokenIntrospection(config, first.tokens.access_token), { active: false });
-      assert.equal((await signInFreshBrowser(gh, config, user, 'openid email')).consentAsked, true, 'the next sign-in asks again');
-      assert.equal((await signInFreshBrowser(gh, config, user, 'openid email')).consentAsked, false, 'and the new grant is remembered');
+      assert.equal(
+        (await signInFreshBrowser(gh, config, user, 'openid email')).consentAsked,
+        true,
+        'the next sign-in asks again',
+      );
+      assert.equal(
+        (await signInFreshBrowser(gh, config, user, 'openid email')).consentAsked,
+        false,
+        'and the new grant is remembered',
+      );
     });
   });
 }

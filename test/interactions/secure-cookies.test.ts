@@ -33,7 +33,11 @@ async function signInCollectingCookies(gh: RunningGatehouse, toServer: (url: str
 }
 
 const cookieName = (line: string) => line.slice(0, line.indexOf('='));
-const attributes = (line: string) => line.split(';').slice(1).map((a) => a.trim().toLowerCase());
+const attributes = (line: string) =>
+  line
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim().toLowerCase());
 
 describe(`cookies with an https ISSUER behind a TLS-terminating proxy (${backend})`, () => {
   let gh: RunningGatehouse;
@@ -44,7 +48,9 @@ describe(`cookies with an https ISSUER behind a TLS-terminating proxy (${backend
     issuer = `https://localhost:${port}`;
     gh = await startGatehouse(backend, { port, env: { ISSUER: issuer } });
   });
-  after(async () => { await gh?.destroy(); });
+  after(async () => {
+    await gh?.destroy();
+  });
 
   it('marks every cookie Secure and uses __Host- (session) and __Secure- (per-interaction paths) names', async () => {
     const lines = await signInCollectingCookies(gh, (url) => url.replace(issuer, `http://127.0.0.1:${gh.port}`));
@@ -68,8 +74,12 @@ describe(`cookies with an https ISSUER behind a TLS-terminating proxy (${backend
 
 describe(`cookies with an http ISSUER (local development) (${backend})`, () => {
   let gh: RunningGatehouse;
-  before(async () => { gh = await startGatehouse(backend); });
-  after(async () => { await gh?.destroy(); });
+  before(async () => {
+    gh = await startGatehouse(backend);
+  });
+  after(async () => {
+    await gh?.destroy();
+  });
 
   it('keeps the plain names and no Secure attribute, so browsers keep them over http', async () => {
     const lines = await signInCollectingCookies(gh, (url) => url);

@@ -16,16 +16,25 @@ for (const backend of backends()) {
     before(async () => {
       // Behind proxies at 127.0.0.1 and in 10.0.0.0/8: the client address is the right-most
       // X-Forwarded-For hop that is not a trusted proxy (the one our outermost proxy appended).
-      gh = await startGatehouse(backend, { env: { SIGN_IN_ATTEMPTS_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8' } });
+      gh = await startGatehouse(backend, {
+        env: { SIGN_IN_ATTEMPTS_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8' },
+      });
       config = await discover(gh, await createClient(gh));
       user = await createUser(gh);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     async function loginForm(address: string) {
-      const ua = new UserAgent((url, init) => fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': address } }));
+      const ua = new UserAgent((url, init) =>
+        fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': address } }),
+      );
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope: 'openid', state: 's', code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        state: 's',
+        code_challenge_method: 'S256',
         code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
       });
       const page = await ua.follow(url.toString(), gh.issuer);
@@ -54,13 +63,19 @@ for (const backend of backends()) {
       assert.equal((await spoofed('wrong password, attempt')).status, 429);
     });
 
-    it('records the right-most untrusted hop as the audit ip, in our events and the provider\'s', async () => {
-      const failures = await gh.admin('GET', `/admin/audit-events?type=login.failed&user=${encodeURIComponent(user.id)}`);
+    it("records the right-most untrusted hop as the audit ip, in our events and the provider's", async () => {
+      const failures = await gh.admin(
+        'GET',
+        `/admin/audit-events?type=login.failed&user=${encodeURIComponent(user.id)}`,
+      );
       assert.equal(failures.status, 200);
       const ips = new Set((failures.body.items as { ip: string }[]).map((e) => e.ip));
       assert.deepEqual([...ips], ['203.0.113.7'], 'the forged 10.9.8.7 and the proxy 127.0.0.1 are never the client');
 
-      const machine = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'] });
+      const machine = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+      });
       const token = await fetch(`${gh.issuer}/token`, {
         method: 'POST',
         headers: {
@@ -86,15 +101,23 @@ for (const backend of backends()) {
       config = await discover(gh, await createClient(gh));
       user = await createUser(gh);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('a client connecting directly cannot escape the throttle by rotating X-Forwarded-For', async () => {
       let n = 0;
-      const ua = new UserAgent((url, init) => fetch(url, {
-        ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': `198.51.100.${++n}` },
-      }));
+      const ua = new UserAgent((url, init) =>
+        fetch(url, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': `198.51.100.${++n}` },
+        }),
+      );
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope: 'openid', state: 's', code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        state: 's',
+        code_challenge_method: 'S256',
         code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
       });
       const page = await ua.follow(url.toString(), gh.issuer);
@@ -104,7 +127,10 @@ for (const backend of backends()) {
       for (let i = 0; i < 3; i++) assert.equal((await attempt('wrong password, attempt')).status, 401);
       assert.equal((await attempt(PASSWORD)).status, 429, 'every forged address is the same TCP peer');
 
-      const failures = await gh.admin('GET', `/admin/audit-events?type=login.failed&user=${encodeURIComponent(user.id)}`);
+      const failures = await gh.admin(
+        'GET',
+        `/admin/audit-events?type=login.failed&user=${encodeURIComponent(user.id)}`,
+      );
       for (const e of failures.body.items as { ip: string }[]) assert.equal(e.ip, '127.0.0.1');
     });
   });
@@ -114,8 +140,20 @@ describe('TRUST_PROXY=true (deprecated)', () => {
   it('still starts, trusting loopback and private ranges, with one warning naming TRUSTED_PROXIES', async () => {
     const storage = await createTestStorage(backends()[0]!);
     const lines: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line); } });
-    const config = loadConfig({ ...storage.env, TRUST_PROXY: 'true', ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' });
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => {
+          lines.push(line);
+        },
+      },
+    );
+    const config = loadConfig({
+      ...storage.env,
+      TRUST_PROXY: 'true',
+      ARGON2_MEMORY_KIB: '8192',
+      ARGON2_ITERATIONS: '1',
+    });
     try {
       const instance = await createGatehouse(config, logger);
       await instance.close();

@@ -5,7 +5,11 @@ import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, client, createClient, createUser, discover, loginAndGetTokens } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses the Prometheus text exposition into samples (enough for our own output). */
 function parseExposition(text: string): Sample[] {
@@ -31,8 +35,12 @@ function total(samples: Sample[], name: string, labels: Record<string, string> =
 for (const backend of backends()) {
   describe(`metrics (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     async function scrape(): Promise<Sample[]> {
       const res = await fetch(`${gh.adminUrl}/metrics`);
@@ -57,7 +65,10 @@ for (const backend of backends()) {
     });
 
     it('counts a client_credentials token by grant type, and the token route by name and status', async () => {
-      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'] });
+      const res = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       const app = res.body as { client_id: string; client_secret: string };
       const beforeSamples = await scrape();
@@ -65,10 +76,19 @@ for (const backend of backends()) {
       const samples = await scrape();
 
       const issued = { grant_type: 'client_credentials' };
-      assert.equal(total(samples, 'gatehouse_tokens_issued_total', issued), total(beforeSamples, 'gatehouse_tokens_issued_total', issued) + 1);
+      assert.equal(
+        total(samples, 'gatehouse_tokens_issued_total', issued),
+        total(beforeSamples, 'gatehouse_tokens_issued_total', issued) + 1,
+      );
       const token = { port: 'public', route: 'token', method: 'POST', status: '200' };
-      assert.equal(total(samples, 'gatehouse_http_requests_total', token), total(beforeSamples, 'gatehouse_http_requests_total', token) + 1);
-      assert.ok(total(samples, 'gatehouse_http_request_duration_seconds_count', token) >= 1, 'a latency series for the token route');
+      assert.equal(
+        total(samples, 'gatehouse_http_requests_total', token),
+        total(beforeSamples, 'gatehouse_http_requests_total', token) + 1,
+      );
+      assert.ok(
+        total(samples, 'gatehouse_http_request_duration_seconds_count', token) >= 1,
+        'a latency series for the token route',
+      );
 
       // Labels come from closed sets: no client id, secret, token or raw path anywhere.
       for (const s of samples) {
@@ -84,8 +104,18 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       assert.equal((await gh.admin('GET', `/admin/users/${user.id}`)).status, 200);
       const samples = await scrape();
-      assert.ok(total(samples, 'gatehouse_http_requests_total', { port: 'admin', route: '/admin/users/:id', method: 'GET', status: '200' }) >= 1);
-      assert.ok(!samples.some((s) => Object.values(s.labels).some((v) => v.includes(user.id))), 'a label carries a user id');
+      assert.ok(
+        total(samples, 'gatehouse_http_requests_total', {
+          port: 'admin',
+          route: '/admin/users/:id',
+          method: 'GET',
+          status: '200',
+        }) >= 1,
+      );
+      assert.ok(
+        !samples.some((s) => Object.values(s.labels).some((v) => v.includes(user.id))),
+        'a label carries a user id',
+      );
     });
 
     it('counts a failed sign-in', async () => {
@@ -93,7 +123,10 @@ for (const backend of backends()) {
       const app = await createClient(gh);
       const config = await discover(gh, app);
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       const ua = new UserAgent();
       const login = await ua.follow(url.toString(), gh.issuer);
@@ -109,16 +142,29 @@ for (const backend of backends()) {
       assert.ok(credentialsBefore >= 1);
       // An unknown email counts under the same label: /metrics does not tell which emails exist.
       const again = await ua.follow(new URL(formAction(failed.html!), gh.issuer).toString(), gh.issuer, {
-        form: { csrf: hiddenField(failed.html!, 'csrf'), email: `nobody-${Date.now()}@example.com`, password: 'not the password at all' },
+        form: {
+          csrf: hiddenField(failed.html!, 'csrf'),
+          email: `nobody-${Date.now()}@example.com`,
+          password: 'not the password at all',
+        },
       });
       assert.equal(again.res.status, 401);
       const after = await scrape();
-      assert.equal(total(after, 'gatehouse_login_failures_total', { reason: 'invalid_credentials' }), credentialsBefore + 1);
+      assert.equal(
+        total(after, 'gatehouse_login_failures_total', { reason: 'invalid_credentials' }),
+        credentialsBefore + 1,
+      );
       for (const reason of ['unknown_email', 'wrong_password', 'no_password']) {
         assert.equal(total(after, 'gatehouse_login_failures_total', { reason }), 0, `no ${reason} series`);
       }
-      assert.ok(total(samples, 'gatehouse_http_requests_total', { port: 'public', route: '/interaction/:uid/login/:step', status: '401' }) >= 1,
-        'the interaction route is labelled by its pattern');
+      assert.ok(
+        total(samples, 'gatehouse_http_requests_total', {
+          port: 'public',
+          route: '/interaction/:uid/login/:step',
+          status: '401',
+        }) >= 1,
+        'the interaction route is labelled by its pattern',
+      );
     });
 
     it('counts a refresh token reuse', async () => {
@@ -128,7 +174,10 @@ for (const backend of backends()) {
       const { tokens } = await loginAndGetTokens(gh, config, { user });
       await client.refreshTokenGrant(config, tokens.refresh_token!);
       const beforeCount = total(await scrape(), 'gatehouse_refresh_token_reuse_total');
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (err: Error & { error?: string }) => err.error === 'invalid_grant');
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!),
+        (err: Error & { error?: string }) => err.error === 'invalid_grant',
+      );
       assert.equal(total(await scrape(), 'gatehouse_refresh_token_reuse_total'), beforeCount + 1);
     });
 
@@ -139,7 +188,9 @@ for (const backend of backends()) {
       const { tokens } = await loginAndGetTokens(gh, config, { user });
       const issued = { grant_type: 'refresh_token' };
       const beforeCount = total(await scrape(), 'gatehouse_tokens_issued_total', issued);
-      const results = await Promise.allSettled(Array.from({ length: 5 }, () => client.refreshTokenGrant(config, tokens.refresh_token!)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () => client.refreshTokenGrant(config, tokens.refresh_token!)),
+      );
       const answered = results.filter((r) => r.status === 'fulfilled').length;
       assert.ok(answered >= 1);
       assert.equal(total(await scrape(), 'gatehouse_tokens_issued_total', issued), beforeCount + answered);
@@ -148,7 +199,12 @@ for (const backend of backends()) {
     it('exports event-loop lag, signing key ages, pool and process metrics', async () => {
       const samples = await scrape();
       const names = new Set(samples.map((s) => s.name));
-      for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes', 'gatehouse_db_pool_connections']) {
+      for (const name of [
+        'nodejs_eventloop_lag_seconds',
+        'nodejs_eventloop_lag_p99_seconds',
+        'process_resident_memory_bytes',
+        'gatehouse_db_pool_connections',
+      ]) {
         assert.ok(names.has(name), `missing ${name}`);
       }
       const ages = samples.filter((s) => s.name === 'gatehouse_signing_key_age_seconds');

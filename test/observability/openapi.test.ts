@@ -7,8 +7,16 @@ import { z } from 'zod';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { buildOpenApi, op } from '../../src/http/admin/openapi.js';
 import {
-  auditEventResponse, clientResponse, effectivePermissionsResponse, listOf, pageOf, resourceResponse, roleResponse,
-  sessionResponse, signingKeyResponse, userResponse,
+  auditEventResponse,
+  clientResponse,
+  effectivePermissionsResponse,
+  listOf,
+  pageOf,
+  resourceResponse,
+  roleResponse,
+  sessionResponse,
+  signingKeyResponse,
+  userResponse,
 } from '../../src/http/admin/admin-schemas.js';
 
 describe('admin OpenAPI generation', () => {
@@ -16,11 +24,17 @@ describe('admin OpenAPI generation', () => {
     const r = new Router({ prefix: '/admin' });
     r.post('/widgets', () => undefined);
     r.get('/widgets/:id', () => undefined);
-    const doc = buildOpenApi([
-      op('post', '/admin/widgets', 'Make a widget', [201, 400], z.object({ name: z.string() })),
-      op('delete', '/admin/gadgets/:id', 'Not registered', [204]),
-    ], r, { title: 't', version: '1' }) as { paths: Record<string, Record<string, any>> };
-    assert.deepEqual(doc.paths['/admin/widgets']!.post.requestBody.content['application/json'].schema.required, ['name']);
+    const doc = buildOpenApi(
+      [
+        op('post', '/admin/widgets', 'Make a widget', [201, 400], z.object({ name: z.string() })),
+        op('delete', '/admin/gadgets/:id', 'Not registered', [204]),
+      ],
+      r,
+      { title: 't', version: '1' },
+    ) as { paths: Record<string, Record<string, any>> };
+    assert.deepEqual(doc.paths['/admin/widgets']!.post.requestBody.content['application/json'].schema.required, [
+      'name',
+    ]);
     assert.equal(doc.paths['/admin/widgets/{id}']!.get['x-undocumented'], true);
     assert.equal(doc.paths['/admin/gadgets/{id}'], undefined);
   });
@@ -29,14 +43,18 @@ describe('admin OpenAPI generation', () => {
 for (const backend of backends()) {
   describe(`admin OpenAPI document (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('requires the admin key', async () => {
       const res = await fetch(`${gh.adminUrl}/admin/openapi.json`);
       assert.equal(res.status, 401);
       assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer /);
-      assert.equal((await res.json() as { paths?: unknown }).paths, undefined);
+      assert.equal(((await res.json()) as { paths?: unknown }).paths, undefined);
     });
 
     it('describes the admin API with the schemas the routes validate with', async () => {
@@ -52,7 +70,11 @@ for (const backend of backends()) {
       const schema = create.requestBody.content['application/json'].schema;
       assert.equal(schema.type, 'object');
       assert.ok(schema.properties.redirect_uris, 'redirect_uris in the client schema');
-      assert.deepEqual(schema.properties.grant_types.items.enum.sort(), ['authorization_code', 'client_credentials', 'refresh_token']);
+      assert.deepEqual(schema.properties.grant_types.items.enum.sort(), [
+        'authorization_code',
+        'client_credentials',
+        'refresh_token',
+      ]);
       assert.ok(create.responses['201'] && create.responses['401']);
 
       assert.ok(doc.paths['/admin/users']?.post, 'POST /admin/users');
@@ -60,8 +82,13 @@ for (const backend of backends()) {
       assert.ok(doc.paths['/admin/users']?.get, 'GET /admin/users');
       const userPath = doc.paths['/admin/users/{id}'];
       assert.ok(userPath?.patch && userPath?.delete);
-      assert.deepEqual(userPath.patch.parameters.map((p: { name: string; in: string }) => [p.name, p.in]), [['id', 'path']]);
-      assert.ok(doc.paths['/admin/resources']?.post.requestBody.content['application/json'].schema.properties.indicator);
+      assert.deepEqual(
+        userPath.patch.parameters.map((p: { name: string; in: string }) => [p.name, p.in]),
+        [['id', 'path']],
+      );
+      assert.ok(
+        doc.paths['/admin/resources']?.post.requestBody.content['application/json'].schema.properties.indicator,
+      );
 
       // /metrics is documented as served without the key; everything else needs it.
       assert.deepEqual(doc.paths['/metrics']?.get.security, []);
@@ -90,7 +117,8 @@ for (const backend of backends()) {
           }
           if (path === '/metrics') continue;
           for (const code of ['400', '401', '403']) assert.ok(operation.responses[code], `${where}: ${code}`);
-          if (operation.requestBody) for (const code of ['413', '415']) assert.ok(operation.responses[code], `${where}: ${code}`);
+          if (operation.requestBody)
+            for (const code of ['413', '415']) assert.ok(operation.responses[code], `${where}: ${code}`);
           if (path.includes('{')) assert.ok(operation.responses['404'], `${where}: 404`);
         }
       }
@@ -100,12 +128,25 @@ for (const backend of backends()) {
       assert.equal(params.limit.in, 'query');
       assert.equal(params.limit.required, false);
       assert.match(params.limit.description, /1–200/);
-      assert.deepEqual(
-        doc.paths['/admin/audit-events'].get.parameters.map((p: any) => p.name).sort(),
-        ['after', 'client', 'limit', 'since', 'type', 'until', 'user'],
-      );
+      assert.deepEqual(doc.paths['/admin/audit-events'].get.parameters.map((p: any) => p.name).sort(), [
+        'after',
+        'client',
+        'limit',
+        'since',
+        'type',
+        'until',
+        'user',
+      ]);
       const user = listUsers.responses['200'].content['application/json'].schema.properties.items.items;
-      assert.deepEqual(user.required.sort(), ['created_at', 'disabled', 'email', 'email_verified', 'id', 'name', 'updated_at']);
+      assert.deepEqual(user.required.sort(), [
+        'created_at',
+        'disabled',
+        'email',
+        'email_verified',
+        'id',
+        'name',
+        'updated_at',
+      ]);
       assert.match(user.properties.email_verified.description, /belong/);
       const created = doc.paths['/admin/clients'].post.responses['201'].content['application/json'].schema;
       assert.match(created.properties.client_secret.description, /once|created or rotated/);
@@ -117,12 +158,21 @@ for (const backend of backends()) {
       assert.equal(user.status, 201);
       userResponse.parse(user.body);
       pageOf(userResponse).parse((await gh.admin('GET', '/admin/users?limit=2')).body);
-      const c = await gh.admin('POST', '/admin/clients', { client_name: 'Doc', redirect_uris: ['http://127.0.0.1:9/cb'] });
+      const c = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Doc',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+      });
       clientResponse.parse(c.body);
       pageOf(clientResponse).parse((await gh.admin('GET', '/admin/clients')).body);
-      const api = await gh.admin('POST', '/admin/resources', { indicator: `https://doc-${Date.now()}.example`, scopes: [{ name: 'read' }] });
+      const api = await gh.admin('POST', '/admin/resources', {
+        indicator: `https://doc-${Date.now()}.example`,
+        scopes: [{ name: 'read' }],
+      });
       resourceResponse.parse(api.body);
-      const role = await gh.admin('POST', '/admin/roles', { name: `doc-${Date.now()}`, permissions: [{ resource: api.body.indicator, scope: 'read' }] });
+      const role = await gh.admin('POST', '/admin/roles', {
+        name: `doc-${Date.now()}`,
+        permissions: [{ resource: api.body.indicator, scope: 'read' }],
+      });
       roleResponse.parse(role.body);
       effectivePermissionsResponse.parse((await gh.admin('GET', `/admin/users/${user.body.id}/permissions`)).body);
       listOf(signingKeyResponse).parse((await gh.admin('GET', '/admin/keys')).body);
@@ -131,11 +181,16 @@ for (const backend of backends()) {
     });
 
     it('answers the documented 413 and 415', async () => {
-      const notJson = await gh.admin('POST', '/admin/users', 'email=x', { 'content-type': 'application/x-www-form-urlencoded' });
+      const notJson = await gh.admin('POST', '/admin/users', 'email=x', {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       assert.equal(notJson.status, 415);
-      const huge = await gh.admin('POST', '/admin/users', JSON.stringify({ email: 'a@b.c', name: 'x'.repeat(2_000_000) }));
+      const huge = await gh.admin(
+        'POST',
+        '/admin/users',
+        JSON.stringify({ email: 'a@b.c', name: 'x'.repeat(2_000_000) }),
+      );
       assert.equal(huge.status, 413);
     });
-
   });
 }

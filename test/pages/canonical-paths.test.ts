@@ -11,27 +11,43 @@ import { routesTo } from '../../src/oidc/route-path.js';
  * modes, audit, rotation scope). Every other spelling is our 404.
  */
 const NON_CANONICAL: Array<[method: string, path: string]> = [
-  ['POST', '/Token'], ['POST', '/token/'], ['POST', '/TOKEN'],
-  ['GET', '/Authorize'], ['GET', '/authorize/'],
-  ['POST', '/Token/Revocation'], ['POST', '/token/revocation/'],
-  ['POST', '/token/Introspection'], ['POST', '/token/introspection/'],
-  ['POST', '/Par'], ['POST', '/par/'],
-  ['GET', '/UserInfo'], ['GET', '/userinfo/'], ['POST', '/userinfo/'],
-  ['GET', '/JWKS'], ['GET', '/jwks/'],
-  ['GET', '/Logout'], ['GET', '/logout/'], ['GET', '/logout/Success'],
-  ['GET', '/.well-known/OpenID-Configuration'], ['GET', '/.well-known/openid-configuration/'],
+  ['POST', '/Token'],
+  ['POST', '/token/'],
+  ['POST', '/TOKEN'],
+  ['GET', '/Authorize'],
+  ['GET', '/authorize/'],
+  ['POST', '/Token/Revocation'],
+  ['POST', '/token/revocation/'],
+  ['POST', '/token/Introspection'],
+  ['POST', '/token/introspection/'],
+  ['POST', '/Par'],
+  ['POST', '/par/'],
+  ['GET', '/UserInfo'],
+  ['GET', '/userinfo/'],
+  ['POST', '/userinfo/'],
+  ['GET', '/JWKS'],
+  ['GET', '/jwks/'],
+  ['GET', '/Logout'],
+  ['GET', '/logout/'],
+  ['GET', '/logout/Success'],
+  ['GET', '/.well-known/OpenID-Configuration'],
+  ['GET', '/.well-known/openid-configuration/'],
   ['GET', '/.well-known/oauth-authorization-server/'],
 ];
 
 async function authParams(overrides: Record<string, string> = {}) {
   return new URLSearchParams({
-    response_type: 'code', redirect_uri: CALLBACK, scope: 'openid', state: 'state-123',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    response_type: 'code',
+    redirect_uri: CALLBACK,
+    scope: 'openid',
+    state: 'state-123',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
     ...overrides,
   });
 }
 
-describe('routesTo mirrors oidc-provider\'s path matching', () => {
+describe("routesTo mirrors oidc-provider's path matching", () => {
   it('matches other cases and one trailing slash, nothing else', () => {
     assert.ok(routesTo('/token', '/token'));
     assert.ok(routesTo('/Token', '/token'));
@@ -51,15 +67,22 @@ for (const backend of backends()) {
       gh = await startGatehouse(backend);
       app = await createClient(gh);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     const basic = () => `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`;
 
     for (const [method, path] of NON_CANONICAL) {
       it(`${method} ${path} is our 404, never the provider's answer`, async () => {
-        const init = method === 'POST'
-          ? { method, headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&token=x' }
-          : { method };
+        const init =
+          method === 'POST'
+            ? {
+                method,
+                headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+                body: 'grant_type=client_credentials&token=x',
+              }
+            : { method };
         const res = await fetch(new URL(path, gh.issuer), { ...init, redirect: 'manual' });
         assert.equal(res.status, 404);
         assert.equal(res.headers.get('location'), null);
@@ -70,7 +93,10 @@ for (const backend of backends()) {
         assert.match(html, /<main>/);
         assert.match(html, /<h1>[^<]+<\/h1>/);
 
-        const json = await fetch(new URL(path, gh.issuer), { ...init, headers: { ...(init.headers ?? {}), accept: 'application/json' } });
+        const json = await fetch(new URL(path, gh.issuer), {
+          ...init,
+          headers: { ...(init.headers ?? {}), accept: 'application/json' },
+        });
         assert.equal(json.status, 404);
         assert.equal((await json.json()).error, 'not_found');
       });
@@ -82,18 +108,27 @@ for (const backend of backends()) {
       assert.equal((await fetch(at('/.well-known/oauth-authorization-server'))).status, 200);
       assert.equal((await fetch(at('/jwks'))).status, 200);
       const token = await fetch(at('/token'), {
-        method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=nonsense',
+        method: 'POST',
+        headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=nonsense',
       });
       assert.equal(token.status, 400);
       assert.equal((await token.json()).error, 'unsupported_grant_type');
       for (const p of ['/token/revocation', '/token/introspection', '/par']) {
-        const res = await fetch(at(p), { method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+        const res = await fetch(at(p), {
+          method: 'POST',
+          headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+          body: '',
+        });
         assert.equal(res.status, 400, p);
         assert.equal((await res.json()).error, 'invalid_request', p);
       }
       assert.equal((await fetch(at('/userinfo'))).status, 401);
       assert.equal((await fetch(at('/logout/success'))).status, 200);
-      const preflight = await fetch(at('/token'), { method: 'OPTIONS', headers: { origin: 'https://app.example.test', 'access-control-request-method': 'POST' } });
+      const preflight = await fetch(at('/token'), {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example.test', 'access-control-request-method': 'POST' },
+      });
       assert.equal(preflight.status, 204);
       // The resume route (after an interaction) has a uid segment: the provider answers it, not our 404.
       const resume = await fetch(at('/authorize/some-uid'), { redirect: 'manual' });
@@ -125,7 +160,9 @@ for (const backend of backends()) {
     it('a pushed request with response_mode=fragment is refused at push time', async () => {
       const params = await authParams({ client_id: app.client_id, response_mode: 'fragment' });
       const res = await fetch(new URL('/par', gh.issuer), {
-        method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(),
+        method: 'POST',
+        headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: params.toString(),
       });
       assert.equal(res.status, 400);
       assert.equal((await res.json()).error, 'invalid_request');
@@ -134,7 +171,9 @@ for (const backend of backends()) {
     it('a pushed request with response_mode=query still works', async () => {
       const params = await authParams({ client_id: app.client_id, response_mode: 'query' });
       const res = await fetch(new URL('/par', gh.issuer), {
-        method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(),
+        method: 'POST',
+        headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: params.toString(),
       });
       assert.equal(res.status, 201);
       assert.ok((await res.json()).request_uri);

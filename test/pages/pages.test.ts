@@ -11,14 +11,26 @@ function forms(html: string): Array<{ action: string; fields: Record<string, str
   const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
   return [...html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].map((m) => ({
     action: decodeEntities(m[1]!),
-    fields: Object.fromEntries([...m[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((f) => [f[1]!, decodeEntities(f[2]!)])),
+    fields: Object.fromEntries(
+      [...m[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((f) => [
+        f[1]!,
+        decodeEntities(f[2]!),
+      ]),
+    ),
   }));
 }
 
 async function authorizeUrl(gh: RunningGatehouse, clientId: string, extra: Record<string, string> = {}) {
   const params = new URLSearchParams({
-    client_id: clientId, response_type: 'code', redirect_uri: CALLBACK, scope: 'openid email', state: 'page-state', prompt: 'consent',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256', ...extra,
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: CALLBACK,
+    scope: 'openid email',
+    state: 'page-state',
+    prompt: 'consent',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+    ...extra,
   });
   return new URL(`/authorize?${params}`, gh.issuer).toString();
 }
@@ -31,7 +43,11 @@ async function signIn(gh: RunningGatehouse, ua: UserAgent, html: string, user: {
 
 describe('views', () => {
   it('fills a template in one pass: text that looks like a placeholder stays text', () => {
-    const html = new Views().render('logged-out', 'Signed out', { clientSuffix: ' of {{title}} {{{content}}}', onwardsHref: '/', onwardsLabel: 'Go' });
+    const html = new Views().render('logged-out', 'Signed out', {
+      clientSuffix: ' of {{title}} {{{content}}}',
+      onwardsHref: '/',
+      onwardsLabel: 'Go',
+    });
     assert.ok(html.includes('You have been signed out of {{title}} {{{content}}}.'), html);
     assert.equal(html.split('Signed out · Gatehouse').length, 2, 'the title appears once, in <title>');
   });
@@ -45,7 +61,9 @@ for (const backend of backends()) {
       gh = await startGatehouse(backend);
       user = await createUser(gh);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('/ is a landing page naming the product and linking discovery and JWKS', async () => {
       const res = await fetch(new URL('/', gh.issuer));
@@ -62,7 +80,13 @@ for (const backend of backends()) {
       const res = await fetch(new URL('/no/such/page', gh.issuer));
       assert.equal(res.status, 404);
       const html = await res.text();
-      for (const part of [/<html lang="en">/, /<title>Page not found · Gatehouse<\/title>/, /<main>/, /<h1>Page not found<\/h1>/, /href="\/">Start again</]) {
+      for (const part of [
+        /<html lang="en">/,
+        /<title>Page not found · Gatehouse<\/title>/,
+        /<main>/,
+        /<h1>Page not found<\/h1>/,
+        /href="\/">Start again</,
+      ]) {
         assert.match(html, part);
       }
       const json = await fetch(new URL('/no/such/page', gh.issuer), { headers: { accept: 'application/json' } });
@@ -73,10 +97,16 @@ for (const backend of backends()) {
 
     it('an error page says it plainly, folds the detail with the request id, and leads back to the app', async () => {
       const app = await createClient(gh, { client_name: 'Shop', client_uri: 'https://shop.example.test/' });
-      const res = await fetch(await authorizeUrl(gh, app.client_id, { redirect_uri: 'https://attacker.example.test/cb' }), { redirect: 'manual' });
+      const res = await fetch(
+        await authorizeUrl(gh, app.client_id, { redirect_uri: 'https://attacker.example.test/cb' }),
+        { redirect: 'manual' },
+      );
       assert.equal(res.status, 400);
       const html = await res.text();
-      assert.match(html, /<div class="error" role="alert">The application asked to return to an address it has not registered\.<\/div>/);
+      assert.match(
+        html,
+        /<div class="error" role="alert">The application asked to return to an address it has not registered\.<\/div>/,
+      );
       assert.match(html, /<a class="button" href="https:\/\/shop\.example\.test\/">Back to Shop<\/a>/);
       const details = /<details>([\s\S]*)<\/details>/.exec(html)?.[1] ?? '';
       assert.match(details, /<summary>Details<\/summary>/);
@@ -113,18 +143,25 @@ for (const backend of backends()) {
       assert.equal(back.searchParams.get('code'), null);
     });
 
-    it('consent names the API and its scopes in words, with the app\'s logo, policy and terms', async () => {
+    it("consent names the API and its scopes in words, with the app's logo, policy and terms", async () => {
       const indicator = `https://orders-${Math.random().toString(36).slice(2)}.example.test`;
       const created = await gh.admin('POST', '/admin/resources', {
-        indicator, name: 'Orders API', scopes: [{ name: 'orders:read', description: 'Read your orders' }, { name: 'orders:write' }],
+        indicator,
+        name: 'Orders API',
+        scopes: [{ name: 'orders:read', description: 'Read your orders' }, { name: 'orders:write' }],
       });
       assert.equal(created.status, 201);
       const app = await createClient(gh, {
-        client_name: 'Shop', logo_uri: 'https://cdn.example.test/shop.png',
-        policy_uri: 'https://shop.example.test/privacy', tos_uri: 'https://shop.example.test/terms',
+        client_name: 'Shop',
+        logo_uri: 'https://cdn.example.test/shop.png',
+        policy_uri: 'https://shop.example.test/privacy',
+        tos_uri: 'https://shop.example.test/terms',
       });
       const ua = new UserAgent();
-      const login = await ua.follow(await authorizeUrl(gh, app.client_id, { scope: 'openid orders:read orders:write', resource: indicator }), gh.issuer);
+      const login = await ua.follow(
+        await authorizeUrl(gh, app.client_id, { scope: 'openid orders:read orders:write', resource: indicator }),
+        gh.issuer,
+      );
       const consent = await signIn(gh, ua, login.html!, user);
       const html = consent.html!;
       assert.match(html, /<li>Use Orders API:<ul><li>Read your orders<\/li><li>orders:write<\/li><\/ul><\/li>/);
@@ -132,7 +169,10 @@ for (const backend of backends()) {
       assert.match(html, /<img class="client-logo" src="https:\/\/cdn\.example\.test\/shop\.png" alt="">/);
       assert.match(html, /href="https:\/\/shop\.example\.test\/privacy"/);
       assert.match(html, /href="https:\/\/shop\.example\.test\/terms"/);
-      assert.match(consent.res.headers.get('content-security-policy') ?? '', /img-src 'self' data: https:\/\/cdn\.example\.test[;]/);
+      assert.match(
+        consent.res.headers.get('content-security-policy') ?? '',
+        /img-src 'self' data: https:\/\/cdn\.example\.test[;]/,
+      );
     });
 
     it('"Not you? Switch account" signs in someone else before consent, and the code is theirs', async () => {
@@ -142,8 +182,13 @@ for (const backend of backends()) {
       const ua = new UserAgent();
       const verifier = client.randomPKCECodeVerifier();
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope: 'openid email', state: 'sw', nonce: 'sw-nonce', prompt: 'consent',
-        code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid email',
+        state: 'sw',
+        nonce: 'sw-nonce',
+        prompt: 'consent',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
       });
       const login = await ua.follow(url.toString(), gh.issuer);
       let step = await signIn(gh, ua, login.html!, user);
@@ -164,7 +209,10 @@ for (const backend of backends()) {
       });
       assert.ok(step.url.startsWith(CALLBACK), step.url);
       const tokens = await client.authorizationCodeGrant(config, new URL(step.url), {
-        pkceCodeVerifier: verifier, expectedState: 'sw', expectedNonce: 'sw-nonce', idTokenExpected: true,
+        pkceCodeVerifier: verifier,
+        expectedState: 'sw',
+        expectedNonce: 'sw-nonce',
+        idTokenExpected: true,
       });
       assert.equal(tokens.claims()!.sub, other.id);
     });

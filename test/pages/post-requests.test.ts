@@ -25,14 +25,22 @@ for (const backend of backends()) {
       app = await createClient(gh, { post_logout_redirect_uris: [BYE] });
       config = await discover(gh, app);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('a form POST to /authorize completes the code flow', async () => {
       const ua = new UserAgent();
       const verifier = client.randomPKCECodeVerifier();
       const form = {
-        client_id: app.client_id, response_type: 'code', redirect_uri: CALLBACK, scope: 'openid email', state: 'posted-state',
-        nonce: 'posted-nonce', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        client_id: app.client_id,
+        response_type: 'code',
+        redirect_uri: CALLBACK,
+        scope: 'openid email',
+        state: 'posted-state',
+        nonce: 'posted-nonce',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
       };
       const posted = await ua.request(new URL('/authorize', gh.issuer).toString(), { form });
       assert.equal(posted.status, 303);
@@ -50,20 +58,29 @@ for (const backend of backends()) {
       });
       assert.ok(step.url.startsWith(CALLBACK), `reached ${step.url}`);
       const tokens = await client.authorizationCodeGrant(config, new URL(step.url), {
-        pkceCodeVerifier: verifier, expectedState: 'posted-state', expectedNonce: 'posted-nonce', idTokenExpected: true,
+        pkceCodeVerifier: verifier,
+        expectedState: 'posted-state',
+        expectedNonce: 'posted-nonce',
+        idTokenExpected: true,
       });
       assert.equal(tokens.claims()!.sub, user.id);
     });
 
     it('refuses an oversized form with 413 and a non-form body with 415, as pages or JSON', async () => {
       const big = await fetch(new URL('/authorize', gh.issuer), {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `state=${'x'.repeat(9000)}`, redirect: 'manual',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `state=${'x'.repeat(9000)}`,
+        redirect: 'manual',
       });
       assert.equal(big.status, 413);
       assert.match(big.headers.get('content-type') ?? '', /text\/html/);
       assert.match(await big.text(), /<h1>/);
       const json = await fetch(new URL('/authorize', gh.issuer), {
-        method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{}', redirect: 'manual',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: '{}',
+        redirect: 'manual',
       });
       assert.equal(json.status, 415);
       assert.equal((await json.json()).error, 'unsupported_media_type');
@@ -90,7 +107,14 @@ for (const backend of backends()) {
     });
 
     it('other methods on the public port are our pages, never bare text', async () => {
-      for (const [method, path] of [['PUT', '/authorize'], ['DELETE', '/logout'], ['GET', '/no-such-page'], ['POST', '/no-such-page'], ['GET', '/interaction/abc/nothing'], ['POST', '/healthz']]) {
+      for (const [method, path] of [
+        ['PUT', '/authorize'],
+        ['DELETE', '/logout'],
+        ['GET', '/no-such-page'],
+        ['POST', '/no-such-page'],
+        ['GET', '/interaction/abc/nothing'],
+        ['POST', '/healthz'],
+      ]) {
         const res = await fetch(new URL(path!, gh.issuer), { method, redirect: 'manual' });
         assert.ok(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`);
         assert.match(res.headers.get('content-type') ?? '', /text\/html/, `${method} ${path}`);

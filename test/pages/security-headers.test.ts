@@ -10,16 +10,26 @@ import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 for (const backend of backends()) {
   describe(`protocol response headers (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('the form_post page allows exactly its own auto-submit script and cannot be framed', async () => {
       const user = await createUser(gh);
       const app = await createClient(gh);
       const ua = new UserAgent();
       const params = new URLSearchParams({
-        client_id: app.client_id, response_type: 'code', redirect_uri: CALLBACK, scope: 'openid', state: 's', response_mode: 'form_post',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        client_id: app.client_id,
+        response_type: 'code',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        state: 's',
+        response_mode: 'form_post',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       let step = await ua.follow(new URL(`/authorize?${params}`, gh.issuer).toString(), gh.issuer);
       step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, {
@@ -35,7 +45,10 @@ for (const backend of backends()) {
       assert.match(csp, /default-src 'none'/);
       const script = /<script>([\s\S]*?)<\/script>/.exec(step.html!)![1]!;
       const hash = createHash('sha256').update(script).digest('base64');
-      const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src'));
+      const scriptSrc = csp
+        .split(';')
+        .map((d) => d.trim())
+        .find((d) => d.startsWith('script-src'));
       assert.equal(scriptSrc, `script-src 'sha256-${hash}'`, 'only the hash of the auto-submit script');
       assert.equal(step.res.headers.get('x-frame-options'), 'DENY');
       assert.equal(step.res.headers.get('x-content-type-options'), 'nosniff');
@@ -45,7 +58,11 @@ for (const backend of backends()) {
       for (const res of [
         await fetch(new URL('/.well-known/openid-configuration', gh.issuer)),
         await fetch(new URL('/jwks', gh.issuer)),
-        await fetch(new URL('/token', gh.issuer), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=x' }),
+        await fetch(new URL('/token', gh.issuer), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=x',
+        }),
       ]) {
         assert.match(res.headers.get('content-type') ?? '', /json/);
         assert.equal(res.headers.get('x-content-type-options'), 'nosniff', res.url);

@@ -14,7 +14,12 @@ for (const backend of backends()) {
 
     /** A machine client: client_credentials only, allowed the given scopes. */
     async function machineClient(scope = 'read', extra: Record<string, unknown> = {}) {
-      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope, ...extra });
+      const res = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+        scope,
+        ...extra,
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return res.body as { client_id: string; client_secret: string };
     }
@@ -33,11 +38,15 @@ for (const backend of backends()) {
     before(async () => {
       gh = await startGatehouse(backend);
       const res = await gh.admin('POST', '/admin/resources', {
-        indicator: api, scopes: [{ name: 'read' }, { name: 'write' }], access_token_format: 'jwt',
+        indicator: api,
+        scopes: [{ name: 'read' }, { name: 'write' }],
+        access_token_format: 'jwt',
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('issues a signed JWT access token (RFC 9068) for a registered resource', async () => {
       const app = await machineClient('read');
@@ -50,7 +59,9 @@ for (const backend of backends()) {
       const header = decodeProtectedHeader(tokens.access_token);
       assert.equal(header.typ, 'at+jwt');
       const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), {
-        issuer: gh.issuer, audience: api, typ: 'at+jwt',
+        issuer: gh.issuer,
+        audience: api,
+        typ: 'at+jwt',
       });
       assert.equal(payload.aud, api);
       assert.equal(payload.scope, 'read');
@@ -73,7 +84,10 @@ for (const backend of backends()) {
 
     it('sends Cache-Control: no-store on token responses, success and error', async () => {
       const app = await machineClient('read');
-      const ok = await tokenRequest({ grant_type: 'client_credentials', scope: 'read', resource: api }, { id: app.client_id, secret: app.client_secret });
+      const ok = await tokenRequest(
+        { grant_type: 'client_credentials', scope: 'read', resource: api },
+        { id: app.client_id, secret: app.client_secret },
+      );
       assert.equal(ok.status, 200);
       assert.match(ok.headers.get('cache-control') ?? '', /no-store/);
       assert.match(ok.headers.get('content-type') ?? '', /application\/json/);
@@ -84,29 +98,45 @@ for (const backend of backends()) {
 
     it('refuses a wrong client secret with 401 invalid_client', async () => {
       const app = await machineClient('read');
-      const res = await tokenRequest({ grant_type: 'client_credentials', scope: 'read', resource: api }, { id: app.client_id, secret: `${app.client_secret}x` });
+      const res = await tokenRequest(
+        { grant_type: 'client_credentials', scope: 'read', resource: api },
+        { id: app.client_id, secret: `${app.client_secret}x` },
+      );
       assert.equal(res.status, 401);
       assert.equal((await res.json()).error, 'invalid_client');
       const config = await discover(gh, { client_id: app.client_id, client_secret: 'not-the-secret' });
       // openid-client surfaces a 401 with a WWW-Authenticate challenge as the challenge it carries.
-      await assert.rejects(client.clientCredentialsGrant(config, { resource: api }), (e: OAuthError & { cause?: Array<{ parameters: { error?: string } }> }) =>
-        e.status === 401 && e.cause?.[0]?.parameters.error === 'invalid_client');
+      await assert.rejects(
+        client.clientCredentialsGrant(config, { resource: api }),
+        (e: OAuthError & { cause?: Array<{ parameters: { error?: string } }> }) =>
+          e.status === 401 && e.cause?.[0]?.parameters.error === 'invalid_client',
+      );
     });
 
     it('refuses a client not allowed the client_credentials grant with unauthorized_client', async () => {
       const app = await createClient(gh);
       const config = await discover(gh, app);
-      await assert.rejects(client.clientCredentialsGrant(config, { resource: api }), (e: OAuthError) => e.error === 'unauthorized_client');
+      await assert.rejects(
+        client.clientCredentialsGrant(config, { resource: api }),
+        (e: OAuthError) => e.error === 'unauthorized_client',
+      );
     });
 
     it('refuses a scope the client is not registered for with invalid_scope (no silent narrowing)', async () => {
       const app = await machineClient('read');
       const config = await discover(gh, app);
       for (const scope of ['read write', 'write']) {
-        await assert.rejects(client.clientCredentialsGrant(config, { scope, resource: api }), (e: OAuthError) => e.error === 'invalid_scope' && e.status === 400, scope);
+        await assert.rejects(
+          client.clientCredentialsGrant(config, { scope, resource: api }),
+          (e: OAuthError) => e.error === 'invalid_scope' && e.status === 400,
+          scope,
+        );
       }
       // Without a resource too: not registered is refused.
-      await assert.rejects(client.clientCredentialsGrant(config, { scope: 'write' }), (e: OAuthError) => e.error === 'invalid_scope');
+      await assert.rejects(
+        client.clientCredentialsGrant(config, { scope: 'write' }),
+        (e: OAuthError) => e.error === 'invalid_scope',
+      );
       // Without a resource the token is for OpenID Connect only (opaque): a registered API scope is
       // not in it, and the response's scope says so.
       const opaque = await client.clientCredentialsGrant(config, { scope: 'read' });
@@ -118,31 +148,52 @@ for (const backend of backends()) {
     });
 
     it('refuses a scope no API declares with invalid_scope, whether or not the client has a registered scope', async () => {
-      const unrestricted = await gh.admin('POST', '/admin/clients', { client_name: 'Any scope', grant_types: ['client_credentials'] });
+      const unrestricted = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Any scope',
+        grant_types: ['client_credentials'],
+      });
       assert.equal(unrestricted.status, 201, JSON.stringify(unrestricted.body));
       for (const app of [await machineClient('read'), unrestricted.body]) {
-        const res = await tokenRequest({ grant_type: 'client_credentials', scope: 'read delete_everything', resource: api }, { id: app.client_id, secret: app.client_secret });
+        const res = await tokenRequest(
+          { grant_type: 'client_credentials', scope: 'read delete_everything', resource: api },
+          { id: app.client_id, secret: app.client_secret },
+        );
         assert.equal(res.status, 400);
         const body = await res.json();
         assert.equal(body.error, 'invalid_scope');
         assert.match(body.error_description, /delete_everything/);
-        const noResource = await tokenRequest({ grant_type: 'client_credentials', scope: 'delete_everything' }, { id: app.client_id, secret: app.client_secret });
+        const noResource = await tokenRequest(
+          { grant_type: 'client_credentials', scope: 'delete_everything' },
+          { id: app.client_id, secret: app.client_secret },
+        );
         assert.equal((await noResource.json()).error, 'invalid_scope');
       }
     });
 
     it('always says the granted scope in the token response (RFC 6749 §5.1)', async () => {
       const app = await machineClient('read');
-      const res = await tokenRequest({ grant_type: 'client_credentials' }, { id: app.client_id, secret: app.client_secret });
+      const res = await tokenRequest(
+        { grant_type: 'client_credentials' },
+        { id: app.client_id, secret: app.client_secret },
+      );
       const body = await res.json();
       assert.equal(res.status, 200, JSON.stringify(body));
       assert.equal(body.scope, '', 'no scope requested: an empty scope, not a missing member');
-      const withApi = await (await tokenRequest({ grant_type: 'client_credentials', scope: 'read', resource: api }, { id: app.client_id, secret: app.client_secret })).json();
+      const withApi = await (
+        await tokenRequest(
+          { grant_type: 'client_credentials', scope: 'read', resource: api },
+          { id: app.client_id, secret: app.client_secret },
+        )
+      ).json();
       assert.equal(withApi.scope, 'read');
     });
 
     it('refuses registering a client for a scope no API declares (invalid_client_metadata)', async () => {
-      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Typo', grant_types: ['client_credentials'], scope: 'read reed' });
+      const res = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Typo',
+        grant_types: ['client_credentials'],
+        scope: 'read reed',
+      });
       assert.equal(res.status, 400);
       assert.equal(res.body.error, 'invalid_client_metadata');
       assert.match(res.body.error_description, /reed/);
@@ -155,14 +206,23 @@ for (const backend of backends()) {
     it('refuses OpenID scopes to a client registered with API scopes only', async () => {
       const app = await machineClient('read');
       const config = await discover(gh, app);
-      await assert.rejects(client.clientCredentialsGrant(config, { scope: 'openid offline_access' }), (e: OAuthError) => e.error === 'invalid_scope');
-      await assert.rejects(client.clientCredentialsGrant(config, { scope: 'read email', resource: api }), (e: OAuthError) => e.error === 'invalid_scope');
+      await assert.rejects(
+        client.clientCredentialsGrant(config, { scope: 'openid offline_access' }),
+        (e: OAuthError) => e.error === 'invalid_scope',
+      );
+      await assert.rejects(
+        client.clientCredentialsGrant(config, { scope: 'read email', resource: api }),
+        (e: OAuthError) => e.error === 'invalid_scope',
+      );
     });
 
     it('refuses an unregistered resource with invalid_target', async () => {
       const app = await machineClient('read');
       const config = await discover(gh, app);
-      await assert.rejects(client.clientCredentialsGrant(config, { scope: 'read', resource: 'https://unknown.example.test' }), (e: OAuthError) => e.error === 'invalid_target');
+      await assert.rejects(
+        client.clientCredentialsGrant(config, { scope: 'read', resource: 'https://unknown.example.test' }),
+        (e: OAuthError) => e.error === 'invalid_target',
+      );
     });
   });
 }

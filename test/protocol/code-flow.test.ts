@@ -8,8 +8,12 @@ import { client, codeFlow, createClient, createUser, discover, loginAndGetTokens
 for (const backend of backends()) {
   describe(`authorization code + PKCE (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('publishes strict discovery metadata', async () => {
       const res = await fetch(`${gh.issuer}/.well-known/openid-configuration`);
@@ -17,7 +21,11 @@ for (const backend of backends()) {
       assert.equal(meta.issuer, gh.issuer);
       assert.deepEqual(meta.response_types_supported, ['code']);
       assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
-      assert.deepEqual([...meta.grant_types_supported].sort(), ['authorization_code', 'client_credentials', 'refresh_token']);
+      assert.deepEqual([...meta.grant_types_supported].sort(), [
+        'authorization_code',
+        'client_credentials',
+        'refresh_token',
+      ]);
       assert.deepEqual(meta.response_modes_supported, ['query', 'form_post']);
       assert.equal(meta.authorization_response_iss_parameter_supported, true);
       assert.ok(meta.pushed_authorization_request_endpoint);
@@ -28,7 +36,8 @@ for (const backend of backends()) {
       const jwks = await (await fetch(`${gh.issuer}/jwks`)).json();
       assert.deepEqual(jwks.keys.map((k: { alg: string }) => k.alg).sort(), ['ES256', 'EdDSA', 'RS256']);
       for (const k of jwks.keys) {
-        for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(k[priv], undefined, `${k.alg} JWK leaks ${priv}`);
+        for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi'])
+          assert.equal(k[priv], undefined, `${k.alg} JWK leaks ${priv}`);
         assert.ok(k.kid);
       }
     });
@@ -70,14 +79,21 @@ for (const backend of backends()) {
       const app = await createClient(gh);
       const config = await discover(gh, app);
       // form_post ends in an HTML page with a form to the callback instead of a redirect.
-      await assert.rejects(codeFlow(gh, config, { user, extra: { response_mode: 'form_post' } }), /did not reach the callback: 200/);
+      await assert.rejects(
+        codeFlow(gh, config, { user, extra: { response_mode: 'form_post' } }),
+        /did not reach the callback: 200/,
+      );
     });
 
     it('refuses response_mode=fragment', async () => {
       const app = await createClient(gh);
       const config = await discover(gh, app);
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: 'http://127.0.0.1:8976/callback', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', response_mode: 'fragment',
+        redirect_uri: 'http://127.0.0.1:8976/callback',
+        scope: 'openid',
+        code_challenge: 'x'.repeat(43),
+        code_challenge_method: 'S256',
+        response_mode: 'fragment',
       });
       const res = await fetch(url, { redirect: 'manual' });
       assert.equal(res.status, 400);

@@ -26,31 +26,44 @@ async function tokenProof(issuer: string, key: CryptoKeyPair, nonce?: string): P
  * A client_credentials token request with a DPoP proof. `port` sends it to another instance of
  * the same deployment, still addressed to the issuer's host (as a load balancer would).
  */
-async function dpopTokenRequest(gh: RunningGatehouse, app: { client_id: string; client_secret?: string }, proof: string, port = gh.port) {
+async function dpopTokenRequest(
+  gh: RunningGatehouse,
+  app: { client_id: string; client_secret?: string },
+  proof: string,
+  port = gh.port,
+) {
   const body = new URLSearchParams({ grant_type: 'client_credentials', scope: 'read', resource: API }).toString();
-  return new Promise<{ status: number; headers: Headers; json(): Promise<unknown>; text(): Promise<string> }>((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, path: '/token', method: 'POST',
-      headers: {
-        host: new URL(gh.issuer).host,
-        authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        'content-length': Buffer.byteLength(body),
-        dpop: proof,
-      },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-        resolve({ status: res.statusCode!, headers, json: async () => JSON.parse(text), text: async () => text });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return new Promise<{ status: number; headers: Headers; json(): Promise<unknown>; text(): Promise<string> }>(
+    (resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/token',
+          method: 'POST',
+          headers: {
+            host: new URL(gh.issuer).host,
+            authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': Buffer.byteLength(body),
+            dpop: proof,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+            resolve({ status: res.statusCode!, headers, json: async () => JSON.parse(text), text: async () => text });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
 }
 
 const API = `https://dpop-api-${Math.random().toString(36).slice(2)}.example.test`;
@@ -61,7 +74,11 @@ async function machineClient(gh: RunningGatehouse) {
     const created = await gh.admin('POST', '/admin/resources', { indicator: API, scopes: [{ name: 'read' }] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
   }
-  const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'read' });
+  const res = await gh.admin('POST', '/admin/clients', {
+    client_name: 'Worker',
+    grant_types: ['client_credentials'],
+    scope: 'read',
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body as { client_id: string; client_secret: string };
 }
@@ -69,8 +86,12 @@ async function machineClient(gh: RunningGatehouse) {
 for (const backend of backends()) {
   describe(`DPoP nonces at the token endpoint (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('answers a proof without a server nonce with use_dpop_nonce and a DPoP-Nonce header; the retry succeeds', async () => {
       const app = await machineClient(gh);
@@ -106,8 +127,13 @@ for (const backend of backends()) {
       assert.equal(info.sub, user.id);
     });
 
-    it('accepts a nonce issued by another instance of the same deployment', { skip: backend !== 'postgres' && 'two instances share PostgreSQL only' }, async () => {
-      const other = await startGatehouse(backend, { storage: gh.storage, env: { ISSUER: gh.issuer, GATEHOUSE_ADMIN_KEY: gh.adminKey } });
+    it('accepts a nonce issued by another instance of the same deployment', {
+      skip: backend !== 'postgres' && 'two instances share PostgreSQL only',
+    }, async () => {
+      const other = await startGatehouse(backend, {
+        storage: gh.storage,
+        env: { ISSUER: gh.issuer, GATEHOUSE_ADMIN_KEY: gh.adminKey },
+      });
       try {
         const app = await machineClient(gh);
         const key = await generateKeyPair('ES256');
@@ -124,8 +150,12 @@ for (const backend of backends()) {
 
   describe(`DPoP without required nonces, DPOP_REQUIRE_NONCE=false (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend, { env: { DPOP_REQUIRE_NONCE: 'false' } }); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend, { env: { DPOP_REQUIRE_NONCE: 'false' } });
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('accepts a proof generated without a server nonce', async () => {
       const app = await machineClient(gh);
@@ -139,8 +169,12 @@ for (const backend of backends()) {
 
   describe(`DPoP (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('binds the access token to the DPoP key (token_type DPoP, cnf.jkt)', async () => {
       const user = await createUser(gh);
@@ -160,7 +194,11 @@ for (const backend of backends()) {
       const app = await createClient(gh, { dpop_bound_access_tokens: true });
       const config = await discover(gh, app);
       // RFC 9449 leaves the error code open; oidc-provider answers invalid_grant.
-      await assert.rejects(loginAndGetTokens(gh, config, { user }), (e: OAuthError) => e.status === 400 && ['invalid_grant', 'invalid_request', 'invalid_dpop_proof'].includes(e.error!));
+      await assert.rejects(
+        loginAndGetTokens(gh, config, { user }),
+        (e: OAuthError) =>
+          e.status === 400 && ['invalid_grant', 'invalid_request', 'invalid_dpop_proof'].includes(e.error!),
+      );
 
       // The same client with a proof gets a DPoP-bound token.
       const keyPair = await client.randomDPoPKeyPair();
@@ -177,11 +215,21 @@ for (const backend of backends()) {
       const { tokens } = await loginAndGetTokens(gh, config, { user, dpop });
       assert.ok(tokens.refresh_token);
       const info = await client.tokenIntrospection(config, tokens.refresh_token!);
-      assert.equal((info.cnf as { jkt?: string } | undefined)?.jkt, await thumbprint(keyPair), 'refresh token carries the key binding');
+      assert.equal(
+        (info.cnf as { jkt?: string } | undefined)?.jkt,
+        await thumbprint(keyPair),
+        'refresh token carries the key binding',
+      );
 
       const otherKey = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: otherKey }), (e: OAuthError) => e.error === 'invalid_grant');
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (e: OAuthError) => e.error === 'invalid_grant' || e.error === 'invalid_request');
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: otherKey }),
+        (e: OAuthError) => e.error === 'invalid_grant',
+      );
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!),
+        (e: OAuthError) => e.error === 'invalid_grant' || e.error === 'invalid_request',
+      );
 
       // With the right key it still works: the refusals above were about the key, not a spent token.
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: dpop });
@@ -200,7 +248,9 @@ for (const backend of backends()) {
       assert.equal(info.sub, user.id);
       assert.equal(info.email, user.email);
 
-      const asBearer = await fetch(`${gh.issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      const asBearer = await fetch(`${gh.issuer}/userinfo`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
       assert.equal(asBearer.status, 401);
       const wrongKey = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
       await assert.rejects(client.fetchUserInfo(config, tokens.access_token, user.id, { DPoP: wrongKey }));
@@ -209,8 +259,12 @@ for (const backend of backends()) {
 
   describe(`pushed authorization requests (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('completes the code flow through PAR', async () => {
       const user = await createUser(gh);
@@ -225,7 +279,10 @@ for (const backend of backends()) {
       const app = await createClient(gh);
       const config = await discover(gh, app);
       const url = await client.buildAuthorizationUrlWithPAR(config, {
-        redirect_uri: CALLBACK, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
       assert.match(url.searchParams.get('request_uri')!, /^urn:ietf:params:oauth:request_uri:/);
@@ -236,7 +293,11 @@ for (const backend of backends()) {
       const app = await createClient(gh, { require_pushed_authorization_requests: true });
       const config = await discover(gh, app);
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope: 'openid', state: 'st', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        state: 'st',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       const res = await fetch(url, { redirect: 'manual' });
       assert.equal(res.status, 400);
@@ -253,7 +314,10 @@ for (const backend of backends()) {
       assert.ok(!(await fp.text()).includes(CALLBACK), 'no auto-submitting form to the redirect_uri');
 
       const post = await fetch(new URL('/authorize', gh.issuer), {
-        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: url.searchParams.toString(),
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: url.searchParams.toString(),
       });
       // A POST is re-issued as the same GET (303 to /authorize), which is refused the same way.
       assert.equal(post.status, 303);
@@ -273,15 +337,21 @@ for (const backend of backends()) {
       const app = await createClient(gh);
       const config = await discover(gh, app);
       const url = await client.buildAuthorizationUrlWithPAR(config, {
-        redirect_uri: CALLBACK, scope: 'openid', state: 'st', prompt: 'consent',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope: 'openid',
+        state: 'st',
+        prompt: 'consent',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       const ua = new UserAgent();
       let step = await ua.follow(url.toString(), gh.issuer);
       step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, {
         form: { csrf: hiddenField(step.html!, 'csrf'), email: user.email, password: user.password },
       });
-      step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, { form: { csrf: hiddenField(step.html!, 'csrf'), decision: 'allow' } });
+      step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, {
+        form: { csrf: hiddenField(step.html!, 'csrf'), decision: 'allow' },
+      });
       assert.ok(step.url.startsWith(CALLBACK) && new URL(step.url).searchParams.get('code'), 'first use yields a code');
 
       // RFC 9126 §4: request_uri values are one-time use.

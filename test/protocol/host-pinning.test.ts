@@ -10,7 +10,9 @@ function rawGet(port: number, path: string, headers: Record<string, string>) {
     const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => { body += chunk; });
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -26,12 +28,15 @@ describe(`host pinning: every URL comes from ISSUER (${backend})`, () => {
     // Even the forwarded headers of a trusted proxy never choose the host or scheme.
     gh = await startGatehouse(backend, { env: { TRUSTED_PROXIES: '127.0.0.1', DISCOVERY_MAX_AGE_SECONDS: '120' } });
   });
-  after(async () => { await gh?.destroy(); });
+  after(async () => {
+    await gh?.destroy();
+  });
 
   const hostile: Record<string, Record<string, string>> = {
     'Host: evil.example': { host: 'evil.example' },
     'X-Forwarded-Host: evil.example (from a trusted proxy)': {
-      'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'https',
     },
     'both, with a port': { host: 'evil.example:8443', 'x-forwarded-host': 'evil.example:8443' },
   };
@@ -67,7 +72,8 @@ describe(`host pinning: every URL comes from ISSUER (${backend})`, () => {
 
   it('redirects never point at a foreign host', async () => {
     const res = await rawGet(gh.port, '/authorize?client_id=nobody&response_type=code', {
-      host: 'evil.example', 'x-forwarded-host': 'evil.example',
+      host: 'evil.example',
+      'x-forwarded-host': 'evil.example',
     });
     assert.ok(!String(res.headers.location ?? '').includes('evil.example'));
     assert.ok(!res.body.includes('evil.example'));

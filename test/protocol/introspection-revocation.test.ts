@@ -21,7 +21,11 @@ for (const backend of backends()) {
     const api = `https://api-${Math.random().toString(36).slice(2)}.example.test`;
 
     async function machineClient() {
-      const res = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'read write' });
+      const res = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+        scope: 'read write',
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return discover(gh, res.body);
     }
@@ -36,10 +40,16 @@ for (const backend of backends()) {
 
     before(async () => {
       gh = await startGatehouse(backend);
-      const res = await gh.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }, { name: 'write' }], access_token_format: 'jwt' });
+      const res = await gh.admin('POST', '/admin/resources', {
+        indicator: api,
+        scopes: [{ name: 'read' }, { name: 'write' }],
+        access_token_format: 'jwt',
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('introspects an opaque access token', async () => {
       const { user, app, config, tokens } = await userTokens();
@@ -79,7 +89,11 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh, { scope: 'openid offline_access read' });
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid offline_access read', extra: { resource: api } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid offline_access read',
+        extra: { resource: api },
+      });
       assert.equal(tokens.access_token.split('.').length, 3, 'JWT for the API');
       const info = await client.tokenIntrospection(config, tokens.access_token);
       assert.equal(info.active, true);
@@ -100,7 +114,10 @@ for (const backend of backends()) {
       const { config, tokens } = await userTokens();
       await client.tokenRevocation(config, tokens.refresh_token!);
       assert.deepEqual(await client.tokenIntrospection(config, tokens.refresh_token!), { active: false });
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (e: Error & { error?: string }) => e.error === 'invalid_grant');
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+      );
     });
 
     it('reports a JWT access token inactive once revoked', async () => {

@@ -70,16 +70,24 @@ for (const backend of backends()) {
       app = await createClient(gh);
       config = await discover(gh, app);
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('refuses an authorization request without code_challenge', async () => {
-      const r = await authorize(gh, await authParams({ client_id: app.client_id, code_challenge: undefined, code_challenge_method: undefined }));
+      const r = await authorize(
+        gh,
+        await authParams({ client_id: app.client_id, code_challenge: undefined, code_challenge_method: undefined }),
+      );
       assertRefused(r, 'invalid_request');
     });
 
     it('refuses code_challenge_method=plain', async () => {
       const verifier = client.randomPKCECodeVerifier();
-      const r = await authorize(gh, await authParams({ client_id: app.client_id, code_challenge: verifier, code_challenge_method: 'plain' }));
+      const r = await authorize(
+        gh,
+        await authParams({ client_id: app.client_id, code_challenge: verifier, code_challenge_method: 'plain' }),
+      );
       assertRefused(r, 'invalid_request');
     });
 
@@ -91,9 +99,14 @@ for (const backend of backends()) {
 
     it('refuses a wrong code_verifier with invalid_grant', async () => {
       const flow = await codeFlow(gh, config, { user });
-      await assert.rejects(client.authorizationCodeGrant(config, flow.callbackUrl, {
-        pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: flow.state, expectedNonce: flow.nonce,
-      }), invalidGrant);
+      await assert.rejects(
+        client.authorizationCodeGrant(config, flow.callbackUrl, {
+          pkceCodeVerifier: client.randomPKCECodeVerifier(),
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+        }),
+        invalidGrant,
+      );
     });
 
     for (const [label, uri] of [
@@ -107,7 +120,10 @@ for (const backend of backends()) {
         const r = await authorize(gh, await authParams({ client_id: app.client_id, redirect_uri: uri }));
         assertNotSentTo(r, uri);
         // Same with response_mode=form_post: no auto-submitting form to the unregistered URI.
-        const fp = await authorize(gh, await authParams({ client_id: app.client_id, redirect_uri: uri, response_mode: 'form_post' }));
+        const fp = await authorize(
+          gh,
+          await authParams({ client_id: app.client_id, redirect_uri: uri, response_mode: 'form_post' }),
+        );
         assertNotSentTo(fp, uri);
       });
     }
@@ -143,18 +159,28 @@ for (const backend of backends()) {
     it('refuses a code redeemed by another client', async () => {
       const flow = await codeFlow(gh, config, { user });
       const other = await discover(gh, await createClient(gh));
-      await assert.rejects(client.authorizationCodeGrant(other, flow.callbackUrl, {
-        pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
-      }), invalidGrant);
+      await assert.rejects(
+        client.authorizationCodeGrant(other, flow.callbackUrl, {
+          pkceCodeVerifier: flow.verifier,
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+        }),
+        invalidGrant,
+      );
     });
 
     it('refuses an unknown code with invalid_grant', async () => {
       const flow = await codeFlow(gh, config, { user });
       const forged = new URL(flow.callbackUrl);
       forged.searchParams.set('code', 'x'.repeat(43));
-      await assert.rejects(client.authorizationCodeGrant(config, forged, {
-        pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
-      }), invalidGrant);
+      await assert.rejects(
+        client.authorizationCodeGrant(config, forged, {
+          pkceCodeVerifier: flow.verifier,
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+        }),
+        invalidGrant,
+      );
     });
 
     it('refuses a code redeemed with a different redirect_uri', async () => {
@@ -166,7 +192,10 @@ for (const backend of backends()) {
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: new URLSearchParams({
-          grant_type: 'authorization_code', code: flow.callbackUrl.searchParams.get('code')!, code_verifier: flow.verifier, redirect_uri: `${CALLBACK}/`,
+          grant_type: 'authorization_code',
+          code: flow.callbackUrl.searchParams.get('code')!,
+          code_verifier: flow.verifier,
+          redirect_uri: `${CALLBACK}/`,
         }).toString(),
       });
       assert.equal(res.status, 400);
@@ -178,8 +207,12 @@ for (const backend of backends()) {
     let gh: RunningGatehouse;
     /** Short enough to wait out in a test, long enough for the sign-in to finish. */
     const CODE_TTL_SECONDS = 1;
-    before(async () => { gh = await startGatehouse(backend, { env: { AUTHORIZATION_CODE_TTL_SECONDS: String(CODE_TTL_SECONDS) } }); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend, { env: { AUTHORIZATION_CODE_TTL_SECONDS: String(CODE_TTL_SECONDS) } });
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('refuses an expired code with invalid_grant', async () => {
       const user = await createUser(gh);
@@ -187,11 +220,19 @@ for (const backend of backends()) {
       const config = await discover(gh, app);
       const flow = await codeFlow(gh, config, { user });
       await sleep(CODE_TTL_SECONDS * 1000 + 1100);
-      await assert.rejects(client.authorizationCodeGrant(config, flow.callbackUrl, {
-        pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
-      }), invalidGrant);
+      await assert.rejects(
+        client.authorizationCodeGrant(config, flow.callbackUrl, {
+          pkceCodeVerifier: flow.verifier,
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+        }),
+        invalidGrant,
+      );
       // Diagnosable (issue 12 §2): the audit log says why.
-      const failed = await gh.admin('GET', `/admin/audit-events?${new URLSearchParams({ type: 'token.failed', client: app.client_id })}`);
+      const failed = await gh.admin(
+        'GET',
+        `/admin/audit-events?${new URLSearchParams({ type: 'token.failed', client: app.client_id })}`,
+      );
       // The store forgets a code at its expiry, so the reason reads "not found (expired, …)".
       assert.match(String(failed.body.items[0]?.data.reason), /expired/);
       assert.equal(failed.body.items[0]?.data.grant_type, 'authorization_code');

@@ -12,17 +12,25 @@ type User = { id: string; email: string; password: string };
  * allowing consent when asked. Answers the permissions a consent page listed (none: not asked).
  */
 async function signIn(
-  gh: RunningGatehouse, config: client.Configuration, user: User, opts: { scope: string; prompt?: string; par?: boolean; ua?: UserAgent },
+  gh: RunningGatehouse,
+  config: client.Configuration,
+  user: User,
+  opts: { scope: string; prompt?: string; par?: boolean; ua?: UserAgent },
 ) {
   const ua = opts.ua ?? new UserAgent();
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const params: Record<string, string> = {
-    redirect_uri: CALLBACK, scope: opts.scope, state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: CALLBACK,
+    scope: opts.scope,
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
     ...(opts.prompt ? { prompt: opts.prompt } : {}),
   };
-  const url = opts.par ? await client.buildAuthorizationUrlWithPAR(config, params) : client.buildAuthorizationUrl(config, params);
+  const url = opts.par
+    ? await client.buildAuthorizationUrlWithPAR(config, params)
+    : client.buildAuthorizationUrl(config, params);
   let step = await ua.follow(url.toString(), gh.issuer);
   step = await ua.follow(new URL(formAction(step.html!), gh.issuer).toString(), gh.issuer, {
     form: { csrf: hiddenField(step.html!, 'csrf'), email: user.email, password: user.password },
@@ -35,7 +43,10 @@ async function signIn(
     });
   }
   assert.ok(step.url.startsWith(CALLBACK), `reaches the callback: ${step.res.status} ${step.url}`);
-  const tokens = await client.authorizationCodeGrant(config, new URL(step.url), { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = await client.authorizationCodeGrant(config, new URL(step.url), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   return { consentItems, tokens, scopes: tokens.scope?.split(' ').sort() ?? [] };
 }
 
@@ -44,8 +55,12 @@ const STAY_SIGNED_IN = 'Stay signed in and access your data while you are away';
 for (const backend of backends()) {
   describe(`offline_access without prompt=consent (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('issues a refresh token to a first-party client without prompt=consent', async () => {
       const user = await createUser(gh);
@@ -73,8 +88,12 @@ for (const backend of backends()) {
       const silent = async (scope: string) => {
         const verifier = client.randomPKCECodeVerifier();
         const url = client.buildAuthorizationUrl(config, {
-          redirect_uri: CALLBACK, scope, prompt: 'none', state: 's',
-          code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+          redirect_uri: CALLBACK,
+          scope,
+          prompt: 'none',
+          state: 's',
+          code_challenge: await client.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
         });
         const step = await ua.follow(url.toString(), gh.issuer);
         const back = new URL(step.url);
@@ -92,7 +111,11 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const config = await discover(gh, await createClient(gh));
       const { consentItems, tokens, scopes } = await signIn(gh, config, user, { scope: 'openid email offline_access' });
-      assert.deepEqual(consentItems, ['Confirm your identity', 'See your email address'], 'consent is not asked for offline access');
+      assert.deepEqual(
+        consentItems,
+        ['Confirm your identity', 'See your email address'],
+        'consent is not asked for offline access',
+      );
       assert.equal(tokens.refresh_token, undefined, 'no refresh token');
       assert.deepEqual(scopes, ['email', 'openid']);
     });
@@ -112,7 +135,10 @@ for (const backend of backends()) {
 
     it('never grants offline_access to a client not allowed refresh tokens', async () => {
       const user = await createUser(gh);
-      const config = await discover(gh, await createClient(gh, { first_party: true, grant_types: ['authorization_code'] }));
+      const config = await discover(
+        gh,
+        await createClient(gh, { first_party: true, grant_types: ['authorization_code'] }),
+      );
       const { tokens, scopes } = await signIn(gh, config, user, { scope: 'openid offline_access' });
       assert.equal(tokens.refresh_token, undefined);
       assert.deepEqual(scopes, ['openid']);

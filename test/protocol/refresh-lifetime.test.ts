@@ -11,9 +11,13 @@ for (const backend of backends()) {
   describe(`refresh token chain lifetime (${backend})`, () => {
     let gh: RunningGatehouse;
     before(async () => {
-      gh = await startGatehouse(backend, { env: { REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS: String(ABSOLUTE_SECONDS), REFRESH_TOKEN_TTL_SECONDS: '3600' } });
+      gh = await startGatehouse(backend, {
+        env: { REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS: String(ABSOLUTE_SECONDS), REFRESH_TOKEN_TTL_SECONDS: '3600' },
+      });
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('ends the rotation chain at its absolute lifetime, however often it was rotated', async () => {
       const user = await createUser(gh);
@@ -25,10 +29,16 @@ for (const backend of backends()) {
       let current = (await client.refreshTokenGrant(config, tokens.refresh_token!)).refresh_token!;
       const info = await client.tokenIntrospection(config, current);
       assert.equal(info.active, true);
-      assert.ok((info.exp as number) <= Math.ceil(started / 1000) + ABSOLUTE_SECONDS + 1, `successor exp ${info.exp} beyond the chain's end`);
+      assert.ok(
+        (info.exp as number) <= Math.ceil(started / 1000) + ABSOLUTE_SECONDS + 1,
+        `successor exp ${info.exp} beyond the chain's end`,
+      );
       current = (await client.refreshTokenGrant(config, current)).refresh_token!;
       await sleep(ABSOLUTE_SECONDS * 1000 + 1500 - (Date.now() - started));
-      await assert.rejects(client.refreshTokenGrant(config, current), (e: Error & { error?: string }) => e.error === 'invalid_grant');
+      await assert.rejects(
+        client.refreshTokenGrant(config, current),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+      );
     });
   });
 }

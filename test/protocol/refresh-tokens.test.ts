@@ -9,8 +9,12 @@ const invalidGrant = (e: Error & { error?: string }) => e.error === 'invalid_gra
 for (const backend of backends()) {
   describe(`refresh tokens (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('rotates the refresh token on every refresh for a confidential client', async () => {
       const user = await createUser(gh);
@@ -70,10 +74,22 @@ for (const backend of backends()) {
       // An attacker (or a confused client) replays the rotated token.
       await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), invalidGrant);
 
-      await assert.rejects(client.refreshTokenGrant(config, successor.refresh_token!), invalidGrant, 'the successor is revoked too');
+      await assert.rejects(
+        client.refreshTokenGrant(config, successor.refresh_token!),
+        invalidGrant,
+        'the successor is revoked too',
+      );
       assert.equal((await client.tokenIntrospection(config, successor.refresh_token!)).active, false);
-      assert.equal((await client.tokenIntrospection(config, successor.access_token)).active, false, 'access token of the family is revoked');
-      assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false, 'the first access token is revoked');
+      assert.equal(
+        (await client.tokenIntrospection(config, successor.access_token)).active,
+        false,
+        'access token of the family is revoked',
+      );
+      assert.equal(
+        (await client.tokenIntrospection(config, tokens.access_token)).active,
+        false,
+        'the first access token is revoked',
+      );
     });
 
     it('revokes the family for a public client on reuse', async () => {

@@ -29,26 +29,41 @@ for (const backend of backends()) {
       billingRs = await resourceServer('Billing API');
       unlistedRs = await resourceServer('Some other service');
       const a = await gh.admin('POST', '/admin/resources', {
-        indicator: orders, scopes: [{ name: 'orders:read' }], access_token_format: 'jwt', introspection_clients: [ordersRs.id],
+        indicator: orders,
+        scopes: [{ name: 'orders:read' }],
+        access_token_format: 'jwt',
+        introspection_clients: [ordersRs.id],
       });
       assert.equal(a.status, 201, JSON.stringify(a.body));
       assert.deepEqual(a.body.introspection_clients, [ordersRs.id]);
-      const b = await gh.admin('POST', '/admin/resources', { indicator: billing, scopes: [{ name: 'billing:read' }], access_token_format: 'opaque' });
+      const b = await gh.admin('POST', '/admin/resources', {
+        indicator: billing,
+        scopes: [{ name: 'billing:read' }],
+        access_token_format: 'opaque',
+      });
       assert.equal(b.status, 201, JSON.stringify(b.body));
       // Named later by PATCH, which leaves the API's other settings alone.
-      const patched = await gh.admin('PATCH', `/admin/resources/${encodeURIComponent(billing)}`, { introspection_clients: [billingRs.id] });
+      const patched = await gh.admin('PATCH', `/admin/resources/${encodeURIComponent(billing)}`, {
+        introspection_clients: [billingRs.id],
+      });
       assert.equal(patched.status, 200, JSON.stringify(patched.body));
       assert.deepEqual(patched.body.introspection_clients, [billingRs.id]);
       assert.deepEqual(patched.body.scopes, [{ name: 'billing:read' }]);
       assert.equal(patched.body.access_token_format, 'opaque');
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it("lets a listed resource server introspect an app's JWT access token for its API, with the claims", async () => {
       const user = await createUser(gh);
       const app = await createClient(gh, { scope: 'openid offline_access orders:read' });
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid offline_access orders:read', extra: { resource: orders } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid offline_access orders:read',
+        extra: { resource: orders },
+      });
       assert.equal(tokens.access_token.split('.').length, 3, 'JWT for the API');
 
       const info = await client.tokenIntrospection(ordersRs.config, tokens.access_token);
@@ -67,10 +82,17 @@ for (const backend of backends()) {
     });
 
     it("lets a listed resource server introspect an opaque access token for its API, and no one else's", async () => {
-      const worker = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'billing:read' });
+      const worker = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+        scope: 'billing:read',
+      });
       assert.equal(worker.status, 201, JSON.stringify(worker.body));
       const workerConfig = await discover(gh, worker.body);
-      const { access_token } = await client.clientCredentialsGrant(workerConfig, { scope: 'billing:read', resource: billing });
+      const { access_token } = await client.clientCredentialsGrant(workerConfig, {
+        scope: 'billing:read',
+        resource: billing,
+      });
       assert.equal(access_token.split('.').length, 1, 'opaque');
 
       const info = await client.tokenIntrospection(billingRs.config, access_token);
@@ -86,7 +108,11 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh, { scope: 'openid offline_access orders:read' });
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid offline_access orders:read', extra: { resource: orders } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid offline_access orders:read',
+        extra: { resource: orders },
+      });
       await client.tokenRevocation(ordersRs.config, tokens.access_token);
       await client.tokenRevocation(ordersRs.config, tokens.refresh_token!);
       assert.equal((await client.tokenIntrospection(ordersRs.config, tokens.access_token)).active, true);
@@ -95,8 +121,15 @@ for (const backend of backends()) {
     });
 
     it('stops answering a resource server once the admin removes it from the list', async () => {
-      const worker = await gh.admin('POST', '/admin/clients', { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'billing:read' });
-      const { access_token } = await client.clientCredentialsGrant(await discover(gh, worker.body), { scope: 'billing:read', resource: billing });
+      const worker = await gh.admin('POST', '/admin/clients', {
+        client_name: 'Worker',
+        grant_types: ['client_credentials'],
+        scope: 'billing:read',
+      });
+      const { access_token } = await client.clientCredentialsGrant(await discover(gh, worker.body), {
+        scope: 'billing:read',
+        resource: billing,
+      });
       const rs = await resourceServer('Short-lived RS');
       const path = `/admin/resources/${encodeURIComponent(billing)}`;
       assert.equal((await gh.admin('PATCH', path, { introspection_clients: [billingRs.id, rs.id] })).status, 200);
@@ -108,12 +141,20 @@ for (const backend of backends()) {
     it('refuses introspection_clients that are malformed, repeated or not registered clients', async () => {
       const cases: unknown[] = [['has space'], [''], [ordersRs.id, ordersRs.id], ['no-such-client'], 'not-a-list'];
       for (const introspection_clients of cases) {
-        const res = await gh.admin('POST', '/admin/resources', { indicator: `https://x-${unique()}.example.test`, introspection_clients });
+        const res = await gh.admin('POST', '/admin/resources', {
+          indicator: `https://x-${unique()}.example.test`,
+          introspection_clients,
+        });
         assert.equal(res.status, 400, `${JSON.stringify(introspection_clients)}: ${JSON.stringify(res.body)}`);
       }
-      const patch = await gh.admin('PATCH', `/admin/resources/${encodeURIComponent(orders)}`, { introspection_clients: ['no-such-client'] });
+      const patch = await gh.admin('PATCH', `/admin/resources/${encodeURIComponent(orders)}`, {
+        introspection_clients: ['no-such-client'],
+      });
       assert.equal(patch.status, 400);
-      assert.deepEqual((await gh.admin('GET', `/admin/resources/${encodeURIComponent(orders)}`)).body.introspection_clients, [ordersRs.id]);
+      assert.deepEqual(
+        (await gh.admin('GET', `/admin/resources/${encodeURIComponent(orders)}`)).body.introspection_clients,
+        [ordersRs.id],
+      );
     });
   });
 }

@@ -18,17 +18,26 @@ for (const backend of backends()) {
 
     before(async () => {
       gh = await startGatehouse(backend);
-      const api = await gh.admin('POST', '/admin/resources', { indicator: orders, scopes: [{ name: 'orders:read' }, { name: 'orders:write' }] });
+      const api = await gh.admin('POST', '/admin/resources', {
+        indicator: orders,
+        scopes: [{ name: 'orders:read' }, { name: 'orders:write' }],
+      });
       assert.equal(api.status, 201, JSON.stringify(api.body));
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     /** The authorization response for `scope`, without signing in (the scope is checked first). */
     async function authorize(app: { client_id: string; client_secret?: string }, scope: string) {
       const config = await discover(gh, app);
       const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK, scope, resource: orders, state: 'st',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: CALLBACK,
+        scope,
+        resource: orders,
+        state: 'st',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       const res = await fetch(url, { redirect: 'manual' });
       return new URL(res.headers.get('location') ?? '/', gh.issuer);
@@ -53,25 +62,47 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh, { scope: 'openid offline_access orders:read' });
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid offline_access orders:read', extra: { resource: orders } });
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid offline_access orders:read',
+        extra: { resource: orders },
+      });
       // The scope of the access token, which is for the API (the OpenID scopes went into the ID token).
       assert.equal(tokens.scope, 'orders:read');
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
       assert.ok(typeof refreshed.scope === 'string', 'refresh response carries scope');
       // A refresh cannot widen the grant: a scope the grant does not hold is invalid_scope.
-      await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token!, { scope: 'openid orders:write' }),
-        (e: OAuthError) => e.error === 'invalid_scope');
+      await assert.rejects(
+        client.refreshTokenGrant(config, refreshed.refresh_token!, { scope: 'openid orders:write' }),
+        (e: OAuthError) => e.error === 'invalid_scope',
+      );
     });
 
     it('RBAC narrowing stays: a scope the user does not hold is left out and the response says so', async () => {
       const role = `orders-reader-${rand()}`;
-      assert.equal((await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: orders, scope: 'orders:read' }] })).status, 201);
+      assert.equal(
+        (
+          await gh.admin('POST', '/admin/roles', {
+            name: role,
+            permissions: [{ resource: orders, scope: 'orders:read' }],
+          })
+        ).status,
+        201,
+      );
       const user = await createUser(gh);
       assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 204);
       const app = await createClient(gh, { scope: 'openid orders:read orders:write' });
       const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, { user, scope: 'openid orders:read orders:write', extra: { resource: orders } });
-      assert.equal(tokens.scope, 'orders:read', 'orders:write is omitted, and the response says which scopes were granted');
+      const { tokens } = await loginAndGetTokens(gh, config, {
+        user,
+        scope: 'openid orders:read orders:write',
+        extra: { resource: orders },
+      });
+      assert.equal(
+        tokens.scope,
+        'orders:read',
+        'orders:write is omitted, and the response says which scopes were granted',
+      );
     });
   });
 }

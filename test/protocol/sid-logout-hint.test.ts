@@ -12,8 +12,12 @@ const BYE = 'http://127.0.0.1:8976/bye';
 /** A silent (prompt=none) authorization request in the given browser; returns where it ends. */
 async function silentAuthorization(gh: RunningGatehouse, config: client.Configuration, ua: UserAgent) {
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK, scope: 'openid', prompt: 'none', state: 'silent',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    redirect_uri: CALLBACK,
+    scope: 'openid',
+    prompt: 'none',
+    state: 'silent',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
   });
   const step = await ua.follow(url.toString(), gh.issuer);
   assert.ok(step.url.startsWith(CALLBACK), `silent request ends at the callback: ${step.res.status} ${step.url}`);
@@ -27,9 +31,14 @@ async function runAutoSubmit(gh: RunningGatehouse, ua: UserAgent, res: Response)
   assert.ok(script?.includes('document.forms[0].submit()'), 'the page submits itself');
   // The browser runs the script only if the page's CSP allows exactly it.
   const hash = createHash('sha256').update(script!).digest('base64');
-  assert.match(res.headers.get('content-security-policy') ?? '', new RegExp(`script-src[^;]*'sha256-${hash.replace(/[+/]/g, '\\$&')}'`));
+  assert.match(
+    res.headers.get('content-security-policy') ?? '',
+    new RegExp(`script-src[^;]*'sha256-${hash.replace(/[+/]/g, '\\$&')}'`),
+  );
   assert.doesNotMatch(html.replace(/<noscript>[\s\S]*?<\/noscript>/, ''), /<button/, 'nothing to click');
-  const fields = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!]));
+  const fields = Object.fromEntries(
+    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!]),
+  );
   assert.equal(fields.logout, 'yes');
   return ua.follow(new URL(formAction(html), gh.issuer).toString(), gh.issuer, { form: fields });
 }
@@ -37,8 +46,12 @@ async function runAutoSubmit(gh: RunningGatehouse, ua: UserAgent, res: Response)
 for (const backend of backends()) {
   describe(`sid in ID tokens (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('carries the session id in every ID token, the same through refreshes', async () => {
       const user = await createUser(gh);
@@ -60,8 +73,12 @@ for (const backend of backends()) {
 
   describe(`logout without confirmation for a hint of this session (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     async function signedIn() {
       const user = await createUser(gh);
@@ -73,7 +90,11 @@ for (const backend of backends()) {
 
     it('signs out and returns to post_logout_redirect_uri with no page to click', async () => {
       const { config, ua, tokens } = await signedIn();
-      const url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: BYE, state: 'bye' });
+      const url = client.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: BYE,
+        state: 'bye',
+      });
       const res = await ua.request(url.toString());
       assert.equal(res.status, 200);
       const done = await runAutoSubmit(gh, ua, res);
@@ -94,7 +115,10 @@ for (const backend of backends()) {
     it('still asks when the hint is from another session of the same user', async () => {
       const { user, config, ua } = await signedIn();
       const elsewhere = await loginAndGetTokens(gh, config, { user });
-      const url = client.buildEndSessionUrl(config, { id_token_hint: elsewhere.tokens.id_token!, post_logout_redirect_uri: BYE });
+      const url = client.buildEndSessionUrl(config, {
+        id_token_hint: elsewhere.tokens.id_token!,
+        post_logout_redirect_uri: BYE,
+      });
       const html = await (await ua.request(url.toString())).text();
       assert.match(html, /<button[^>]*>Sign out<\/button>/);
       assert.ok((await silentAuthorization(gh, config, ua)).searchParams.get('code'), 'still signed in');
@@ -104,7 +128,10 @@ for (const backend of backends()) {
       const { app, config, ua } = await signedIn();
       const someoneElse = await loginAndGetTokens(gh, config, { user: await createUser(gh) });
       assert.equal(someoneElse.tokens.claims()!.aud, app.client_id);
-      const url = client.buildEndSessionUrl(config, { id_token_hint: someoneElse.tokens.id_token!, post_logout_redirect_uri: BYE });
+      const url = client.buildEndSessionUrl(config, {
+        id_token_hint: someoneElse.tokens.id_token!,
+        post_logout_redirect_uri: BYE,
+      });
       const html = await (await ua.request(url.toString())).text();
       assert.match(html, /<button[^>]*>Sign out<\/button>/);
     });
@@ -112,8 +139,12 @@ for (const backend of backends()) {
 
   describe(`LOGOUT_SKIP_CONFIRMATION_WITH_HINT=false (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend, { env: { LOGOUT_SKIP_CONFIRMATION_WITH_HINT: 'false' } }); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend, { env: { LOGOUT_SKIP_CONFIRMATION_WITH_HINT: 'false' } });
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('asks even for a hint of this session', async () => {
       const user = await createUser(gh);

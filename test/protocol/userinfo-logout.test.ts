@@ -10,8 +10,12 @@ const BYE = 'http://127.0.0.1:8976/bye';
 /** A silent (prompt=none) authorization request in the given browser; returns the callback URL it ends at. */
 async function silentAuthorization(gh: RunningGatehouse, config: client.Configuration, ua: UserAgent) {
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK, scope: 'openid', prompt: 'none', state: 'silent',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    redirect_uri: CALLBACK,
+    scope: 'openid',
+    prompt: 'none',
+    state: 'silent',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
   });
   const step = await ua.follow(url.toString(), gh.issuer);
   assert.ok(step.url.startsWith(CALLBACK), `silent request ends at the callback: ${step.res.status} ${step.url}`);
@@ -28,7 +32,9 @@ for (const backend of backends()) {
       user = await createUser(gh, { name: 'Ada Lovelace' });
       config = await discover(gh, await createClient(gh));
     });
-    after(async () => { await gh?.destroy(); });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     const cases: Array<[string, Record<string, unknown>, string[]]> = [
       ['openid', {}, ['email', 'email_verified', 'name']],
@@ -68,8 +74,12 @@ for (const backend of backends()) {
 
   describe(`RP-initiated logout (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('asks for confirmation, signs out, returns to the registered URI with state, and ends the session', async () => {
       const user = await createUser(gh);
@@ -95,7 +105,9 @@ for (const backend of backends()) {
       const xsrf = hiddenField(html, 'xsrf');
       assert.ok(xsrf.length > 10);
 
-      const done = await ua.follow(new URL(formAction(html), gh.issuer).toString(), gh.issuer, { form: { xsrf, logout: 'yes' } });
+      const done = await ua.follow(new URL(formAction(html), gh.issuer).toString(), gh.issuer, {
+        form: { xsrf, logout: 'yes' },
+      });
       const back = new URL(done.url);
       assert.equal(`${back.origin}${back.pathname}`, BYE);
       assert.equal(back.searchParams.get('state'), 'bye-state');
@@ -113,7 +125,9 @@ for (const backend of backends()) {
       const { ua, tokens } = await loginAndGetTokens(gh, config, { user });
       const page = await ua.request(client.buildEndSessionUrl(config, { post_logout_redirect_uri: BYE }).toString());
       const html = await page.text();
-      const res = await ua.request(new URL(formAction(html), gh.issuer).toString(), { form: { xsrf: 'forged', logout: 'yes' } });
+      const res = await ua.request(new URL(formAction(html), gh.issuer).toString(), {
+        form: { xsrf: 'forged', logout: 'yes' },
+      });
       assert.equal(res.status, 400);
       assert.equal(res.headers.get('location'), null);
       // Still signed in.
@@ -127,7 +141,11 @@ for (const backend of backends()) {
       const config = await discover(gh, app);
       const { ua, tokens } = await loginAndGetTokens(gh, config, { user });
       for (const target of ['https://attacker.example.test/bye', `${BYE}/`, `${BYE}?next=x`]) {
-        const url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: target, state: 's' });
+        const url = client.buildEndSessionUrl(config, {
+          id_token_hint: tokens.id_token!,
+          post_logout_redirect_uri: target,
+          state: 's',
+        });
         const res = await ua.request(url.toString());
         assert.equal(res.status, 400, `status for ${target}`);
         assert.equal(res.headers.get('location'), null);

@@ -17,9 +17,19 @@ const ROTATION_ENV = {
 
 const MODES: { name: string; env: Record<string, string>; publishSeconds: number; noticeWithinMs: number }[] = [
   // Redis present: the other instance hears of the change over pub/sub, long before its 10 s poll.
-  { name: 'PostgreSQL + Redis, pub/sub', env: { SIGNING_KEY_POLL_SECONDS: '10' }, publishSeconds: 17, noticeWithinMs: 500 },
+  {
+    name: 'PostgreSQL + Redis, pub/sub',
+    env: { SIGNING_KEY_POLL_SECONDS: '10' },
+    publishSeconds: 17,
+    noticeWithinMs: 500,
+  },
   // No Redis: the other instance finds the change by polling the database.
-  { name: 'PostgreSQL without Redis, polling', env: { SIGNING_KEY_POLL_SECONDS: '1', REDIS_URL: '' }, publishSeconds: 8, noticeWithinMs: 2500 },
+  {
+    name: 'PostgreSQL without Redis, polling',
+    env: { SIGNING_KEY_POLL_SECONDS: '1', REDIS_URL: '' },
+    publishSeconds: 8,
+    noticeWithinMs: 2500,
+  },
 ];
 
 /**
@@ -56,7 +66,7 @@ class CachingRelyingParty {
       const maxAge = /max-age=(\d+)/.exec(res.headers.get('cache-control') ?? '')?.[1];
       this.maxAgeMs = Number(maxAge ?? 0) * 1000;
       this.fetchedAt = Date.now();
-      this.jwks = await res.clone().json() as JSONWebKeySet;
+      this.jwks = (await res.clone().json()) as JSONWebKeySet;
     }
     return res;
   };
@@ -64,7 +74,12 @@ class CachingRelyingParty {
   /** The openid-client configuration, rebuilt (empty JWKS cache) only when the cached set is stale. */
   private current(): client.Configuration {
     if (!this.config || (this.fetchedAt && Date.now() - this.fetchedAt >= this.maxAgeMs)) {
-      this.config = new client.Configuration(this.server, this.app.client_id, this.app.client_secret, client.ClientSecretBasic(this.app.client_secret!));
+      this.config = new client.Configuration(
+        this.server,
+        this.app.client_id,
+        this.app.client_secret,
+        client.ClientSecretBasic(this.app.client_secret!),
+      );
       client.allowInsecureRequests(this.config);
       client.enableNonRepudiationChecks(this.config);
       this.config[client.customFetch] = this.fetchThrough;
@@ -102,13 +117,18 @@ class CachingRelyingParty {
 }
 
 for (const mode of MODES) {
-  describe(`staged key rotation across two instances (${mode.name})`, { skip: !backends().includes('postgres') && 'postgres backend not selected' }, () => {
+  describe(`staged key rotation across two instances (${mode.name})`, {
+    skip: !backends().includes('postgres') && 'postgres backend not selected',
+  }, () => {
     let a: RunningGatehouse;
     let b: RunningGatehouse;
     before(async () => {
       const env = { ...ROTATION_ENV, ...mode.env };
       a = await startGatehouse('postgres', { env });
-      b = await startGatehouse('postgres', { storage: a.storage, env: { ...env, ISSUER: a.issuer, GATEHOUSE_ADMIN_KEY: a.adminKey } });
+      b = await startGatehouse('postgres', {
+        storage: a.storage,
+        env: { ...env, ISSUER: a.issuer, GATEHOUSE_ADMIN_KEY: a.adminKey },
+      });
     });
     after(async () => {
       await b?.stop();
@@ -117,13 +137,28 @@ for (const mode of MODES) {
 
     it('a relying party with a cached JWKS sees zero verification failures, and every instance follows without a restart', async () => {
       const api = `https://rotation-${Math.random().toString(36).slice(2)}.example.test`;
-      assert.equal((await a.admin('POST', '/admin/resources', { indicator: api, scopes: [{ name: 'read' }], access_token_format: 'jwt', signing_alg: 'ES256' })).status, 201);
-      const app = await createClient(a, { grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], scope: 'openid offline_access read' });
+      assert.equal(
+        (
+          await a.admin('POST', '/admin/resources', {
+            indicator: api,
+            scopes: [{ name: 'read' }],
+            access_token_format: 'jwt',
+            signing_alg: 'ES256',
+          })
+        ).status,
+        201,
+      );
+      const app = await createClient(a, {
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        scope: 'openid offline_access read',
+      });
       const user = await createUser(a);
       const login = await loginAndGetTokens(a, await discover(a, app), { user, scope: 'openid offline_access' });
       const server = (await discover(a, app)).serverMetadata();
       const rp = new CachingRelyingParty(server, app, [a, b]);
-      const oldKid = (await a.admin('GET', '/admin/keys')).body.items.find((k: { alg: string; state: string }) => k.alg === 'ES256' && k.state === 'current').kid;
+      const oldKid = (await a.admin('GET', '/admin/keys')).body.items.find(
+        (k: { alg: string; state: string }) => k.alg === 'ES256' && k.state === 'current',
+      ).kid;
 
       let refreshToken = login.tokens.refresh_token!;
       let stop = false;
@@ -138,16 +173,22 @@ for (const mode of MODES) {
       })();
 
       await sleep(1000);
-      const rotated = await a.admin('POST', '/admin/keys/rotate', { alg: 'ES256', publish_seconds: mode.publishSeconds });
+      const rotated = await a.admin('POST', '/admin/keys/rotate', {
+        alg: 'ES256',
+        publish_seconds: mode.publishSeconds,
+      });
       assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
       const newKid = rotated.body.items[0].kid as string;
 
       // The other instance publishes the staged key without a restart.
       const stagedAt = Date.now();
       for (;;) {
-        const keys = await (await fetch(`http://127.0.0.1:${b.port}/jwks`)).json() as JSONWebKeySet;
+        const keys = (await (await fetch(`http://127.0.0.1:${b.port}/jwks`)).json()) as JSONWebKeySet;
         if (keys.keys.some((k) => k.kid === newKid)) break;
-        assert.ok(Date.now() - stagedAt < mode.noticeWithinMs, `instance B published the staged key within ${mode.noticeWithinMs} ms`);
+        assert.ok(
+          Date.now() - stagedAt < mode.noticeWithinMs,
+          `instance B published the staged key within ${mode.noticeWithinMs} ms`,
+        );
         await sleep(50);
       }
 
@@ -159,14 +200,20 @@ for (const mode of MODES) {
 
       assert.deepEqual(rp.failures, [], 'no verification failure at the relying party');
       assert.ok(requests > 20, `traffic ran (${requests} requests)`);
-      assert.ok(rp.idTokenKids.includes(oldKid) && rp.idTokenKids.includes(newKid), 'ID tokens were signed by the old key, then by the new one');
+      assert.ok(
+        rp.idTokenKids.includes(oldKid) && rp.idTokenKids.includes(newKid),
+        'ID tokens were signed by the old key, then by the new one',
+      );
       assert.equal(rp.idTokenKids.at(-1), newKid);
       assert.equal(rp.accessTokenKids.at(-1), newKid);
       // Once the new key signs, no instance goes back to the old one.
       const firstNew = rp.idTokenKids.indexOf(newKid);
-      assert.ok(rp.idTokenKids.slice(firstNew).every((k) => k === newKid), 'no instance signs with the old key after the switch');
+      assert.ok(
+        rp.idTokenKids.slice(firstNew).every((k) => k === newKid),
+        'no instance signs with the old key after the switch',
+      );
       for (const gh of [a, b]) {
-        const published = await (await fetch(`http://127.0.0.1:${gh.port}/jwks`)).json() as JSONWebKeySet;
+        const published = (await (await fetch(`http://127.0.0.1:${gh.port}/jwks`)).json()) as JSONWebKeySet;
         assert.ok(!published.keys.some((k) => k.kid === oldKid), 'the old key retired on every instance');
         assert.ok(published.keys.some((k) => k.kid === newKid));
       }

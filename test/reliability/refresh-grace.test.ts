@@ -7,8 +7,12 @@ import { client, createClient, createUser, discover, loginAndGetTokens } from '.
 for (const backend of backends()) {
   describe(`refresh token grace window (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('answers a retried refresh within the grace window with the same successor', async () => {
       const user = await createUser(gh);
@@ -23,8 +27,14 @@ for (const backend of backends()) {
       const next = await client.refreshTokenGrant(config, first.refresh_token!);
       assert.notEqual(next.refresh_token, first.refresh_token);
       // Once the successor has itself been rotated, the original is plain reuse: the family is revoked.
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (e: Error & { error?: string }) => e.error === 'invalid_grant');
-      await assert.rejects(client.refreshTokenGrant(config, next.refresh_token!), (e: Error & { error?: string }) => e.error === 'invalid_grant');
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+      );
+      await assert.rejects(
+        client.refreshTokenGrant(config, next.refresh_token!),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+      );
     });
 
     it('treats a retry as reuse when the client has no grace window (the default)', async () => {
@@ -33,12 +43,22 @@ for (const backend of backends()) {
       const config = await discover(gh, app);
       const { tokens } = await loginAndGetTokens(gh, config, { user });
       const first = await client.refreshTokenGrant(config, tokens.refresh_token!);
-      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (e: Error & { error?: string }) => e.error === 'invalid_grant');
-      await assert.rejects(client.refreshTokenGrant(config, first.refresh_token!), (e: Error & { error?: string }) => e.error === 'invalid_grant', 'reuse revoked the family');
+      await assert.rejects(
+        client.refreshTokenGrant(config, tokens.refresh_token!),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+      );
+      await assert.rejects(
+        client.refreshTokenGrant(config, first.refresh_token!),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+        'reuse revoked the family',
+      );
     });
 
     it('refuses a grace window outside 0–60 seconds', async () => {
-      const res = await gh.admin('POST', '/admin/clients', { redirect_uris: ['http://127.0.0.1:8976/callback'], refresh_token_grace_seconds: 61 });
+      const res = await gh.admin('POST', '/admin/clients', {
+        redirect_uris: ['http://127.0.0.1:8976/callback'],
+        refresh_token_grace_seconds: 61,
+      });
       assert.equal(res.status, 400);
     });
   });

@@ -7,8 +7,12 @@ import { client, codeFlow, createClient, createUser, discover, loginAndGetTokens
 for (const backend of backends()) {
   describe(`restart (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('keeps clients, users, sessions, refresh tokens and key ids across a restart', async () => {
       const user = await createUser(gh);
@@ -33,7 +37,9 @@ for (const backend of backends()) {
       const flow = await codeFlow(gh, config2, { user, ua, extra: { prompt: 'none' } });
       assert.ok(flow.callbackUrl.searchParams.get('code'), `silent sign-in after restart: ${flow.callbackUrl}`);
       const silent = await client.authorizationCodeGrant(config2, flow.callbackUrl, {
-        pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
       });
       assert.equal(silent.claims()?.sub, user.id);
     });

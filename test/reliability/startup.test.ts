@@ -9,15 +9,29 @@ import { startGatehouse, freePort, type RunningGatehouse } from '../support/gate
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Runs `src/main.ts` as a real process, the way `npm start` does; resolves on exit (or kills it after timeoutMs). */
-function runMain(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let stdout = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr, stdout }); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
   });
 }
 
@@ -39,8 +53,12 @@ describe('start-up checks', () => {
 
   describe('embedded data directory lock', () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse('pglite'); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse('pglite');
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('refuses to start a second process on the same PGlite directory', async () => {
       const dataDir = gh.env.GATEHOUSE_DATA_DIR!;

@@ -25,7 +25,9 @@ describe('storage outage errors from the real drivers', () => {
     closedPort = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
   });
-  after(async () => { await pgProxy?.stop(); });
+  after(async () => {
+    await pgProxy?.stop();
+  });
 
   const failure = async (fn: () => Promise<unknown>) => {
     try {
@@ -38,14 +40,29 @@ describe('storage outage errors from the real drivers', () => {
 
   it('PostgreSQL: connect timeout (black hole), refused connection, query read timeout', async () => {
     const url = new URL(PG_ADMIN_URL);
-    const connectTimeout = await failure(() => new pg.Client({ host: '127.0.0.1', port: pgProxy.port, user: url.username || 'postgres', connectionTimeoutMillis: 300 }).connect());
+    const connectTimeout = await failure(() =>
+      new pg.Client({
+        host: '127.0.0.1',
+        port: pgProxy.port,
+        user: url.username || 'postgres',
+        connectionTimeoutMillis: 300,
+      }).connect(),
+    );
     assert.match((connectTimeout as Error).message, /timeout expired/);
     assert.ok(isStorageUnavailable(connectTimeout), String(connectTimeout));
-    const refused = await failure(() => new pg.Client({ host: '127.0.0.1', port: closedPort, user: 'postgres' }).connect());
+    const refused = await failure(() =>
+      new pg.Client({ host: '127.0.0.1', port: closedPort, user: 'postgres' }).connect(),
+    );
     assert.ok(isStorageUnavailable(refused), String(refused));
 
     pgProxy.pass();
-    const client = new pg.Client({ host: '127.0.0.1', port: pgProxy.port, user: url.username || 'postgres', database: url.pathname.slice(1) || 'postgres', query_timeout: 300 });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: pgProxy.port,
+      user: url.username || 'postgres',
+      database: url.pathname.slice(1) || 'postgres',
+      query_timeout: 300,
+    });
     client.on('error', () => undefined);
     await client.connect();
     pgProxy.blackhole();
@@ -56,7 +73,13 @@ describe('storage outage errors from the real drivers', () => {
   });
 
   it('Redis: refused connection, with retries off', async () => {
-    const redis = new Redis({ host: '127.0.0.1', port: closedPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port: closedPort,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     redis.on('error', () => undefined);
     const refused = await failure(() => redis.connect());
     assert.ok(isStorageUnavailable(refused), String(refused));

@@ -23,7 +23,7 @@ async function dumpStores(gh: RunningGatehouse): Promise<string> {
           parts.push(key);
           const type = await redis.type(key);
           if (type === 'string') parts.push((await redis.get(key)) ?? '');
-          else if (type === 'set') parts.push(...await redis.smembers(key));
+          else if (type === 'set') parts.push(...(await redis.smembers(key)));
           else if (type === 'hash') parts.push(JSON.stringify(await redis.hgetall(key)));
         }
       } while (cursor !== '0');
@@ -37,8 +37,12 @@ async function dumpStores(gh: RunningGatehouse): Promise<string> {
 for (const backend of backends()) {
   describe(`tokens at rest (${backend})`, () => {
     let gh: RunningGatehouse;
-    before(async () => { gh = await startGatehouse(backend); });
-    after(async () => { await gh?.destroy(); });
+    before(async () => {
+      gh = await startGatehouse(backend);
+    });
+    after(async () => {
+      await gh?.destroy();
+    });
 
     it('stores no token, code or session id in plaintext, in SQL or Redis', async () => {
       const user = await createUser(gh);
@@ -51,17 +55,27 @@ for (const backend of backends()) {
       const withCode = await dumpStores(gh);
       assert.ok(!withCode.includes(code), 'authorization code in plaintext');
       const tokens = await client.authorizationCodeGrant(config, flow.callbackUrl, {
-        pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
       });
       const rotated = await client.refreshTokenGrant(config, tokens.refresh_token!);
       const sessionId = [...ua.cookies].find(([name]) => /session$/.test(name) && !name.endsWith('.sig'))?.[1];
       assert.ok(sessionId, `a session cookie: ${[...ua.cookies.keys()].join(', ')}`);
       // A second authorization with the signed-in browser stops at consent: its interaction
       // records the session it belongs to.
-      const pending = await ua.follow(client.buildAuthorizationUrl(config, {
-        redirect_uri: 'http://127.0.0.1:8976/callback', scope: 'openid', prompt: 'consent',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-      }).toString(), gh.issuer);
+      const pending = await ua.follow(
+        client
+          .buildAuthorizationUrl(config, {
+            redirect_uri: 'http://127.0.0.1:8976/callback',
+            scope: 'openid',
+            prompt: 'consent',
+            code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+            code_challenge_method: 'S256',
+          })
+          .toString(),
+        gh.issuer,
+      );
       assert.match(pending.html ?? '', /name="decision"/);
 
       const dump = await dumpStores(gh);
@@ -72,7 +86,8 @@ for (const backend of backends()) {
         'rotated access token': rotated.access_token,
         'session id': sessionId,
       };
-      for (const [what, value] of Object.entries(secrets)) assert.ok(!dump.includes(value), `${what} stored in plaintext`);
+      for (const [what, value] of Object.entries(secrets))
+        assert.ok(!dump.includes(value), `${what} stored in plaintext`);
       // And the stores still answer for them: the rotated token works, the session is found.
       const info = await client.fetchUserInfo(config, rotated.access_token, client.skipSubjectCheck);
       assert.equal(info.sub, user.id);
@@ -86,12 +101,19 @@ for (const backend of backends()) {
       const config = await discover(gh, app);
       const { tokens } = await (async () => {
         const flow = await codeFlow(gh, config, { user });
-        return { tokens: await client.authorizationCodeGrant(config, flow.callbackUrl, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce }) };
+        return {
+          tokens: await client.authorizationCodeGrant(config, flow.callbackUrl, {
+            pkceCodeVerifier: flow.verifier,
+            expectedState: flow.state,
+            expectedNonce: flow.nonce,
+          }),
+        };
       })();
       const value = tokens.refresh_token!;
       // Put the row back the way versions before 008 stored it: keyed and carrying its value.
       const db = gh.instance.database.db();
-      const changed = await db('oidc_models').where({ model: 'RefreshToken', id: hashTokenId(value) })
+      const changed = await db('oidc_models')
+        .where({ model: 'RefreshToken', id: hashTokenId(value) })
         .update({ id: value, payload: db.raw("payload || jsonb_build_object('jti', ?::text)", [value]) });
       assert.equal(Number((changed as unknown as { rowCount?: number }).rowCount ?? changed), 1);
       await db.raw('alter table oidc_models drop column successor_sealed');
@@ -104,12 +126,18 @@ for (const backend of backends()) {
       assert.ok(rotated.refresh_token && rotated.refresh_token !== value, 'the migrated token still rotates');
     });
 
-    it('re-keys access tokens an earlier version wrote to Redis, and they keep working', { skip: backend !== 'postgres' }, async () => {
+    it('re-keys access tokens an earlier version wrote to Redis, and they keep working', {
+      skip: backend !== 'postgres',
+    }, async () => {
       const user = await createUser(gh);
       const app = await createClient(gh);
       const config = await discover(gh, app);
       const flow = await codeFlow(gh, config, { user });
-      const tokens = await client.authorizationCodeGrant(config, flow.callbackUrl, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+      const tokens = await client.authorizationCodeGrant(config, flow.callbackUrl, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+      });
       const value = tokens.access_token;
       const prefix = gh.env.REDIS_KEY_PREFIX!;
       const redis = new Redis(TEST_REDIS_URL);

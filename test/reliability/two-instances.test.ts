@@ -9,12 +9,17 @@ import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
  * Two instances on one PostgreSQL + Redis, and every request of a flow sent to the other
  * instance than the one before: nothing may depend on process memory.
  */
-describe('two instances, alternating requests (postgres)', { skip: !backends().includes('postgres') && 'postgres backend not selected' }, () => {
+describe('two instances, alternating requests (postgres)', {
+  skip: !backends().includes('postgres') && 'postgres backend not selected',
+}, () => {
   let a: RunningGatehouse;
   let b: RunningGatehouse;
   before(async () => {
     a = await startGatehouse('postgres');
-    b = await startGatehouse('postgres', { storage: a.storage, env: { ISSUER: a.issuer, GATEHOUSE_ADMIN_KEY: a.adminKey } });
+    b = await startGatehouse('postgres', {
+      storage: a.storage,
+      env: { ISSUER: a.issuer, GATEHOUSE_ADMIN_KEY: a.adminKey },
+    });
   });
   after(async () => {
     await b?.stop();
@@ -34,16 +39,26 @@ describe('two instances, alternating requests (postgres)', { skip: !backends().i
     const app = await createClient(a);
     const ua = new UserAgent();
     // A relying party whose every HTTP call goes to the other instance.
-    const config = await client.discovery(new URL(a.issuer), app.client_id, app.client_secret, client.ClientSecretBasic(app.client_secret!), {
-      execute: [client.allowInsecureRequests],
-    });
+    const config = await client.discovery(
+      new URL(a.issuer),
+      app.client_id,
+      app.client_secret,
+      client.ClientSecretBasic(app.client_secret!),
+      {
+        execute: [client.allowInsecureRequests],
+      },
+    );
     config[client.customFetch] = (url, options) => fetch(next(url), options as RequestInit);
 
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const authUrl = client.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK, scope: 'openid email offline_access', state, prompt: 'consent',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: CALLBACK,
+      scope: 'openid email offline_access',
+      state,
+      prompt: 'consent',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
 
     let url = authUrl.toString();
@@ -67,7 +82,10 @@ describe('two instances, alternating requests (postgres)', { skip: !backends().i
     }
     assert.ok(callback?.searchParams.get('code'), 'reached the callback with a code');
 
-    const tokens = await client.authorizationCodeGrant(config, callback!, { pkceCodeVerifier: verifier, expectedState: state });
+    const tokens = await client.authorizationCodeGrant(config, callback!, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
     assert.equal(tokens.claims()?.sub, user.id);
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
     const info = await client.fetchUserInfo(config, refreshed.access_token, user.id);
@@ -75,6 +93,9 @@ describe('two instances, alternating requests (postgres)', { skip: !backends().i
     assert.equal((await client.tokenIntrospection(config, refreshed.refresh_token!)).active, true);
     await client.tokenRevocation(config, refreshed.refresh_token!);
     assert.equal((await client.tokenIntrospection(config, refreshed.refresh_token!)).active, false);
-    await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (e: Error & { error?: string }) => e.error === 'invalid_grant');
+    await assert.rejects(
+      client.refreshTokenGrant(config, tokens.refresh_token!),
+      (e: Error & { error?: string }) => e.error === 'invalid_grant',
+    );
   });
 });

@@ -14,7 +14,9 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 
 /** Which backends the suite runs on: both unless TEST_BACKENDS narrows it (e.g. "pglite"). */
 export function backends(): BackendName[] {
-  const only = process.env.TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.TEST_BACKENDS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return (only?.length ? only : ['pglite', 'postgres']) as BackendName[];
 }
 
@@ -83,7 +85,8 @@ export async function createTestStorage(backend: BackendName): Promise<TestStora
 async function copyPgliteTemplate(target: string): Promise<void> {
   const migrationsDir = path.join(ROOT, 'migrations');
   const hash = createHash('sha256');
-  for (const f of fs.readdirSync(migrationsDir).sort()) hash.update(f).update(fs.readFileSync(path.join(migrationsDir, f)));
+  for (const f of fs.readdirSync(migrationsDir).sort())
+    hash.update(f).update(fs.readFileSync(path.join(migrationsDir, f)));
   const template = path.join(tmpRoot(), `pglite-template-${hash.digest('hex').slice(0, 12)}`);
   if (!fs.existsSync(path.join(template, 'ready'))) {
     fs.rmSync(template, { recursive: true, force: true });
@@ -93,5 +96,8 @@ async function copyPgliteTemplate(target: string): Promise<void> {
     await db.close();
     fs.writeFileSync(path.join(template, 'ready'), '');
   }
-  fs.cpSync(template, target, { recursive: true, filter: (src) => !src.endsWith('gatehouse.lock') && !src.endsWith('ready') });
+  fs.cpSync(template, target, {
+    recursive: true,
+    filter: (src) => !src.endsWith('gatehouse.lock') && !src.endsWith('ready'),
+  });
 }

@@ -45,7 +45,12 @@ export interface RunningGatehouse {
   restart(): Promise<void>;
   /** Stops and drops the storage. */
   destroy(): Promise<void>;
-  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  admin(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export interface StartOptions {
@@ -58,8 +63,8 @@ export interface StartOptions {
 
 /** Starts Gatehouse in-process on free ports over its own fresh storage. */
 export async function startGatehouse(backend: BackendName, options: StartOptions = {}): Promise<RunningGatehouse> {
-  const storage = options.storage ?? await createTestStorage(backend);
-  const port = options.port ?? await freePort();
+  const storage = options.storage ?? (await createTestStorage(backend));
+  const port = options.port ?? (await freePort());
   const adminPort = await freePort();
   const adminKey = `test-admin-key-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
   const env: Record<string, string> = {
@@ -89,7 +94,9 @@ export async function startGatehouse(backend: BackendName, options: StartOptions
     instance,
     storage,
     env,
-    async stop() { await running.instance.close(); },
+    async stop() {
+      await running.instance.close();
+    },
     async restart() {
       await running.instance.close();
       instance = await boot();
@@ -102,12 +109,20 @@ export async function startGatehouse(backend: BackendName, options: StartOptions
     async admin(method, path, body, headers = {}) {
       const res = await fetch(`${adminUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: {
+          authorization: `Bearer ${adminKey}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();
       let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
       return { status: res.status, body: parsed, headers: res.headers };
     },
   };

@@ -10,9 +10,19 @@ export const PASSWORD = 'correct horse battery staple';
 
 export async function createUser(gh: RunningGatehouse, overrides: Record<string, unknown> = {}) {
   const email = `user-${Math.random().toString(36).slice(2)}@example.test`;
-  const res = await gh.admin('POST', '/admin/users', { email, password: PASSWORD, name: 'Test User', email_verified: true, ...overrides });
+  const res = await gh.admin('POST', '/admin/users', {
+    email,
+    password: PASSWORD,
+    name: 'Test User',
+    email_verified: true,
+    ...overrides,
+  });
   if (res.status !== 201) throw new Error(`create user failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { ...res.body, email: res.body.email as string, password: PASSWORD } as { id: string; email: string; password: string };
+  return { ...res.body, email: res.body.email as string, password: PASSWORD } as {
+    id: string;
+    email: string;
+    password: string;
+  };
 }
 
 export async function createClient(gh: RunningGatehouse, metadata: Record<string, unknown> = {}) {
@@ -28,10 +38,20 @@ export async function createClient(gh: RunningGatehouse, metadata: Record<string
 }
 
 /** openid-client configuration by discovery (http is allowed for the loopback test issuer). */
-export async function discover(gh: RunningGatehouse, c: { client_id: string; client_secret?: string }, auth?: client.ClientAuth) {
-  return client.discovery(new URL(gh.issuer), c.client_id, c.client_secret, auth ?? (c.client_secret ? client.ClientSecretBasic(c.client_secret) : client.None()), {
-    execute: [client.allowInsecureRequests],
-  });
+export async function discover(
+  gh: RunningGatehouse,
+  c: { client_id: string; client_secret?: string },
+  auth?: client.ClientAuth,
+) {
+  return client.discovery(
+    new URL(gh.issuer),
+    c.client_id,
+    c.client_secret,
+    auth ?? (c.client_secret ? client.ClientSecretBasic(c.client_secret) : client.None()),
+    {
+      execute: [client.allowInsecureRequests],
+    },
+  );
 }
 
 export interface LoginOptions {
@@ -79,18 +99,27 @@ export async function codeFlow(gh: RunningGatehouse, config: client.Configuratio
       form: { csrf: hiddenField(step.html, 'csrf'), decision: opts.consent === 'deny' ? 'deny' : 'allow' },
     });
   }
-  if (!step.url.startsWith(CALLBACK)) throw new Error(`flow did not reach the callback: ${step.res.status} ${step.url} ${step.html?.slice(0, 500) ?? ''}`);
+  if (!step.url.startsWith(CALLBACK))
+    throw new Error(
+      `flow did not reach the callback: ${step.res.status} ${step.url} ${step.html?.slice(0, 500) ?? ''}`,
+    );
   const callbackUrl = new URL(step.url);
   return { ua, verifier, state, nonce, callbackUrl };
 }
 
 export async function loginAndGetTokens(gh: RunningGatehouse, config: client.Configuration, opts: LoginOptions) {
   const flow = await codeFlow(gh, config, opts);
-  const tokens = await client.authorizationCodeGrant(config, flow.callbackUrl, {
-    pkceCodeVerifier: flow.verifier,
-    expectedState: flow.state,
-    expectedNonce: flow.nonce,
-    idTokenExpected: true,
-  }, undefined, opts.dpop ? { DPoP: opts.dpop } : undefined);
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    flow.callbackUrl,
+    {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+      idTokenExpected: true,
+    },
+    undefined,
+    opts.dpop ? { DPoP: opts.dpop } : undefined,
+  );
   return { ...flow, tokens };
 }

@@ -15,15 +15,28 @@ export interface SeededData {
 /** A user, a web app with a live refresh token, an API with a role, a service client. */
 export async function seedData(gh: RunningGatehouse): Promise<SeededData> {
   const user = await createUser(gh);
-  const app = await createClient(gh, { client_name: 'Seeded App' }) as SeededData['app'];
+  const app = (await createClient(gh, { client_name: 'Seeded App' })) as SeededData['app'];
   const { tokens } = await loginAndGetTokens(gh, await discover(gh, app), { user });
   assert.ok(tokens.refresh_token);
   const api = `https://seeded-${Date.now()}.example`;
-  assert.equal((await gh.admin('POST', '/admin/resources', { indicator: api, name: 'Seeded API', scopes: [{ name: 'read' }] })).status, 201);
+  assert.equal(
+    (await gh.admin('POST', '/admin/resources', { indicator: api, name: 'Seeded API', scopes: [{ name: 'read' }] }))
+      .status,
+    201,
+  );
   const role = `seeded-${Date.now()}`;
-  assert.equal((await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: api, scope: 'read' }] })).status, 201);
+  assert.equal(
+    (await gh.admin('POST', '/admin/roles', { name: role, permissions: [{ resource: api, scope: 'read' }] })).status,
+    201,
+  );
   assert.equal((await gh.admin('PUT', `/admin/users/${user.id}/roles/${role}`)).status, 204);
-  const service = await createClient(gh, { client_name: 'Seeded Job', grant_types: ['client_credentials'], redirect_uris: [], post_logout_redirect_uris: [], scope: 'read' }) as SeededData['service'];
+  const service = (await createClient(gh, {
+    client_name: 'Seeded Job',
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+    scope: 'read',
+  })) as SeededData['service'];
   return { user, app, service, api, role, refreshToken: tokens.refresh_token! };
 }
 
@@ -33,7 +46,10 @@ export async function assertDataIntact(gh: RunningGatehouse, seeded: SeededData)
   assert.equal(user.status, 200);
   assert.equal(user.body.email, seeded.user.email);
   const roles = await gh.admin('GET', `/admin/users/${seeded.user.id}/roles`);
-  assert.deepEqual(roles.body.items.map((r: { name: string }) => r.name), [seeded.role]);
+  assert.deepEqual(
+    roles.body.items.map((r: { name: string }) => r.name),
+    [seeded.role],
+  );
 
   const config = await discover(gh, seeded.app);
   const refreshed = await client.refreshTokenGrant(config, seeded.refreshToken);

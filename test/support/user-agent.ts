@@ -23,7 +23,10 @@ export class UserAgent {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size) headers.cookie = this.cookieHeader();
     let body: string | undefined;
@@ -31,13 +34,22 @@ export class UserAgent {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     }
-    const res = await this.fetchImpl(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await this.fetchImpl(url, {
+      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      headers,
+      body,
+      redirect: 'manual',
+    });
     this.remember(res);
     return res;
   }
 
   /** Follows redirects until one leaves `origin` (the RP's callback) or a page is returned. */
-  async follow(url: string, origin: string, init: Parameters<UserAgent['request']>[1] = {}): Promise<{ res: Response; url: string; html?: string }> {
+  async follow(
+    url: string,
+    origin: string,
+    init: Parameters<UserAgent['request']>[1] = {},
+  ): Promise<{ res: Response; url: string; html?: string }> {
     let res = await this.request(url, init);
     let current = url;
     for (let hops = 0; hops < 20; hops++) {

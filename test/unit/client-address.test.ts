@@ -71,8 +71,12 @@ describe('TRUSTED_PROXIES and TRUST_PROXY configuration', () => {
 
   it('accepts addresses and CIDRs of both families, and defaults to trusting nobody', () => {
     assert.deepEqual(loadConfig({}).trustedProxies, []);
-    assert.deepEqual(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.0/8, ::1,fd00::/8 ,192.0.2.1,' }).trustedProxies,
-      ['10.0.0.0/8', '::1', 'fd00::/8', '192.0.2.1']);
+    assert.deepEqual(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.0/8, ::1,fd00::/8 ,192.0.2.1,' }).trustedProxies, [
+      '10.0.0.0/8',
+      '::1',
+      'fd00::/8',
+      '192.0.2.1',
+    ]);
   });
 
   it('names the variable and the entry for a bad entry', () => {

@@ -14,16 +14,25 @@ const logger = createLogger('info', ${JSON.stringify(format)});
 routeConsoleToLogger(logger);
 logger.info({ clientId: 'c1' }, 'hello operator');
 console.warn('oidc-provider WARNING: %s', 'something odd');`;
-  return execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  return execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
 }
 
 describe('log format', () => {
   it('json: one record per line with an ISO-8601 time, console warnings included', () => {
-    const lines = logOnce('json').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = logOnce('json')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 2);
     for (const l of lines) assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(lines[0].msg, 'hello operator');
-    assert.deepEqual([lines[1].level, lines[1].source, lines[1].msg], [40, 'console', 'oidc-provider WARNING: something odd']);
+    assert.deepEqual(
+      [lines[1].level, lines[1].source, lines[1].msg],
+      [40, 'console', 'oidc-provider WARNING: something odd'],
+    );
   });
 
   it('pretty: readable lines through pino-pretty', () => {

@@ -8,7 +8,11 @@ const dev = { allowHttpLocalhost: true };
 const ok = (uris: string[], extra: Record<string, unknown> = {}, policy = strict) =>
   assert.doesNotThrow(() => checkRedirectUris({ redirect_uris: uris, ...extra }, policy), uris.join(' '));
 const refused = (uris: string[], extra: Record<string, unknown> = {}, policy = strict) =>
-  assert.throws(() => checkRedirectUris({ redirect_uris: uris, ...extra }, policy), (e: { code?: string }) => e.code === 'invalid_redirect_uri', uris.join(' '));
+  assert.throws(
+    () => checkRedirectUris({ redirect_uris: uris, ...extra }, policy),
+    (e: { code?: string }) => e.code === 'invalid_redirect_uri',
+    uris.join(' '),
+  );
 
 describe('redirect URI policy', () => {
   it('web: https anywhere, http only on loopback IP literals', () => {
@@ -35,7 +39,10 @@ describe('redirect URI policy', () => {
   });
 
   it('post_logout_redirect_uris follow the same rule', () => {
-    assert.throws(() => checkRedirectUris({ post_logout_redirect_uris: ['http://app.example.test/'] }, strict), /post_logout_redirect_uris/);
+    assert.throws(
+      () => checkRedirectUris({ post_logout_redirect_uris: ['http://app.example.test/'] }, strict),
+      /post_logout_redirect_uris/,
+    );
   });
 });
 
@@ -46,7 +53,10 @@ describe('registered scope policy', () => {
     await checkRegisteredScope(undefined, declared);
   });
   it('refuses a scope nothing declares, naming it', async () => {
-    await assert.rejects(checkRegisteredScope('openid orders.read', declared), (e: { code?: string; message: string }) =>
-      e.code === 'invalid_client_metadata' && e.message.includes('orders.read'));
+    await assert.rejects(
+      checkRegisteredScope('openid orders.read', declared),
+      (e: { code?: string; message: string }) =>
+        e.code === 'invalid_client_metadata' && e.message.includes('orders.read'),
+    );
   });
 });

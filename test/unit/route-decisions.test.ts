@@ -14,8 +14,12 @@ type Middleware = (ctx: unknown, next: () => Promise<void>) => Promise<void>;
 
 function tokenContext(path: string, status: number, body: unknown) {
   return {
-    method: 'POST', path, status, body,
-    req: { headers: {} }, ip: '127.0.0.1',
+    method: 'POST',
+    path,
+    status,
+    body,
+    req: { headers: {} },
+    ip: '127.0.0.1',
     oidc: { route: 'token', client: { clientId: 'app' }, params: { grant_type: 'client_credentials' }, entities: {} },
   };
 }
@@ -33,14 +37,22 @@ describe('provider middleware decides on ctx.oidc.route', () => {
     });
 
     it(`answers unauthorized_client for a grant type not allowed at ${path}`, async () => {
-      const ctx = tokenContext(path, 400, { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+      const ctx = tokenContext(path, 400, {
+        error: 'invalid_request',
+        error_description: 'requested grant type is not allowed for this client',
+      });
       await unauthorizedGrantType()(ctx as never, async () => undefined);
       assert.equal((ctx.body as { error: string }).error, 'unauthorized_client');
     });
   }
 
   it('leaves other routes alone', async () => {
-    const ctx = { ...tokenContext('/par', 400, { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' }) };
+    const ctx = {
+      ...tokenContext('/par', 400, {
+        error: 'invalid_request',
+        error_description: 'requested grant type is not allowed for this client',
+      }),
+    };
     ctx.oidc = { ...ctx.oidc, route: 'pushed_authorization_request' };
     await unauthorizedGrantType()(ctx as never, async () => undefined);
     assert.equal((ctx.body as { error: string }).error, 'invalid_request');

@@ -2,7 +2,11 @@ import { createHmac } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { WorkLimiter } from './work-limiter.js';
 
-export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
 
 /**
  * Argon2id password hashes as PHC strings, computed on libuv's thread pool (never on the event
@@ -16,7 +20,10 @@ export class PasswordHasher {
    * work at ~30 ms a hash on 4 threads — past that, shed load rather than queue.
    */
   readonly #limiter = new WorkLimiter(4, 64);
-  constructor(private readonly params: Argon2Params, private readonly pepper?: string) {}
+  constructor(
+    private readonly params: Argon2Params,
+    private readonly pepper?: string,
+  ) {}
 
   private prepare(password: string): string | Buffer {
     return this.pepper ? createHmac('sha256', this.pepper).update(password, 'utf8').digest() : password;

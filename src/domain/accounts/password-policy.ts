@@ -1,6 +1,9 @@
 import { GatehouseError } from '../errors.js';
 
-export interface PasswordPolicy { minLength: number; maxLength: number }
+export interface PasswordPolicy {
+  minLength: number;
+  maxLength: number;
+}
 
 /**
  * NIST SP 800-63B-4 for a password used alone: a length range and nothing else — no composition

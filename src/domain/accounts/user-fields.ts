@@ -13,15 +13,30 @@ export const NAME_MAX_LENGTH = 200;
 /** Longest password accepted before hashing (the policy's maximum is lower; this bounds the work). */
 export const PASSWORD_INPUT_MAX_LENGTH = 4096;
 
-export const emailField = z.string().trim().max(EMAIL_MAX_LENGTH).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
+export const emailField = z
+  .string()
+  .trim()
+  .max(EMAIL_MAX_LENGTH)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
   .describe('Email address; unique, compared case-insensitively.');
-export const nameField = z.string().max(NAME_MAX_LENGTH).nullable().describe(`Display name (at most ${NAME_MAX_LENGTH} characters).`);
-export const passwordField = z.string().max(PASSWORD_INPUT_MAX_LENGTH)
+export const nameField = z
+  .string()
+  .max(NAME_MAX_LENGTH)
+  .nullable()
+  .describe(`Display name (at most ${NAME_MAX_LENGTH} characters).`);
+export const passwordField = z
+  .string()
+  .max(PASSWORD_INPUT_MAX_LENGTH)
   .describe('Password (write-only); the length policy is PASSWORD_MIN_LENGTH–PASSWORD_MAX_LENGTH.');
 
 /** A self-service registration form. */
 export const registrationSchema = z.object({
   email: emailField,
-  name: z.string().trim().max(NAME_MAX_LENGTH).optional().transform((v) => v || null),
+  name: z
+    .string()
+    .trim()
+    .max(NAME_MAX_LENGTH)
+    .optional()
+    .transform((v) => v || null),
   password: passwordField,
 });

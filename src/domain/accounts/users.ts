@@ -4,8 +4,19 @@ import type { PasswordHasher } from './password-hasher.js';
 import { checkPassword, type PasswordPolicy } from './password-policy.js';
 import type { User, UserChanges, UserRepository, UserSessionRevoker } from './user.js';
 
-export interface CreateUserInput { email: string; password?: string; name?: string | null; emailVerified?: boolean }
-export interface UpdateUserInput { email?: string; password?: string; name?: string | null; emailVerified?: boolean; disabled?: boolean }
+export interface CreateUserInput {
+  email: string;
+  password?: string;
+  name?: string | null;
+  emailVerified?: boolean;
+}
+export interface UpdateUserInput {
+  email?: string;
+  password?: string;
+  name?: string | null;
+  emailVerified?: boolean;
+  disabled?: boolean;
+}
 
 export type AuthenticationResult =
   | { ok: true; user: User }
@@ -37,9 +48,17 @@ export class Users {
 
   async create(input: CreateUserInput): Promise<User> {
     const email = normalizeEmail(input.email);
-    const passwordHash = input.password === undefined ? null : await this.hasher.hash(checkPassword(this.policy, input.password));
-    if (await this.repo.findByEmail(email)) throw new GatehouseError('conflict', 'a user with this email already exists');
-    return this.repo.insert({ id: randomUUID(), email, name: input.name ?? null, emailVerified: input.emailVerified ?? false, passwordHash });
+    const passwordHash =
+      input.password === undefined ? null : await this.hasher.hash(checkPassword(this.policy, input.password));
+    if (await this.repo.findByEmail(email))
+      throw new GatehouseError('conflict', 'a user with this email already exists');
+    return this.repo.insert({
+      id: randomUUID(),
+      email,
+      name: input.name ?? null,
+      emailVerified: input.emailVerified ?? false,
+      passwordHash,
+    });
   }
 
   async get(id: string): Promise<User> {
@@ -80,7 +99,8 @@ export class Users {
     if (input.name !== undefined) changes.name = input.name;
     if (input.emailVerified !== undefined) changes.emailVerified = input.emailVerified;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
-    if (input.password !== undefined) changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password));
+    if (input.password !== undefined)
+      changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password));
     const user = await this.repo.update(id, changes);
     this.#active.delete(id);
     if (!user) throw notFound('user');

@@ -9,7 +9,10 @@ export class WorkLimiter {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
-  constructor(private readonly concurrency: number, private readonly maxQueued: number) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxQueued: number,
+  ) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running >= this.concurrency) {

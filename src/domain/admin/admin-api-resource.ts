@@ -46,7 +46,10 @@ export function hasAdminScope(granted: readonly string[], method: string): boole
 }
 
 /** Who an admin access token speaks for, once every check has passed. */
-export interface AdminTokenPrincipal { clientId: string; scopes: string[] }
+export interface AdminTokenPrincipal {
+  clientId: string;
+  scopes: string[];
+}
 
 export type AdminTokenCheck = { ok: true; principal: AdminTokenPrincipal } | { ok: false; reason: string };
 

@@ -104,9 +104,15 @@ export class BufferedAuditLog implements AuditTrail {
   #dropped = 0;
   #failing = false;
 
-  constructor(private readonly repo: AuditEventRepository, private readonly log: AuditErrorLog, options: AuditWriterOptions = {}) {
+  constructor(
+    private readonly repo: AuditEventRepository,
+    private readonly log: AuditErrorLog,
+    options: AuditWriterOptions = {},
+  ) {
     this.#options = { flushIntervalMs: 200, batchSize: 500, maxQueued: 50_000, closeAttempts: 3, ...options };
-    this.#timer = setInterval(() => { this.#tick(); }, this.#options.flushIntervalMs);
+    this.#timer = setInterval(() => {
+      this.#tick();
+    }, this.#options.flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -160,7 +166,9 @@ export class BufferedAuditLog implements AuditTrail {
   }
 
   #startDrain(): Promise<void> {
-    this.#flushing ??= this.#drain().finally(() => { this.#flushing = undefined; });
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = undefined;
+    });
     return this.#flushing;
   }
 
@@ -178,7 +186,8 @@ export class BufferedAuditLog implements AuditTrail {
         await this.repo.insertBatch(batch);
       } catch (err) {
         // Keep the batch as it is; the next tick writes it again (stored once if this commit held).
-        if (!this.#failing) this.log.error({ err, queued: this.pending }, 'audit log write failed; events kept for retry');
+        if (!this.#failing)
+          this.log.error({ err, queued: this.pending }, 'audit log write failed; events kept for retry');
         this.#failing = true;
         this.#reportDropped();
         return;
@@ -192,7 +201,10 @@ export class BufferedAuditLog implements AuditTrail {
 
   #reportDropped(): void {
     if (!this.#dropped) return;
-    this.log.error({ dropped: this.#dropped, maxQueued: this.#options.maxQueued }, 'audit events dropped: queue full while writes failed');
+    this.log.error(
+      { dropped: this.#dropped, maxQueued: this.#options.maxQueued },
+      'audit events dropped: queue full while writes failed',
+    );
     this.#dropped = 0;
   }
 

@@ -32,7 +32,10 @@ const ENFORCED_CACHE_MS = 5000;
 export class Authorization {
   #enforced: { at: number; resources: Set<string> } | undefined;
 
-  constructor(private readonly repo: RoleRepository, private readonly resourceScopes: ResourceScopes) {}
+  constructor(
+    private readonly repo: RoleRepository,
+    private readonly resourceScopes: ResourceScopes,
+  ) {}
 
   /** Every permission must name a scope that its registered resource declares. */
   private async validate(permissions: Permission[]): Promise<void> {
@@ -48,7 +51,12 @@ export class Authorization {
   async createRole(input: RoleInput): Promise<Role> {
     await this.validate(input.permissions);
     if (await this.repo.findByName(input.name)) throw conflict('a role with this name already exists');
-    const created = await this.repo.insert({ id: randomUUID(), name: input.name, description: input.description, permissions: unique(input.permissions) });
+    const created = await this.repo.insert({
+      id: randomUUID(),
+      name: input.name,
+      description: input.description,
+      permissions: unique(input.permissions),
+    });
     this.forgetEnforced();
     return created;
   }
@@ -59,13 +67,19 @@ export class Authorization {
     return role;
   }
 
-  listRoles(): Promise<Role[]> { return this.repo.list(); }
+  listRoles(): Promise<Role[]> {
+    return this.repo.list();
+  }
 
   async updateRole(name: string, changes: RolePatch): Promise<Role> {
     const role = await this.getRole(name);
     if (changes.permissions) await this.validate(changes.permissions);
-    if (changes.name && changes.name !== role.name && await this.repo.findByName(changes.name)) throw conflict('a role with this name already exists');
-    const updated = await this.repo.update(role.id, { ...changes, ...(changes.permissions ? { permissions: unique(changes.permissions) } : {}) });
+    if (changes.name && changes.name !== role.name && (await this.repo.findByName(changes.name)))
+      throw conflict('a role with this name already exists');
+    const updated = await this.repo.update(role.id, {
+      ...changes,
+      ...(changes.permissions ? { permissions: unique(changes.permissions) } : {}),
+    });
     this.forgetEnforced();
     if (!updated) throw notFound('role');
     return updated;

@@ -1,25 +1,35 @@
 import { z } from 'zod';
 
 /** One scope of one registered API (resource indicator), e.g. orders:read on https://api.example. */
-export const permissionSchema = z.object({
-  resource: z.string().min(1).max(2048),
-  scope: z.string().min(1).max(200),
-}).strict();
+export const permissionSchema = z
+  .object({
+    resource: z.string().min(1).max(2048),
+    scope: z.string().min(1).max(200),
+  })
+  .strict();
 
 /** Role names appear in admin URLs (/admin/roles/:name), so they are single URL-safe tokens. */
-const roleName = z.string().min(1).max(100).regex(/^[A-Za-z0-9._:-]+$/, 'role names are letters, digits and . _ : -');
+const roleName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'role names are letters, digits and . _ : -');
 
-export const roleInputSchema = z.object({
-  name: roleName,
-  description: z.string().max(500).optional(),
-  permissions: z.array(permissionSchema).max(500).default([]),
-}).strict();
+export const roleInputSchema = z
+  .object({
+    name: roleName,
+    description: z.string().max(500).optional(),
+    permissions: z.array(permissionSchema).max(500).default([]),
+  })
+  .strict();
 
-export const rolePatchSchema = z.object({
-  name: roleName.optional(),
-  description: z.string().max(500).nullable().optional(),
-  permissions: z.array(permissionSchema).max(500).optional(),
-}).strict();
+export const rolePatchSchema = z
+  .object({
+    name: roleName.optional(),
+    description: z.string().max(500).nullable().optional(),
+    permissions: z.array(permissionSchema).max(500).optional(),
+  })
+  .strict();
 
 export type Permission = z.infer<typeof permissionSchema>;
 export type RoleInput = z.infer<typeof roleInputSchema>;

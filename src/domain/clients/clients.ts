@@ -52,20 +52,25 @@ function withDefaults(input: ClientMetadataInput): ClientMetadataInput {
 
 function check(metadata: ClientMetadataInput): void {
   const grants = metadata.grant_types ?? [];
-  if (grants.includes('authorization_code') && !(metadata.redirect_uris?.length)) {
+  if (grants.includes('authorization_code') && !metadata.redirect_uris?.length) {
     throw new GatehouseError('invalid_redirect_uri', 'redirect_uris is required for the authorization_code grant');
   }
   if (grants.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
-    throw new GatehouseError('invalid_client_metadata', 'client_credentials requires an authenticated client (not token_endpoint_auth_method none)');
+    throw new GatehouseError(
+      'invalid_client_metadata',
+      'client_credentials requires an authenticated client (not token_endpoint_auth_method none)',
+    );
   }
   if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
     throw new GatehouseError('invalid_client_metadata', 'refresh_token requires the authorization_code grant');
   }
 }
 
-const changedConcurrently = () => conflict('the client was changed concurrently (its secret was rotated or it was deleted); retry');
+const changedConcurrently = () =>
+  conflict('the client was changed concurrently (its secret was rotated or it was deleted); retry');
 
-const needsSecret = (m: ClientMetadataInput) => m.token_endpoint_auth_method === 'client_secret_basic' || m.token_endpoint_auth_method === 'client_secret_post';
+const needsSecret = (m: ClientMetadataInput) =>
+  m.token_endpoint_auth_method === 'client_secret_basic' || m.token_endpoint_auth_method === 'client_secret_post';
 
 /** What admins see of a client: never the secret's hash nor the previous secrets' hashes. */
 export function publicClient(metadata: ClientMetadata): PublicClient {
@@ -82,7 +87,10 @@ function previousAfterRotation(current: ClientMetadata, now: number, overlapSeco
   const until = now + overlapSeconds;
   const candidates = [
     ...(current.client_secret ? [{ hash: current.client_secret, expires_at: until }] : []),
-    ...(current.client_secrets_previous ?? []).map((p) => ({ hash: p.hash, expires_at: Math.min(p.expires_at, until) })),
+    ...(current.client_secrets_previous ?? []).map((p) => ({
+      hash: p.hash,
+      expires_at: Math.min(p.expires_at, until),
+    })),
   ];
   return candidates.filter((p) => p.expires_at > now).slice(0, MAX_PREVIOUS_SECRETS);
 }
@@ -139,7 +147,10 @@ export class Clients {
     return (await this.repo.list(options)).map(publicClient);
   }
 
-  async update(clientId: string, changes: ClientMetadataInput): Promise<{ client: PublicClient; clientSecret?: string }> {
+  async update(
+    clientId: string,
+    changes: ClientMetadataInput,
+  ): Promise<{ client: PublicClient; clientSecret?: string }> {
     const current = await this.repo.find(clientId);
     if (!current) throw notFound('client');
     const { client_id, client_id_issued_at, client_secret, client_secrets_previous, ...currentInput } = current;
@@ -160,7 +171,9 @@ export class Clients {
     const now = epochSeconds();
     const previous = secretHash ? (client_secrets_previous ?? []).filter((p) => p.expires_at > now) : [];
     const metadata: ClientMetadata = {
-      ...merged, client_id, client_id_issued_at,
+      ...merged,
+      client_id,
+      client_id_issued_at,
       ...(secretHash ? { client_secret: secretHash } : {}),
       ...(previous.length ? { client_secrets_previous: previous } : {}),
     };
@@ -174,14 +187,23 @@ export class Clients {
    * so deployments can switch over without downtime. Only for clients that authenticate with a
    * secret; public and private_key_jwt clients have none to rotate.
    */
-  async rotateSecret(clientId: string, overlapSeconds = DEFAULT_SECRET_OVERLAP_SECONDS): Promise<{ clientSecret: string; previousExpiresAt: number | null }> {
+  async rotateSecret(
+    clientId: string,
+    overlapSeconds = DEFAULT_SECRET_OVERLAP_SECONDS,
+  ): Promise<{ clientSecret: string; previousExpiresAt: number | null }> {
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_SECRET_OVERLAP_SECONDS) {
-      throw new GatehouseError('invalid_request', `overlap_seconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS}`);
+      throw new GatehouseError(
+        'invalid_request',
+        `overlap_seconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS}`,
+      );
     }
     const current = await this.repo.find(clientId);
     if (!current) throw notFound('client');
     if (!needsSecret(current)) {
-      throw new GatehouseError('invalid_request', `a client with token_endpoint_auth_method ${current.token_endpoint_auth_method ?? 'none'} has no secret to rotate`);
+      throw new GatehouseError(
+        'invalid_request',
+        `a client with token_endpoint_auth_method ${current.token_endpoint_auth_method ?? 'none'} has no secret to rotate`,
+      );
     }
     const now = epochSeconds();
     const clientSecret = generateClientSecret();
@@ -193,8 +215,12 @@ export class Clients {
       ...(previous.length ? { client_secrets_previous: previous } : {}),
     };
     await this.validator.validate(metadata);
-    if (!(await this.repo.replace(clientId, metadata, { ifSecretHash: current.client_secret }))) throw changedConcurrently();
-    return { clientSecret, previousExpiresAt: current.client_secret && overlapSeconds > 0 ? now + overlapSeconds : null };
+    if (!(await this.repo.replace(clientId, metadata, { ifSecretHash: current.client_secret })))
+      throw changedConcurrently();
+    return {
+      clientSecret,
+      previousExpiresAt: current.client_secret && overlapSeconds > 0 ? now + overlapSeconds : null,
+    };
   }
 
   async delete(clientId: string): Promise<void> {

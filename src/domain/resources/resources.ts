@@ -2,13 +2,22 @@ import { z } from 'zod';
 import { ADMIN_RESOURCE, ADMIN_SCOPES } from '../admin/admin-api-resource.js';
 import { GatehouseError, notFound } from '../errors.js';
 
-const scopeToken = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
+const scopeToken = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope names are single tokens without spaces or quotes');
 
-const clientIdToken = z.string().min(1).max(200)
+const clientIdToken = z
+  .string()
+  .min(1)
+  .max(200)
   .regex(/^[\x21-\x7E]+$/, 'client ids are printable characters without spaces');
 
 /** Client ids of resource servers, each named once. */
-const introspectionClients = z.array(clientIdToken).max(100)
+const introspectionClients = z
+  .array(clientIdToken)
+  .max(100)
   .refine((ids) => new Set(ids).size === ids.length, 'introspection_clients must not repeat a client id');
 
 /** An API's settings, without defaults: a PATCH changes only what it names. */
@@ -23,13 +32,17 @@ const resourceFields = {
 };
 
 /** An API that accepts Gatehouse access tokens, named by its resource indicator (RFC 8707). */
-export const resourceInputSchema = z.object({
-  indicator: z.url().refine((u) => !u.includes('#'), 'indicator must not contain a fragment')
-    .refine((u) => u !== ADMIN_RESOURCE, `${ADMIN_RESOURCE} is built in and cannot be registered`),
-  ...resourceFields,
-  scopes: resourceFields.scopes.default([]),
-  access_token_format: resourceFields.access_token_format.default('jwt'),
-}).strict();
+export const resourceInputSchema = z
+  .object({
+    indicator: z
+      .url()
+      .refine((u) => !u.includes('#'), 'indicator must not contain a fragment')
+      .refine((u) => u !== ADMIN_RESOURCE, `${ADMIN_RESOURCE} is built in and cannot be registered`),
+    ...resourceFields,
+    scopes: resourceFields.scopes.default([]),
+    access_token_format: resourceFields.access_token_format.default('jwt'),
+  })
+  .strict();
 
 // Built from the fields without defaults: zod applies a default inside .partial(), so a PATCH of
 // one field would otherwise reset `scopes` and `access_token_format`.
@@ -94,7 +107,8 @@ export class Resources {
 
   async create(input: ResourceInput): Promise<Resource> {
     this.refuseIfBuiltIn(input.indicator);
-    if (await this.repo.find(input.indicator)) throw new GatehouseError('conflict', 'a resource with this indicator already exists');
+    if (await this.repo.find(input.indicator))
+      throw new GatehouseError('conflict', 'a resource with this indicator already exists');
     await this.#checkIntrospectionClients(input.introspection_clients);
     const created = await this.repo.insert(input);
     this.#cache.delete(input.indicator);
@@ -108,7 +122,9 @@ export class Resources {
     return found;
   }
 
-  list(): Promise<Resource[]> { return this.repo.list(); }
+  list(): Promise<Resource[]> {
+    return this.repo.list();
+  }
 
   async update(indicator: string, changes: Partial<ResourceInput>): Promise<Resource> {
     this.refuseIfBuiltIn(indicator);
@@ -134,9 +150,13 @@ export class Resources {
   declaredScopes(options: { fresh?: boolean } = {}): Promise<Set<string>> {
     const hit = this.#declared;
     if (!options.fresh && hit && Date.now() - hit.at < Resources.RESOURCE_CACHE_MS) return hit.value;
-    const value = this.repo.list().then((all) => new Set([...ADMIN_SCOPES, ...all.flatMap((r) => r.scopes.map((s) => s.name))]));
+    const value = this.repo
+      .list()
+      .then((all) => new Set([...ADMIN_SCOPES, ...all.flatMap((r) => r.scopes.map((s) => s.name))]));
     this.#declared = { at: Date.now(), value };
-    value.catch(() => { if (this.#declared?.value === value) this.#declared = undefined; });
+    value.catch(() => {
+      if (this.#declared?.value === value) this.#declared = undefined;
+    });
     return value;
   }
 

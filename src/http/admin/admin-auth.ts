@@ -25,8 +25,18 @@ export function adminAuth(adminKey: string, verifyToken?: AdminTokenVerifier, au
     ctx.set('WWW-Authenticate', code === 'invalid_token' ? `${REALM}, error="invalid_token"` : REALM);
     ctx.state.log?.warn({ event: 'admin.auth_failed', ip: ctx.ip, reason }, 'admin authentication failed');
     // The presented credential is never recorded, only why it failed.
-    audit?.record({ type: 'admin.auth_failed', actor: 'anonymous', ...auditContext(ctx), data: { reason, method: ctx.method, path: ctx.path } });
-    throw new GatehouseError(code, code === 'invalid_token' ? 'the access token is invalid, expired or revoked' : 'a valid admin bearer key or access token is required');
+    audit?.record({
+      type: 'admin.auth_failed',
+      actor: 'anonymous',
+      ...auditContext(ctx),
+      data: { reason, method: ctx.method, path: ctx.path },
+    });
+    throw new GatehouseError(
+      code,
+      code === 'invalid_token'
+        ? 'the access token is invalid, expired or revoked'
+        : 'a valid admin bearer key or access token is required',
+    );
   };
   return async function requireAdmin(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization');
@@ -45,7 +55,10 @@ export function adminAuth(adminKey: string, verifyToken?: AdminTokenVerifier, au
     if (!hasAdminScope(principal.scopes, ctx.method)) {
       const needed = requiredAdminScope(ctx.method);
       ctx.set('WWW-Authenticate', `${REALM}, error="insufficient_scope", scope="${needed}"`);
-      ctx.state.log?.warn({ event: 'admin.insufficient_scope', actor: ctx.state.adminActor, needed }, 'admin token lacks scope');
+      ctx.state.log?.warn(
+        { event: 'admin.insufficient_scope', actor: ctx.state.adminActor, needed },
+        'admin token lacks scope',
+      );
       throw new GatehouseError('insufficient_scope', `this request needs the ${needed} scope`);
     }
     return next();

@@ -13,96 +13,128 @@ import { emailField, nameField } from '../../domain/accounts/user-fields.js';
 const isoTime = z.iso.datetime({ offset: true }).describe('RFC 3339 time');
 const nullableTime = isoTime.nullable();
 
-export const userResponse = z.object({
-  id: z.string().describe('User id (UUID); the `sub` claim.'),
-  email: emailField,
-  name: nameField,
-  email_verified: z.boolean().describe('Whether the email address is known to belong to the user.'),
-  disabled: z.boolean().describe('A disabled user cannot sign in.'),
-  created_at: isoTime,
-  updated_at: isoTime,
-}).strict();
+export const userResponse = z
+  .object({
+    id: z.string().describe('User id (UUID); the `sub` claim.'),
+    email: emailField,
+    name: nameField,
+    email_verified: z.boolean().describe('Whether the email address is known to belong to the user.'),
+    disabled: z.boolean().describe('A disabled user cannot sign in.'),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .strict();
 
-export const clientResponse = clientMetadataSchema.extend({
-  client_id: z.string().describe('The client identifier (generated).'),
-  client_id_issued_at: z.number().int().describe('When the client was registered (epoch seconds).'),
-  client_secret: z.string().optional()
-    .describe('The client secret: only in the answer that created or rotated it; stored as a hash.'),
-  client_secret_expires_at: z.number().int().optional().describe('0: the secret does not expire (RFC 7591).'),
-}).passthrough();
+export const clientResponse = clientMetadataSchema
+  .extend({
+    client_id: z.string().describe('The client identifier (generated).'),
+    client_id_issued_at: z.number().int().describe('When the client was registered (epoch seconds).'),
+    client_secret: z
+      .string()
+      .optional()
+      .describe('The client secret: only in the answer that created or rotated it; stored as a hash.'),
+    client_secret_expires_at: z.number().int().optional().describe('0: the secret does not expire (RFC 7591).'),
+  })
+  .passthrough();
 
-export const secretRotationResponse = z.object({
-  client_id: z.string(),
-  client_secret: z.string().describe('The new secret, shown once.'),
-  client_secret_expires_at: z.number().int(),
-  previous_secret_expires_at: z.number().int().nullable().describe('Until when the outgoing secret still works (epoch seconds).'),
-}).strict();
+export const secretRotationResponse = z
+  .object({
+    client_id: z.string(),
+    client_secret: z.string().describe('The new secret, shown once.'),
+    client_secret_expires_at: z.number().int(),
+    previous_secret_expires_at: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Until when the outgoing secret still works (epoch seconds).'),
+  })
+  .strict();
 
 export const resourceResponse = resourceInputSchema.extend({ created_at: isoTime, updated_at: isoTime }).passthrough();
 
-export const roleResponse = z.object({
-  id: z.string(),
-  name: z.string().describe('Role name (unique).'),
-  description: z.string().optional(),
-  permissions: z.array(permissionSchema).describe('Scopes of registered APIs the role grants.'),
-  created_at: isoTime,
-  updated_at: isoTime,
-}).strict();
+export const roleResponse = z
+  .object({
+    id: z.string(),
+    name: z.string().describe('Role name (unique).'),
+    description: z.string().optional(),
+    permissions: z.array(permissionSchema).describe('Scopes of registered APIs the role grants.'),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .strict();
 
-export const effectivePermissionsResponse = z.object({
-  roles: z.array(z.string()).describe('Names of the roles the user holds.'),
-  direct: z.array(permissionSchema).describe('Permissions granted to the user directly.'),
-  effective: z.array(permissionSchema).describe('The union of both: what tokens may carry.'),
-}).strict();
+export const effectivePermissionsResponse = z
+  .object({
+    roles: z.array(z.string()).describe('Names of the roles the user holds.'),
+    direct: z.array(permissionSchema).describe('Permissions granted to the user directly.'),
+    effective: z.array(permissionSchema).describe('The union of both: what tokens may carry.'),
+  })
+  .strict();
 
-export const signingKeyResponse = z.object({
-  kid: z.string(),
-  alg: z.enum(['ES256', 'RS256', 'EdDSA']),
-  state: z.enum(['next', 'current', 'previous', 'retired']).describe('Derived from the stored times.'),
-  created_at: isoTime,
-  activated_at: isoTime.describe('When it signs (or signed) first.'),
-  deactivated_at: nullableTime,
-  retired_at: nullableTime.describe('When it leaves JWKS.'),
-  revoked_at: nullableTime,
-  public_jwk: z.record(z.string(), z.unknown()).nullable().describe('The public key as published in JWKS; null once retired.'),
-}).strict();
+export const signingKeyResponse = z
+  .object({
+    kid: z.string(),
+    alg: z.enum(['ES256', 'RS256', 'EdDSA']),
+    state: z.enum(['next', 'current', 'previous', 'retired']).describe('Derived from the stored times.'),
+    created_at: isoTime,
+    activated_at: isoTime.describe('When it signs (or signed) first.'),
+    deactivated_at: nullableTime,
+    retired_at: nullableTime.describe('When it leaves JWKS.'),
+    revoked_at: nullableTime,
+    public_jwk: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('The public key as published in JWKS; null once retired.'),
+  })
+  .strict();
 
-export const sessionResponse = z.object({
-  uid: z.string().describe('Session uid (not the cookie value).'),
-  created_at: nullableTime,
-  expires_at: nullableTime,
-  login_at: nullableTime,
-  client_ids: z.array(z.string()).describe('Clients that used the session.'),
-}).strict();
+export const sessionResponse = z
+  .object({
+    uid: z.string().describe('Session uid (not the cookie value).'),
+    created_at: nullableTime,
+    expires_at: nullableTime,
+    login_at: nullableTime,
+    client_ids: z.array(z.string()).describe('Clients that used the session.'),
+  })
+  .strict();
 
-export const grantResponse = z.object({
-  id: z.string(),
-  client_id: z.string(),
-  scopes: z.array(z.string()).describe('OpenID scopes granted.'),
-  resources: z.array(z.object({ indicator: z.string(), scopes: z.array(z.string()) })).describe('API scopes granted, per API.'),
-  created_at: nullableTime,
-  expires_at: nullableTime,
-}).strict();
+export const grantResponse = z
+  .object({
+    id: z.string(),
+    client_id: z.string(),
+    scopes: z.array(z.string()).describe('OpenID scopes granted.'),
+    resources: z
+      .array(z.object({ indicator: z.string(), scopes: z.array(z.string()) }))
+      .describe('API scopes granted, per API.'),
+    created_at: nullableTime,
+    expires_at: nullableTime,
+  })
+  .strict();
 
-export const auditEventResponse = z.object({
-  id: z.string().describe('Event id; increasing, the `after` cursor.'),
-  occurred_at: isoTime,
-  type: z.string().describe('Event type, e.g. login.succeeded, client.updated.'),
-  actor: z.string().describe('user:<id>, client:<id>, admin:<identity>, anonymous or system.'),
-  subject: z.string().nullable().describe('The user the event is about.'),
-  client_id: z.string().nullable(),
-  ip: z.string().nullable(),
-  user_agent: z.string().nullable(),
-  request_id: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()).describe('Details; never secrets, tokens or hashes.'),
-}).strict();
+export const auditEventResponse = z
+  .object({
+    id: z.string().describe('Event id; increasing, the `after` cursor.'),
+    occurred_at: isoTime,
+    type: z.string().describe('Event type, e.g. login.succeeded, client.updated.'),
+    actor: z.string().describe('user:<id>, client:<id>, admin:<identity>, anonymous or system.'),
+    subject: z.string().nullable().describe('The user the event is about.'),
+    client_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    request_id: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()).describe('Details; never secrets, tokens or hashes.'),
+  })
+  .strict();
 
 /** `{ items }`, and for paginated lists `next_cursor` (pass it as `after`; null on the last page). */
 export const listOf = (item: z.ZodType) => z.object({ items: z.array(item) });
-export const pageOf = (item: z.ZodType) => z.object({
-  items: z.array(item),
-  next_cursor: z.string().nullable().describe('Pass as `after` for the next page; null when this is the last.'),
-}).strict();
+export const pageOf = (item: z.ZodType) =>
+  z
+    .object({
+      items: z.array(item),
+      next_cursor: z.string().nullable().describe('Pass as `after` for the next page; null when this is the last.'),
+    })
+    .strict();
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).optional().describe('Items per page, 1–200. @default 50'),

@@ -31,12 +31,21 @@ export interface OperationOptions {
 }
 
 /** `op('post', '/admin/clients', 'Register a client', [201, 400], clientMetadataSchema, { response })`: one line per route. */
-export function op(method: Method, path: string, summary: string, responses: number[], body?: z.ZodType, options: OperationOptions = {}): AdminOperation {
+export function op(
+  method: Method,
+  path: string,
+  summary: string,
+  responses: number[],
+  body?: z.ZodType,
+  options: OperationOptions = {},
+): AdminOperation {
   return { method, path, summary, responses, body, ...options };
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No content',
+  200: 'OK',
+  201: 'Created',
+  204: 'No content',
   400: 'Invalid request: a body, query or path value broke a rule (error: invalid_request, invalid_client_metadata, invalid_redirect_uri)',
   401: 'Admin bearer key or admin access token missing or invalid (error: invalid_token)',
   403: 'An admin access token without the scope this method needs: admin:read for GET, admin:write otherwise (error: insufficient_scope)',
@@ -62,14 +71,20 @@ const ERROR_REF = { $ref: '#/components/schemas/Error' };
 /** `/admin/users/:id` → `/admin/users/{id}` and its path parameters. */
 function openApiPath(pattern: string): { path: string; params: string[] } {
   const params: string[] = [];
-  const path = pattern.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => { params.push(name); return `{${name}}`; });
+  const path = pattern.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
+    params.push(name);
+    return `{${name}}`;
+  });
   return { path, params };
 }
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client may send (`input`) or receives (`output`). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   // Refinements (redirect URI rules, …) have no JSON Schema form; they are enforced, just not described.
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return json;
 }
 
@@ -78,8 +93,11 @@ function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
   return Object.entries(query.shape).map(([name, field]) => {
     const { description, ...schema } = jsonSchema(field as z.ZodType);
     return {
-      name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success,
-      ...(description ? { description } : {}), schema,
+      name,
+      in: 'query',
+      required: !(field as z.ZodType).safeParse(undefined).success,
+      ...(description ? { description } : {}),
+      schema,
     };
   });
 }
@@ -101,12 +119,21 @@ function operationObject(o: AdminOperation, params: string[]): Record<string, un
     operationId: `${o.method}${o.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     ...(o.public ? { security: [] } : {}),
     ...(parameters.length ? { parameters } : {}),
-    ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(o.body) } } } } : {}),
-    responses: Object.fromEntries(codes.sort((a, b) => a - b).map((code) => [String(code), {
-      description: STATUS_TEXT[code] ?? String(code),
-      ...(code >= 400 ? { content: { 'application/json': { schema: ERROR_REF } } } : {}),
-      ...(code >= 200 && code < 300 && code !== 204 ? successContent(o) : {}),
-    }])),
+    ...(o.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(o.body) } } } }
+      : {}),
+    responses: Object.fromEntries(
+      codes
+        .sort((a, b) => a - b)
+        .map((code) => [
+          String(code),
+          {
+            description: STATUS_TEXT[code] ?? String(code),
+            ...(code >= 400 ? { content: { 'application/json': { schema: ERROR_REF } } } : {}),
+            ...(code >= 200 && code < 300 && code !== 204 ? successContent(o) : {}),
+          },
+        ]),
+    ),
   };
 }
 
@@ -115,7 +142,11 @@ function operationObject(o: AdminOperation, params: string[]): Record<string, un
  * ones, served outside the router), plus every registered route the table does not describe yet
  * (marked `x-undocumented`): the document never lists a missing route nor omits a served one.
  */
-export function buildOpenApi(operations: readonly AdminOperation[], router: Router, info: { title: string; version: string }): Record<string, unknown> {
+export function buildOpenApi(
+  operations: readonly AdminOperation[],
+  router: Router,
+  info: { title: string; version: string },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const add = (o: AdminOperation, extra: Record<string, unknown> = {}) => {
     const { path, params } = openApiPath(o.path);
@@ -123,7 +154,11 @@ export function buildOpenApi(operations: readonly AdminOperation[], router: Rout
     paths[path] = item;
     item[o.method] = { ...operationObject(o, params), ...extra };
   };
-  const registered = new Set(router.stack.flatMap((layer) => (typeof layer.path === 'string' ? layer.methods.map((m) => `${m.toLowerCase()} ${layer.path}`) : [])));
+  const registered = new Set(
+    router.stack.flatMap((layer) =>
+      typeof layer.path === 'string' ? layer.methods.map((m) => `${m.toLowerCase()} ${layer.path}`) : [],
+    ),
+  );
   for (const o of operations) if (o.public || registered.has(`${o.method} ${o.path}`)) add(o);
   for (const layer of router.stack) {
     if (typeof layer.path !== 'string') continue;
@@ -141,7 +176,13 @@ export function buildOpenApi(operations: readonly AdminOperation[], router: Rout
     security: [{ adminKey: [] }],
     paths,
     components: {
-      securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'The admin API key (GATEHOUSE_ADMIN_KEY or keys/admin-key)' } },
+      securitySchemes: {
+        adminKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The admin API key (GATEHOUSE_ADMIN_KEY or keys/admin-key)',
+        },
+      },
       schemas: {
         Error: {
           type: 'object',
@@ -157,7 +198,11 @@ export function buildOpenApi(operations: readonly AdminOperation[], router: Rout
 }
 
 /** `GET /openapi.json` on the (prefixed, key-protected) router; built once, after every route is registered. */
-export function openApiRoute(r: Router, operations: readonly AdminOperation[], info: { title: string; version: string }): void {
+export function openApiRoute(
+  r: Router,
+  operations: readonly AdminOperation[],
+  info: { title: string; version: string },
+): void {
   let document: Record<string, unknown> | undefined;
   r.get('/openapi.json', (ctx) => {
     document ??= buildOpenApi(operations, r, info);

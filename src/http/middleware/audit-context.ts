@@ -16,5 +16,5 @@ export function auditContext(ctx: Context): AuditRequestContext {
  */
 export function adminActor(ctx: Context): AuditActor {
   const actor = (ctx.state as { adminActor?: string }).adminActor;
-  return actor && /^(admin|client|user):./.test(actor) ? actor as AuditActor : 'admin:key';
+  return actor && /^(admin|client|user):./.test(actor) ? (actor as AuditActor) : 'admin:key';
 }

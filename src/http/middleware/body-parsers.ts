@@ -3,7 +3,9 @@ import type { Context, Next } from 'koa';
 import { GatehouseError } from '../../domain/errors.js';
 
 declare module 'koa' {
-  interface Request { body?: unknown }
+  interface Request {
+    body?: unknown;
+  }
 }
 
 /**
@@ -62,7 +64,8 @@ export function jsonBody(limitBytes: number) {
 export function formBody(limitBytes: number) {
   return async function parseForm(ctx: Context, next: Next): Promise<void> {
     if (ctx.method === 'POST') {
-      if (!ctx.is('application/x-www-form-urlencoded')) throw new GatehouseError('unsupported_media_type', 'form must be application/x-www-form-urlencoded');
+      if (!ctx.is('application/x-www-form-urlencoded'))
+        throw new GatehouseError('unsupported_media_type', 'form must be application/x-www-form-urlencoded');
       const parsed = parse(await readLimited(ctx, limitBytes));
       const body: Record<string, string> = {};
       for (const [k, v] of Object.entries(parsed)) {

@@ -60,7 +60,7 @@ export function resolveClientAddress(
 ): string {
   const peerAddress = normalizeAddress(peer) ?? peer ?? '';
   if (!trusted.has(peerAddress)) return peerAddress;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor ?? '').split(',');
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '')).split(',');
   let client = peerAddress;
   for (let i = hops.length - 1; i >= 0; i--) {
     if (!hops[i]!.trim()) continue;

@@ -6,7 +6,14 @@ import {
   UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from '../../domain/errors.js';
 
-interface HttpishError { status?: number; statusCode?: number; expose?: boolean; code?: string; message?: string; type?: string }
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  code?: string;
+  message?: string;
+  type?: string;
+}
 
 /** Turns any thrown error into { status, error, description }; 5xx never reveal their message. */
 export function toErrorResponse(err: unknown): { status: number; error: string; description: string } {
@@ -22,7 +29,11 @@ export function toErrorResponse(err: unknown): { status: number; error: string; 
   if (status === 413) return { status, error: 'payload_too_large', description: 'request body exceeds the size limit' };
   if (status === 415) return { status, error: 'unsupported_media_type', description: 'unsupported content type' };
   if (status >= 400 && status < 500) {
-    return { status, error: status === 404 ? 'not_found' : 'invalid_request', description: e.expose && e.message ? e.message.toLowerCase() : 'invalid request' };
+    return {
+      status,
+      error: status === 404 ? 'not_found' : 'invalid_request',
+      description: e.expose && e.message ? e.message.toLowerCase() : 'invalid request',
+    };
   }
   if (status === 503) return { status, error: 'service_unavailable', description: 'service temporarily unavailable' };
   return { status: 500, error: 'server_error', description: 'internal server error' };
@@ -42,7 +53,10 @@ export async function jsonErrors(ctx: Context, next: Next): Promise<void> {
       ctx.state.log?.warn({ err: err.toLog() }, 'storage unavailable: answered 503');
       ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     } else if (status === 503) {
-      ctx.state.log?.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'service unavailable');
+      ctx.state.log?.warn(
+        { err: { name: (err as Error).name, message: (err as Error).message } },
+        'service unavailable',
+      );
     } else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
     else ctx.state.log?.debug({ err: { message: (err as Error).message } }, 'request rejected');
     ctx.status = status;

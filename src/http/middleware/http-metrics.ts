@@ -11,10 +11,14 @@ export const UNMATCHED_ROUTE = 'unmatched';
  */
 export function httpMetrics(metrics: Metrics, port: MetricsPort) {
   return async function observeRequest(ctx: Context, next: Next): Promise<void> {
-    await timeRequest(next, () => ctx.status, (status, seconds) => {
-      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      metrics.observeRequest(port, ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, status, seconds);
-    });
+    await timeRequest(
+      next,
+      () => ctx.status,
+      (status, seconds) => {
+        const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+        metrics.observeRequest(port, ctx.method, typeof route === 'string' ? route : UNMATCHED_ROUTE, status, seconds);
+      },
+    );
   };
 }
 

@@ -2,12 +2,16 @@ import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 
 /** Inline styles only; no scripts at all: every page works without JavaScript. */
-export const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+export const HTML_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 /** `imgSrc`: further image origins for one page (a client's registered logo on the consent page). */
 export function setHtmlSecurityHeaders(ctx: Context, options: { imgSrc?: string[] } = {}): void {
   const imgSrc = options.imgSrc?.filter((o) => /^https?:\/\/[^\s;,']+$/.test(o)) ?? [];
-  ctx.set('Content-Security-Policy', imgSrc.length ? HTML_CSP.replace("img-src 'self' data:", `img-src 'self' data: ${imgSrc.join(' ')}`) : HTML_CSP);
+  ctx.set(
+    'Content-Security-Policy',
+    imgSrc.length ? HTML_CSP.replace("img-src 'self' data:", `img-src 'self' data: ${imgSrc.join(' ')}`) : HTML_CSP,
+  );
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
@@ -22,8 +26,7 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   // A page that set its own (sendPage, e.g. with a client's logo origin) keeps it.
   if (ctx.response.is('html')) {
     if (!ctx.response.get('content-security-policy')) setHtmlSecurityHeaders(ctx);
-  }
-  else ctx.set('X-Content-Type-Options', 'nosniff');
+  } else ctx.set('X-Content-Type-Options', 'nosniff');
 }
 
 /**

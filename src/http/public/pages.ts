@@ -59,7 +59,14 @@ export function prefersJson(ctx: Context): boolean {
  * JSON): a plain sentence first, a way out ("Back to <app>" or "Start again"), and the technical
  * detail — code, description, request id — folded under "Details". 5xx never show a description.
  */
-export function renderErrorPage(views: Views, ctx: Context, status: number, code: string, description?: string, wayOut?: WayOut): void {
+export function renderErrorPage(
+  views: Views,
+  ctx: Context,
+  status: number,
+  code: string,
+  description?: string,
+  wayOut?: WayOut,
+): void {
   const expose = status < 500;
   const detail = expose ? description : undefined;
   if (prefersJson(ctx)) {
@@ -72,15 +79,19 @@ export function renderErrorPage(views: Views, ctx: Context, status: number, code
   const message = FRIENDLY[code] ?? (expose ? COULD_NOT_CONTINUE : FRIENDLY.server_error);
   const requestId = (ctx.state?.requestId as string | undefined) ?? (ctx.get('x-request-id') || undefined);
   const out = wayOut ?? ctx.state?.wayOut ?? START_AGAIN;
-  sendPage(ctx, status, views.render('error', status === 404 ? 'Page not found' : 'Error', {
-    heading: status === 404 ? 'Page not found' : status >= 500 ? 'Something went wrong' : 'We could not continue',
-    message,
-    wayOutHref: out.href,
-    wayOutLabel: out.label,
-    code,
-    detail,
-    requestId,
-  }));
+  sendPage(
+    ctx,
+    status,
+    views.render('error', status === 404 ? 'Page not found' : 'Error', {
+      heading: status === 404 ? 'Page not found' : status >= 500 ? 'Something went wrong' : 'We could not continue',
+      message,
+      wayOutHref: out.href,
+      wayOutLabel: out.label,
+      code,
+      detail,
+      requestId,
+    }),
+  );
 }
 
 const clientOf = (ctx: Context) => (ctx as unknown as { oidc?: { client?: ClientLike } }).oidc?.client;
@@ -94,19 +105,27 @@ export function providerPages(views: Views): PageRenderer {
     },
     logout(ctx, form) {
       const client = clientOf(ctx);
-      sendPage(ctx, 200, views.render('logout', 'Sign out', {
-        form,
-        clientSuffix: client?.clientName ? ` of ${client.clientName}` : '',
-      }));
+      sendPage(
+        ctx,
+        200,
+        views.render('logout', 'Sign out', {
+          form,
+          clientSuffix: client?.clientName ? ` of ${client.clientName}` : '',
+        }),
+      );
     },
     loggedOut(ctx) {
       const client = clientOf(ctx);
       const onwards = client ? clientWayOut(client) : { href: '/', label: 'Continue' };
-      sendPage(ctx, 200, views.render('logged-out', 'Signed out', {
-        clientSuffix: client?.clientName ? ` of ${client.clientName}` : '',
-        onwardsHref: onwards.href,
-        onwardsLabel: onwards.label,
-      }));
+      sendPage(
+        ctx,
+        200,
+        views.render('logged-out', 'Signed out', {
+          clientSuffix: client?.clientName ? ` of ${client.clientName}` : '',
+          onwardsHref: onwards.href,
+          onwardsLabel: onwards.label,
+        }),
+      );
     },
   };
 }

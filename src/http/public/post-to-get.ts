@@ -24,10 +24,14 @@ export function postToGet() {
     if (ctx.method !== 'POST' || !POST_TO_GET_PATHS.includes(path)) return next();
     const declared = ctx.get('content-length') !== '' || ctx.get('transfer-encoding') !== '';
     if (declared && !ctx.is('application/x-www-form-urlencoded')) {
-      throw new GatehouseError('unsupported_media_type', 'the request must be a form (application/x-www-form-urlencoded)');
+      throw new GatehouseError(
+        'unsupported_media_type',
+        'the request must be a form (application/x-www-form-urlencoded)',
+      );
     }
     const body = declared ? await readLimited(ctx, POST_TO_GET_LIMIT_BYTES) : '';
-    if (body.includes('\u0000')) throw new GatehouseError('invalid_request', 'the request must not contain NUL characters');
+    if (body.includes('\u0000'))
+      throw new GatehouseError('invalid_request', 'the request must not contain NUL characters');
     const query = new URLSearchParams(ctx.querystring);
     for (const [name, value] of new URLSearchParams(body)) query.append(name, value);
     const search = query.toString();

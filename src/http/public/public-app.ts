@@ -61,15 +61,25 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
   });
   app.use(probes.routes());
 
-  const interactions = compose([securityHeaders, interactionErrors(deps.views), interactionRoutes(deps).routes()] as Koa.Middleware[]);
+  const interactions = compose([
+    securityHeaders,
+    interactionErrors(deps.views),
+    interactionRoutes(deps).routes(),
+  ] as Koa.Middleware[]);
   app.use(async (ctx, next) => {
     if (!ctx.path.startsWith('/interaction/')) return next();
     await interactions(ctx, next);
   });
   // Whatever the provider does not serve: `/`, POST /authorize and /logout (303 to GET), 404/405 pages.
-  app.use(compose([securityHeaders, interactionErrors(deps.views),
-    landingPage(deps.views, { discovery: '/.well-known/openid-configuration', jwks: deps.jwksPath }),
-    postToGet(), notFound(deps.views)] as Koa.Middleware[]));
+  app.use(
+    compose([
+      securityHeaders,
+      interactionErrors(deps.views),
+      landingPage(deps.views, { discovery: '/.well-known/openid-configuration', jwks: deps.jwksPath }),
+      postToGet(),
+      notFound(deps.views),
+    ] as Koa.Middleware[]),
+  );
 
   return app;
 }
@@ -104,10 +114,18 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
     (req as unknown as { originalUrl?: string }).originalUrl = req.url;
     if (debug) {
       const started = process.hrtime.bigint();
-      res.once('finish', () => deps.logger.debug({
-        requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode,
-        ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
-      }, 'request'));
+      res.once('finish', () =>
+        deps.logger.debug(
+          {
+            requestId,
+            method: req.method,
+            path: req.url?.split('?')[0],
+            status: res.statusCode,
+            ms: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
+          },
+          'request',
+        ),
+      );
     }
     const path = req.url?.split('?')[0];
     if (path === deps.jwksPath) res.setHeader('Cache-Control', jwksCacheControl);

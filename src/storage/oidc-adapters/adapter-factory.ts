@@ -24,13 +24,16 @@ export function createAdapterFactory(deps: AdapterDeps) {
   const { database, sealer } = deps;
   return function adapterFor(model: string): OidcAdapter {
     switch (routeFor(model)) {
-      case 'clients': return new ClientsAdapter(database, deps.clientCache);
-      case 'ephemeral': return deps.redis
-        ? new RedisAdapter(deps.redis, deps.redisPrefix, model, sealer, () => database.requestScope())
-        : new SqlAdapter(database, model, sealer);
-      default: return model === 'RefreshToken'
-        ? new RefreshTokenAdapter(database, sealer, deps.rotations)
-        : new SqlAdapter(database, model, sealer);
+      case 'clients':
+        return new ClientsAdapter(database, deps.clientCache);
+      case 'ephemeral':
+        return deps.redis
+          ? new RedisAdapter(deps.redis, deps.redisPrefix, model, sealer, () => database.requestScope())
+          : new SqlAdapter(database, model, sealer);
+      default:
+        return model === 'RefreshToken'
+          ? new RefreshTokenAdapter(database, sealer, deps.rotations)
+          : new SqlAdapter(database, model, sealer);
     }
   };
 }

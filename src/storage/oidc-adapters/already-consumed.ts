@@ -5,6 +5,7 @@ import { errors } from 'oidc-provider';
  * already consumed (or gone), so this request must not issue anything.
  */
 export function alreadyConsumed(model: string): Error {
-  const label = model === 'RefreshToken' ? 'refresh token' : model === 'AuthorizationCode' ? 'authorization code' : model;
+  const label =
+    model === 'RefreshToken' ? 'refresh token' : model === 'AuthorizationCode' ? 'authorization code' : model;
   return new errors.InvalidGrant(`${label} already used`);
 }

@@ -6,7 +6,10 @@ import type { AdapterPayload, OidcAdapter } from './types.js';
 
 /** Read side of the clients table for oidc-provider; clients are written by the admin API only. */
 export class ClientsAdapter implements OidcAdapter {
-  constructor(private readonly database: Database, private readonly cache: ClientMetadataCache) {}
+  constructor(
+    private readonly database: Database,
+    private readonly cache: ClientMetadataCache,
+  ) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (!storableId(id)) return undefined;
@@ -16,13 +19,25 @@ export class ClientsAdapter implements OidcAdapter {
       return toProviderClientMetadata(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata);
     });
     // A copy: oidc-provider must not be able to change what other requests will see.
-    return metadata ? structuredClone(metadata) as AdapterPayload : undefined;
+    return metadata ? (structuredClone(metadata) as AdapterPayload) : undefined;
   }
 
-  async upsert(): Promise<void> { throw new Error('clients are managed through the admin API'); }
-  async findByUid() { return undefined; }
-  async findByUserCode() { return undefined; }
-  async consume(): Promise<void> { throw new Error('clients cannot be consumed'); }
-  async destroy(): Promise<void> { throw new Error('clients are managed through the admin API'); }
-  async revokeByGrantId(): Promise<void> { /* clients do not belong to grants */ }
+  async upsert(): Promise<void> {
+    throw new Error('clients are managed through the admin API');
+  }
+  async findByUid() {
+    return undefined;
+  }
+  async findByUserCode() {
+    return undefined;
+  }
+  async consume(): Promise<void> {
+    throw new Error('clients cannot be consumed');
+  }
+  async destroy(): Promise<void> {
+    throw new Error('clients are managed through the admin API');
+  }
+  async revokeByGrantId(): Promise<void> {
+    /* clients do not belong to grants */
+  }
 }

@@ -64,10 +64,18 @@ export class RedisAdapter implements OidcAdapter {
   }
 
   /** The payload's key, by the artifact's id as stored (hashed). */
-  private storedKey(storedId: string) { return `${this.prefix}${this.model}:{${storedId}}`; }
-  private key(id: string) { return this.storedKey(this.ids.key(id)); }
-  private grantKey(grantId: string) { return `${this.prefix}grant:{${grantId}}`; }
-  private userCodeKey(userCode: string) { return `${this.prefix}${this.model}:userCode:{${this.ids.key(userCode)}}`; }
+  private storedKey(storedId: string) {
+    return `${this.prefix}${this.model}:{${storedId}}`;
+  }
+  private key(id: string) {
+    return this.storedKey(this.ids.key(id));
+  }
+  private grantKey(grantId: string) {
+    return `${this.prefix}grant:{${grantId}}`;
+  }
+  private userCodeKey(userCode: string) {
+    return `${this.prefix}${this.model}:userCode:{${this.ids.key(userCode)}}`;
+  }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const storedId = this.ids.key(id);
@@ -80,7 +88,11 @@ export class RedisAdapter implements OidcAdapter {
       else await this.redis.set(this.userCodeKey(payload.userCode), storedId);
     }
     if (payload.grantId) {
-      await this.redis.gatehouseIndex(this.grantKey(payload.grantId), key, String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS));
+      await this.redis.gatehouseIndex(
+        this.grantKey(payload.grantId),
+        key,
+        String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS),
+      );
     }
   }
 

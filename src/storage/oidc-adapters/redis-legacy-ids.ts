@@ -7,7 +7,9 @@ import type { TokenSealer } from './token-sealer.js';
 const DONE_MARKER = 'meta:token-ids-hashed';
 const SCAN_COUNT = 1000;
 
-const EPHEMERAL_MODELS = Object.entries(MODEL_ROUTING).filter(([, where]) => where === 'ephemeral').map(([model]) => model);
+const EPHEMERAL_MODELS = Object.entries(MODEL_ROUTING)
+  .filter(([, where]) => where === 'ephemeral')
+  .map(([model]) => model);
 
 /**
  * Re-keys artifacts that a version before hashed ids wrote to Redis (`<prefix><Model>:{<value>}`,

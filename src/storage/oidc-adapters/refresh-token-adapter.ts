@@ -41,7 +41,11 @@ and (expires_at is null or expires_at > now())`;
  *   just-rotated token is answered with that same successor instead of being treated as reuse.
  */
 export class RefreshTokenAdapter extends SqlAdapter {
-  constructor(database: Database, sealer: TokenSealer, private readonly rotations: RefreshRotations) {
+  constructor(
+    database: Database,
+    sealer: TokenSealer,
+    private readonly rotations: RefreshRotations,
+  ) {
     super(database, 'RefreshToken', sealer);
   }
 
@@ -85,13 +89,19 @@ export class RefreshTokenAdapter extends SqlAdapter {
 
 /** The rotation statement, the grace window and the end of a token request's rotation. */
 export class RefreshRotations {
-  constructor(private readonly database: Database, private readonly sealer: TokenSealer) {}
+  constructor(
+    private readonly database: Database,
+    private readonly sealer: TokenSealer,
+  ) {}
 
   /**
    * The successor to answer a presented, already consumed token with: only within the client's
    * grace window, and only while that successor is itself unused.
    */
-  async graceSuccessor(row: Pick<FoundRow, 'consumed_at' | 'successor_id' | 'successor_sealed'>, clientId: string): Promise<string | undefined> {
+  async graceSuccessor(
+    row: Pick<FoundRow, 'consumed_at' | 'successor_id' | 'successor_sealed'>,
+    clientId: string,
+  ): Promise<string | undefined> {
     if (!row.consumed_at || !row.successor_id || !row.successor_sealed) return undefined;
     const grace = await this.graceSeconds(clientId);
     if (!(grace > 0) || Date.now() - new Date(row.consumed_at).getTime() > grace * 1000) return undefined;
@@ -120,10 +130,17 @@ export class RefreshRotations {
       state.pendingRotation = undefined;
       const { id, predecessor, payload, expires } = pending;
       const successorKey = hashTokenId(id);
-      const result = await this.database.db().raw(ROTATE_SQL, [
-        successorKey, this.sealer.seal(id, SUCCESSOR_CONTEXT), hashTokenId(predecessor),
-        successorKey, JSON.stringify(payload), payload.grantId ?? null, expires,
-      ]);
+      const result = await this.database
+        .db()
+        .raw(ROTATE_SQL, [
+          successorKey,
+          this.sealer.seal(id, SUCCESSOR_CONTEXT),
+          hashTokenId(predecessor),
+          successorKey,
+          JSON.stringify(payload),
+          payload.grantId ?? null,
+          expires,
+        ]);
       if ((result as { rows?: unknown[] }).rows?.length) {
         faultPoint('crash-after-refresh-rotation');
         return { kind: 'done' };
@@ -135,17 +152,22 @@ export class RefreshRotations {
     const presented = state?.pendingConsume;
     if (!presented) return { kind: 'done' };
     state.pendingConsume = undefined;
-    const updated = await this.database.db()(TABLE).where({ model: 'RefreshToken', id: hashTokenId(presented) })
-      .whereNull('consumed_at').update({ consumed_at: new Date() });
+    const updated = await this.database
+      .db()(TABLE)
+      .where({ model: 'RefreshToken', id: hashTokenId(presented) })
+      .whereNull('consumed_at')
+      .update({ consumed_at: new Date() });
     if (updated !== 1) throw alreadyConsumed('RefreshToken');
     return { kind: 'done' };
   }
 
   private async afterLostRace(presented: string, successorPayload: AdapterPayload): Promise<RotationOutcome> {
     const grantId = successorPayload.grantId;
-    const row = await this.database.db()(TABLE).where({ model: 'RefreshToken', id: hashTokenId(presented) })
-      .first('consumed_at', 'successor_id', 'successor_sealed') as FoundRow | undefined;
-    const successor = row && await this.graceSuccessor(row, successorPayload.clientId as string);
+    const row = (await this.database
+      .db()(TABLE)
+      .where({ model: 'RefreshToken', id: hashTokenId(presented) })
+      .first('consumed_at', 'successor_id', 'successor_sealed')) as FoundRow | undefined;
+    const successor = row && (await this.graceSuccessor(row, successorPayload.clientId as string));
     return successor ? { kind: 'grace', refreshToken: successor } : { kind: 'lost', grantId };
   }
 }

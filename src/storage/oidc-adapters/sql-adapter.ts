@@ -22,7 +22,7 @@ export type FoundRow = Row & { successor_id: string | null; successor_sealed: st
 
 /** The stored payload (jsonb from pg, text from some drivers) with `consumed` from its column. */
 export function rowPayload(row: Row): AdapterPayload {
-  const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) as AdapterPayload : row.payload;
+  const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as AdapterPayload) : row.payload;
   if (row.consumed_at) payload.consumed = Math.floor(new Date(row.consumed_at).getTime() / 1000);
   return payload;
 }
@@ -35,18 +35,24 @@ export function rowPayload(row: Row): AdapterPayload {
 export class SqlAdapter implements OidcAdapter {
   protected readonly ids: StoredIds;
 
-  constructor(protected readonly database: Database, protected readonly model: string, sealer: TokenSealer) {
+  constructor(
+    protected readonly database: Database,
+    protected readonly model: string,
+    sealer: TokenSealer,
+  ) {
     this.ids = new StoredIds(model, sealer);
   }
 
   protected live() {
-    return this.database.db()(TABLE)
+    return this.database
+      .db()(TABLE)
       .where({ model: this.model })
       .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()));
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    await this.database.db()(TABLE)
+    await this.database
+      .db()(TABLE)
       .insert({
         model: this.model,
         id: this.ids.key(id),
@@ -74,18 +80,21 @@ export class SqlAdapter implements OidcAdapter {
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     if (!storableId(uid)) return undefined;
-    const row = await this.live().andWhere({ uid }).first('payload', 'consumed_at') as Row | undefined;
+    const row = (await this.live().andWhere({ uid }).first('payload', 'consumed_at')) as Row | undefined;
     return row && this.ids.fromStored(rowPayload(row));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (!storableId(userCode)) return undefined;
-    const row = await this.live().andWhere({ user_code: this.ids.key(userCode) }).first('payload', 'consumed_at') as Row | undefined;
+    const row = (await this.live()
+      .andWhere({ user_code: this.ids.key(userCode) })
+      .first('payload', 'consumed_at')) as Row | undefined;
     return row && this.ids.fromStored(rowPayload(row));
   }
 
   async consume(id: string): Promise<void> {
-    const updated = await this.database.db()(TABLE)
+    const updated = await this.database
+      .db()(TABLE)
       .where({ model: this.model, id: this.ids.key(id) })
       .whereNull('consumed_at')
       .update({ consumed_at: new Date() });
@@ -94,7 +103,10 @@ export class SqlAdapter implements OidcAdapter {
 
   async destroy(id: string): Promise<void> {
     if (!storableId(id)) return;
-    await this.database.db()(TABLE).where({ model: this.model, id: this.ids.key(id) }).delete();
+    await this.database
+      .db()(TABLE)
+      .where({ model: this.model, id: this.ids.key(id) })
+      .delete();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -108,5 +120,9 @@ export async function sweepExpired(database: Database, batchSize = 1000): Promis
     `delete from ${TABLE} where ctid in (select ctid from ${TABLE} where expires_at < now() limit ?)`,
     [batchSize],
   );
-  return (res as { rowCount?: number; affectedRows?: number }).rowCount ?? (res as { affectedRows?: number }).affectedRows ?? 0;
+  return (
+    (res as { rowCount?: number; affectedRows?: number }).rowCount ??
+    (res as { affectedRows?: number }).affectedRows ??
+    0
+  );
 }

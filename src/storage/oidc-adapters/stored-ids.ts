@@ -31,7 +31,10 @@ export class StoredIds {
   private readonly plaintext: boolean;
   private readonly sealed: boolean;
 
-  constructor(readonly model: string, private readonly sealer: TokenSealer) {
+  constructor(
+    readonly model: string,
+    private readonly sealer: TokenSealer,
+  ) {
     this.plaintext = PLAINTEXT_ID_MODELS.has(model);
     this.sealed = SEALED_ID_MODELS.has(model);
   }
@@ -58,7 +61,8 @@ export class StoredIds {
   fromStored(stored: AdapterPayload, id?: string): AdapterPayload {
     if (this.plaintext) return stored;
     const { jtiSealed, ...payload } = stored;
-    const jti = id ?? (typeof jtiSealed === 'string' ? this.sealer.open(jtiSealed, sealContext(this.model)) : undefined);
+    const jti =
+      id ?? (typeof jtiSealed === 'string' ? this.sealer.open(jtiSealed, sealContext(this.model)) : undefined);
     if (jti !== undefined) payload.jti = jti;
     return payload;
   }

@@ -1,10 +1,17 @@
-import type { RevocationStorage, RotationOutcome, TokenRequestStorage } from '../../domain/tokens/token-request-storage.js';
+import type {
+  RevocationStorage,
+  RotationOutcome,
+  TokenRequestStorage,
+} from '../../domain/tokens/token-request-storage.js';
 import type { Database } from '../database.js';
 import type { RefreshRotations } from './refresh-token-adapter.js';
 
 /** A token request's storage scope: the refresh-token rotation is written at its end (refresh-token-adapter.ts). */
 export class SqlTokenRequestStorage implements TokenRequestStorage {
-  constructor(private readonly database: Database, private readonly rotations: RefreshRotations) {}
+  constructor(
+    private readonly database: Database,
+    private readonly rotations: RefreshRotations,
+  ) {}
 
   inScope<T>(fn: () => Promise<T>): Promise<T> {
     return this.database.withRequestScope(fn);

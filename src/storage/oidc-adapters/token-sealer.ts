@@ -29,14 +29,19 @@ export class TokenSealer {
 
   open(sealed: string, context: string): string {
     const [version, iv, tag, ct] = sealed.split('.');
-    if (version !== VERSION || !iv || !tag || ct === undefined) throw new GatehouseError('server_error', 'unknown sealed token format');
+    if (version !== VERSION || !iv || !tag || ct === undefined)
+      throw new GatehouseError('server_error', 'unknown sealed token format');
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(context));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     } catch (err) {
-      throw new GatehouseError('server_error', 'cannot open a sealed token: the key-encryption key differs from the one that sealed it', { cause: err });
+      throw new GatehouseError(
+        'server_error',
+        'cannot open a sealed token: the key-encryption key differs from the one that sealed it',
+        { cause: err },
+      );
     }
   }
 }

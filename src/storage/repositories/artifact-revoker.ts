@@ -11,8 +11,13 @@ import type { OidcAdapter } from '../oidc-adapters/types.js';
  */
 export class ArtifactRevoker implements UserSessionRevoker, ClientTokenRevoker, GrantRevoker {
   private readonly adapters: OidcAdapter[];
-  constructor(private readonly database: Database, adapterFor: (model: string) => OidcAdapter) {
-    this.adapters = Object.keys(MODEL_ROUTING).filter((m) => m !== 'Client').map(adapterFor);
+  constructor(
+    private readonly database: Database,
+    adapterFor: (model: string) => OidcAdapter,
+  ) {
+    this.adapters = Object.keys(MODEL_ROUTING)
+      .filter((m) => m !== 'Client')
+      .map(adapterFor);
   }
 
   private async revokeGrants(grantIds: string[]): Promise<void> {
@@ -28,14 +33,30 @@ export class ArtifactRevoker implements UserSessionRevoker, ClientTokenRevoker, 
   }
 
   async revokeAllFor(userId: string): Promise<void> {
-    const grants = await this.database.db()('oidc_models').where({ model: 'Grant' }).whereRaw("payload->>'accountId' = ?", [userId]).pluck('id');
+    const grants = await this.database
+      .db()('oidc_models')
+      .where({ model: 'Grant' })
+      .whereRaw("payload->>'accountId' = ?", [userId])
+      .pluck('id');
     await this.revokeGrants(grants);
-    await this.database.db()('oidc_models').whereIn('model', ['Grant', 'Session']).whereRaw("payload->>'accountId' = ?", [userId]).delete();
+    await this.database
+      .db()('oidc_models')
+      .whereIn('model', ['Grant', 'Session'])
+      .whereRaw("payload->>'accountId' = ?", [userId])
+      .delete();
   }
 
   async revokeAllForClient(clientId: string): Promise<void> {
-    const grants = await this.database.db()('oidc_models').where({ model: 'Grant' }).whereRaw("payload->>'clientId' = ?", [clientId]).pluck('id');
+    const grants = await this.database
+      .db()('oidc_models')
+      .where({ model: 'Grant' })
+      .whereRaw("payload->>'clientId' = ?", [clientId])
+      .pluck('id');
     await this.revokeGrants(grants);
-    await this.database.db()('oidc_models').where({ model: 'Grant' }).whereRaw("payload->>'clientId' = ?", [clientId]).delete();
+    await this.database
+      .db()('oidc_models')
+      .where({ model: 'Grant' })
+      .whereRaw("payload->>'clientId' = ?", [clientId])
+      .delete();
   }
 }

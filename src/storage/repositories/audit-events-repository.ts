@@ -8,8 +8,16 @@ import type { Database } from '../database.js';
 import { classifyStorageError } from '../storage-errors.js';
 
 type Row = {
-  id: string; occurred_at: Date | string; type: string; actor: string; subject: string | null; client_id: string | null;
-  ip: string | null; user_agent: string | null; request_id: string | null; data: unknown;
+  id: string;
+  occurred_at: Date | string;
+  type: string;
+  actor: string;
+  subject: string | null;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  data: unknown;
 };
 
 const toEvent = (r: Row): StoredAuditEvent => ({
@@ -22,7 +30,7 @@ const toEvent = (r: Row): StoredAuditEvent => ({
   ip: r.ip,
   user_agent: r.user_agent,
   request_id: r.request_id,
-  data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data ?? {}) as Record<string, unknown>,
+  data: (typeof r.data === 'string' ? JSON.parse(r.data) : (r.data ?? {})) as Record<string, unknown>,
 });
 
 /**
@@ -69,8 +77,9 @@ function isoTimestamp(date: Date): string {
 
 /** One row: the columns of COLUMN_LIST, tab-separated. */
 function copyLine(e: AuditEvent, batchKey: string | undefined): string {
-  return `${isoTimestamp(e.occurredAt)}\t${copyText(e.type)}\t${copyText(e.actor)}\t${copyText(e.subject)}\t${copyText(e.clientId)}\t${
-    copyText(e.ip)}\t${copyText(e.userAgent)}\t${copyText(e.requestId)}\t${copyText(JSON.stringify(e.data ?? {}))}\t${copyText(batchKey)}\n`;
+  return `${isoTimestamp(e.occurredAt)}\t${copyText(e.type)}\t${copyText(e.actor)}\t${copyText(e.subject)}\t${copyText(e.clientId)}\t${copyText(
+    e.ip,
+  )}\t${copyText(e.userAgent)}\t${copyText(e.requestId)}\t${copyText(JSON.stringify(e.data ?? {}))}\t${copyText(batchKey)}\n`;
 }
 
 const isBatchAlreadyStored = (err: unknown) => err instanceof Conflict && err.constraint === BATCH_KEY_INDEX;
@@ -139,10 +148,14 @@ export class SqlAuditEventRepository implements AuditEventRepository {
     const rows = batch.rows;
     // COPY is not a query knex can send: borrow its pooled connection (a pg client, or the one PGlite
     // instance, so no knex transaction is open on it meanwhile).
-    const pool = this.database.db().client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+    const pool = this.database.db().client as {
+      acquireConnection(): Promise<unknown>;
+      releaseConnection(c: unknown): Promise<void>;
+    };
     const connection = await pool.acquireConnection();
     try {
-      if (this.database.kind === 'pglite') await (connection as PGlite).query(COPY_FROM_BLOB, [], { blob: new Blob([rows]) });
+      if (this.database.kind === 'pglite')
+        await (connection as PGlite).query(COPY_FROM_BLOB, [], { blob: new Blob([rows]) });
       else await copyInto(connection as pg.Client, rows);
     } catch (caught) {
       // COPY talks to the driver directly, past the classifying knex client.
@@ -163,8 +176,20 @@ export class SqlAuditEventRepository implements AuditEventRepository {
   }
 
   async list(filter: AuditFilter, page: AuditPage): Promise<StoredAuditEvent[]> {
-    const q = this.database.db()('audit_events')
-      .select(this.database.db().raw('id::text as id'), 'occurred_at', 'type', 'actor', 'subject', 'client_id', 'ip', 'user_agent', 'request_id', 'data');
+    const q = this.database
+      .db()('audit_events')
+      .select(
+        this.database.db().raw('id::text as id'),
+        'occurred_at',
+        'type',
+        'actor',
+        'subject',
+        'client_id',
+        'ip',
+        'user_agent',
+        'request_id',
+        'data',
+      );
     if (filter.type) q.where('type', filter.type);
     if (filter.subject) q.where('subject', filter.subject);
     if (filter.clientId) q.where('client_id', filter.clientId);

@@ -7,8 +7,13 @@ import type { ClientRepository } from '../../domain/clients/clients.js';
 const parse = (m: unknown) => (typeof m === 'string' ? JSON.parse(m) : m) as ClientMetadata;
 
 export class SqlClientRepository implements ClientRepository {
-  constructor(private readonly database: Database, private readonly cache: ClientMetadataCache) {}
-  private get clients() { return this.database.db()('clients'); }
+  constructor(
+    private readonly database: Database,
+    private readonly cache: ClientMetadataCache,
+  ) {}
+  private get clients() {
+    return this.database.db()('clients');
+  }
 
   async insert(metadata: ClientMetadata): Promise<void> {
     this.cache.invalidate(metadata.client_id);
@@ -27,7 +32,11 @@ export class SqlClientRepository implements ClientRepository {
   }
 
   /** One conditional UPDATE: with `ifSecretHash`, the secret check and the write cannot be split by a concurrent rotation. */
-  async replace(clientId: string, metadata: ClientMetadata, options?: { ifSecretHash: string | undefined }): Promise<boolean> {
+  async replace(
+    clientId: string,
+    metadata: ClientMetadata,
+    options?: { ifSecretHash: string | undefined },
+  ): Promise<boolean> {
     this.cache.invalidate(clientId);
     const q = this.clients.where({ client_id: clientId });
     if (options) {

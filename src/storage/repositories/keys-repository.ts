@@ -11,8 +11,11 @@ const date = (v: unknown) => (v === null || v === undefined ? undefined : new Da
 
 function toRow(k: NewSigningKey) {
   return {
-    kid: k.kid, alg: k.alg, public_jwk: JSON.stringify(k.publicJwk),
-    private_jwk_encrypted: k.privateJwkEncrypted, activated_at: k.activatedAt,
+    kid: k.kid,
+    alg: k.alg,
+    public_jwk: JSON.stringify(k.publicJwk),
+    private_jwk_encrypted: k.privateJwkEncrypted,
+    activated_at: k.activatedAt,
   };
 }
 
@@ -45,7 +48,10 @@ export class SqlKeyRepository implements KeyRepository {
       const { keys, secrets } = await create();
       await trx('signing_keys').insert(keys.map(toRow));
       if (secrets.length) {
-        await trx('secrets').insert(secrets.map((s) => ({ name: s.name, value_encrypted: s.valueEncrypted }))).onConflict('name').ignore();
+        await trx('secrets')
+          .insert(secrets.map((s) => ({ name: s.name, value_encrypted: s.valueEncrypted })))
+          .onConflict('name')
+          .ignore();
       }
     });
   }
@@ -73,7 +79,10 @@ export class SqlKeyRepository implements KeyRepository {
   }
 
   async listSecrets(prefix: string): Promise<{ name: string; valueEncrypted: string }[]> {
-    const rows = await this.database.db()('secrets').where('name', 'like', `${prefix}%`).select('name', 'value_encrypted');
+    const rows = await this.database
+      .db()('secrets')
+      .where('name', 'like', `${prefix}%`)
+      .select('name', 'value_encrypted');
     return rows.map((r) => ({ name: r.name, valueEncrypted: r.value_encrypted }));
   }
 

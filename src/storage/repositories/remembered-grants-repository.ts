@@ -12,17 +12,19 @@ export class SqlRememberedGrants implements RememberedGrants {
   constructor(private readonly database: Database) {}
 
   async remember(accountId: string, clientId: string, grantId: string, expiresAt: Date): Promise<void> {
-    await this.database.db()(TABLE)
+    await this.database
+      .db()(TABLE)
       .insert({ account_id: accountId, client_id: clientId, grant_id: grantId, expires_at: expiresAt })
       .onConflict(['account_id', 'client_id'])
       .merge(['grant_id', 'expires_at']);
   }
 
   async find(accountId: string, clientId: string): Promise<string | undefined> {
-    const row = await this.database.db()(TABLE)
+    const row = (await this.database
+      .db()(TABLE)
       .where({ account_id: accountId, client_id: clientId })
       .andWhere('expires_at', '>', new Date())
-      .first('grant_id') as { grant_id: string } | undefined;
+      .first('grant_id')) as { grant_id: string } | undefined;
     return row?.grant_id;
   }
 

@@ -3,12 +3,19 @@ import type { Database } from '../database.js';
 import type { Resource, ResourceInput, ResourceRepository } from '../../domain/resources/resources.js';
 
 type Row = {
-  indicator: string; name: string | null; scopes: unknown; access_token_ttl_seconds: number | null;
-  access_token_format: 'jwt' | 'opaque'; signing_alg: 'ES256' | 'RS256' | 'EdDSA' | null;
-  introspection_clients: unknown; created_at: Date | string; updated_at: Date | string;
+  indicator: string;
+  name: string | null;
+  scopes: unknown;
+  access_token_ttl_seconds: number | null;
+  access_token_format: 'jwt' | 'opaque';
+  signing_alg: 'ES256' | 'RS256' | 'EdDSA' | null;
+  introspection_clients: unknown;
+  created_at: Date | string;
+  updated_at: Date | string;
 };
 
-const parseJson = <T>(v: unknown): T | undefined => (typeof v === 'string' ? JSON.parse(v) as T : v as T | undefined);
+const parseJson = <T>(v: unknown): T | undefined =>
+  typeof v === 'string' ? (JSON.parse(v) as T) : (v as T | undefined);
 
 const toResource = (r: Row): Resource => ({
   indicator: r.indicator,
@@ -38,7 +45,9 @@ function toRow(input: Partial<ResourceInput>): Record<string, unknown> {
 
 export class SqlResourceRepository implements ResourceRepository {
   constructor(private readonly database: Database) {}
-  private get table() { return this.database.db()<Row>('resources'); }
+  private get table() {
+    return this.database.db()<Row>('resources');
+  }
 
   async insert(resource: ResourceInput): Promise<Resource> {
     const [row] = await this.table.insert(toRow(resource)).returning('*');
@@ -55,7 +64,10 @@ export class SqlResourceRepository implements ResourceRepository {
   }
 
   async update(indicator: string, changes: Partial<ResourceInput>): Promise<Resource | undefined> {
-    const [row] = await this.table.where({ indicator }).update({ ...toRow(changes), updated_at: new Date() }).returning('*');
+    const [row] = await this.table
+      .where({ indicator })
+      .update({ ...toRow(changes), updated_at: new Date() })
+      .returning('*');
     return row ? toResource(row as Row) : undefined;
   }
 

@@ -4,8 +4,14 @@ import { Conflict } from '../../domain/errors.js';
 import type { NewUser, User, UserChanges, UserRecord, UserRepository } from '../../domain/accounts/user.js';
 
 type Row = {
-  id: string; email: string; name: string | null; email_verified: boolean; password_hash: string | null;
-  disabled: boolean; created_at: Date | string; updated_at: Date | string;
+  id: string;
+  email: string;
+  name: string | null;
+  email_verified: boolean;
+  password_hash: string | null;
+  disabled: boolean;
+  created_at: Date | string;
+  updated_at: Date | string;
 };
 
 const toRecord = (r: Row): UserRecord => ({
@@ -30,13 +36,21 @@ const emailTaken = (err: unknown) => new Conflict('a user with this email alread
 export class SqlUserRepository implements UserRepository {
   constructor(private readonly database: Database) {}
 
-  private get users() { return this.database.db()<Row>('users'); }
+  private get users() {
+    return this.database.db()<Row>('users');
+  }
 
   async insert(user: NewUser): Promise<User> {
     try {
-      const [row] = await this.users.insert({
-        id: user.id, email: user.email, name: user.name, email_verified: user.emailVerified, password_hash: user.passwordHash,
-      }).returning('*');
+      const [row] = await this.users
+        .insert({
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          email_verified: user.emailVerified,
+          password_hash: user.passwordHash,
+        })
+        .returning('*');
       return toUser(row as Row);
     } catch (err) {
       if (err instanceof Conflict) throw emailTaken(err);
@@ -58,7 +72,11 @@ export class SqlUserRepository implements UserRepository {
     const q = this.users.orderBy('id').limit(limit);
     if (after) q.where('id', '>', after);
     // position() rather than LIKE: no wildcard characters to escape in what the admin typed.
-    if (search) q.whereRaw("(position(lower(?) in lower(email)) > 0 or position(lower(?) in lower(coalesce(name, ''))) > 0)", [search, search]);
+    if (search)
+      q.whereRaw("(position(lower(?) in lower(email)) > 0 or position(lower(?) in lower(coalesce(name, ''))) > 0)", [
+        search,
+        search,
+      ]);
     return (await q).map((r) => toUser(r as Row));
   }
 

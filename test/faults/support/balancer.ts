@@ -63,7 +63,13 @@ export class Balancer {
     return pool[this.turn++ % pool.length];
   }
 
-  private attempt(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tried: Set<number>, round = 0): void {
+  private attempt(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    tried: Set<number>,
+    round = 0,
+  ): void {
     const port = this.pick(tried);
     if (port === undefined) {
       // Every backend refused: wait a little and go round again (a restart in progress), then give up.
@@ -78,16 +84,25 @@ export class Balancer {
     // haproxy `option forwardfor`: the client's address appended to X-Forwarded-For.
     const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const forwarded = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${client}` : client;
-    const headers = { ...req.headers, connection: 'close', 'content-length': String(body.length), 'x-forwarded-for': forwarded };
-    const upstream = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers, agent: false }, (up) => {
-      this.served.set(port, (this.served.get(port) ?? 0) + 1);
-      const passed: string[] = [];
-      for (let i = 0; i < up.rawHeaders.length; i += 2) {
-        if (!/^(connection|keep-alive)$/i.test(up.rawHeaders[i]!)) passed.push(up.rawHeaders[i]!, up.rawHeaders[i + 1]!);
-      }
-      res.writeHead(up.statusCode ?? 502, passed as unknown as http.OutgoingHttpHeaders);
-      up.pipe(res);
-    });
+    const headers = {
+      ...req.headers,
+      connection: 'close',
+      'content-length': String(body.length),
+      'x-forwarded-for': forwarded,
+    };
+    const upstream = http.request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers, agent: false },
+      (up) => {
+        this.served.set(port, (this.served.get(port) ?? 0) + 1);
+        const passed: string[] = [];
+        for (let i = 0; i < up.rawHeaders.length; i += 2) {
+          if (!/^(connection|keep-alive)$/i.test(up.rawHeaders[i]!))
+            passed.push(up.rawHeaders[i]!, up.rawHeaders[i + 1]!);
+        }
+        res.writeHead(up.statusCode ?? 502, passed as unknown as http.OutgoingHttpHeaders);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') {
         this.healthy.set(port, false);

@@ -8,7 +8,9 @@ if (skew) {
       if (args.length === 0) super(realNow() + skew);
       else super(...args);
     }
-    static now() { return realNow() + skew; }
+    static now() {
+      return realNow() + skew;
+    }
   }
   globalThis.Date = SkewedDate;
 }

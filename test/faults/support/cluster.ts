@@ -20,28 +20,44 @@ export class Instance {
   exits: { code: number | null; signal: NodeJS.Signals | null }[] = [];
   readonly logFile: string;
 
-  constructor(readonly name: string, readonly port: number, readonly adminPort: number, private readonly env: Record<string, string>) {
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    readonly adminPort: number,
+    private readonly env: Record<string, string>,
+  ) {
     this.logFile = path.join(tmpRoot(), `faults-${name}-${Date.now().toString(36)}.log`);
   }
 
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
-  get running(): boolean { return !!this.child && this.child.exitCode === null && this.child.signalCode === null; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
     const log = fs.openSync(this.logFile, 'a');
     const env = { ...process.env, ...this.env, ...extraEnv };
     if (extraEnv.CLOCK_SKEW_MS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${CLOCK_SKEW_SHIM}`.trim();
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', log, log],
+    });
     fs.closeSync(log);
     const child = this.child;
     child.on('exit', (code, signal) => this.exits.push({ code, signal }));
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited during start-up; see ${this.logFile}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${this.name} exited during start-up; see ${this.logFile}`);
       try {
         const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) return;
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
       if (Date.now() > deadline) throw new Error(`${this.name} not ready after 30 s; see ${this.logFile}`);
       await sleep(100);
     }
@@ -50,8 +66,11 @@ export class Instance {
   /** SIGTERM (graceful drain) or SIGKILL; resolves when the process is gone. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return this.exits.at(-1) ?? { code: null, signal: null };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, sig) => resolve({ code, signal: sig })));
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return this.exits.at(-1) ?? { code: null, signal: null };
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
     child.kill(signal);
     return exited;
   }
@@ -61,15 +80,22 @@ export class Instance {
     const child = this.child!;
     if (child.exitCode !== null || child.signalCode !== null) return this.exits.at(-1)!;
     return Promise.race([
-      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, sig) => resolve({ code, signal: sig }))),
-      sleep(timeoutMs).then(() => { throw new Error(`${this.name} did not exit`); }),
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, sig) => resolve({ code, signal: sig })),
+      ),
+      sleep(timeoutMs).then(() => {
+        throw new Error(`${this.name} did not exit`);
+      }),
     ]);
   }
 
   admin(method: string, p: string, body?: unknown): Promise<Response> {
     return fetch(`http://127.0.0.1:${this.adminPort}${p}`, {
       method,
-      headers: { authorization: `Bearer ${this.env.GATEHOUSE_ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${this.env.GATEHOUSE_ADMIN_KEY}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
   }
@@ -85,8 +111,14 @@ export interface ClusterOptions {
  * same configuration and keys, and a round-robin balancer without stickiness as the issuer.
  */
 export class Cluster {
-  readonly pgProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(PG_ADMIN_URL).port || 5432) }, 'postgres');
-  readonly redisProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(TEST_REDIS_URL).port || 6379) }, 'redis');
+  readonly pgProxy = new FaultProxy(
+    { host: '127.0.0.1', port: Number(new URL(PG_ADMIN_URL).port || 5432) },
+    'postgres',
+  );
+  readonly redisProxy = new FaultProxy(
+    { host: '127.0.0.1', port: Number(new URL(TEST_REDIS_URL).port || 6379) },
+    'redis',
+  );
   readonly instances: Instance[] = [];
   balancer!: Balancer;
   storage!: TestStorage;
@@ -113,7 +145,12 @@ export class Cluster {
     await this.pgProxy.start();
     await this.redisProxy.start();
     const ports = [await freePort(), await freePort()];
-    this.balancer = new Balancer(() => this.instances.filter((i) => i.running).map((i) => i.port).concat(this.instances.every((i) => !i.running) ? ports : []));
+    this.balancer = new Balancer(() =>
+      this.instances
+        .filter((i) => i.running)
+        .map((i) => i.port)
+        .concat(this.instances.every((i) => !i.running) ? ports : []),
+    );
     const lbPort = await this.balancer.start();
     this.issuer = `http://127.0.0.1:${lbPort}`;
     const db = new URL(this.databaseUrl);
@@ -138,7 +175,9 @@ export class Cluster {
     };
     for (const [i, port] of ports.entries()) {
       const adminPort = await freePort();
-      this.instances.push(new Instance(`gh${i + 1}`, port!, adminPort, { ...shared, PORT: String(port), ADMIN_PORT: String(adminPort) }));
+      this.instances.push(
+        new Instance(`gh${i + 1}`, port!, adminPort, { ...shared, PORT: String(port), ADMIN_PORT: String(adminPort) }),
+      );
     }
     // The first start migrates and generates keys; the second finds them.
     await this.instances[0]!.start();
@@ -173,7 +212,9 @@ export class Cluster {
   /** Server connections PostgreSQL holds for this deployment's database. */
   async pgConnections(): Promise<number> {
     const name = new URL(this.databaseUrl).pathname.slice(1);
-    const [row] = await this.sql<{ n: string }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+    const [row] = await this.sql<{ n: string }>('select count(*)::int as n from pg_stat_activity where datname = $1', [
+      name,
+    ]);
     return Number(row!.n);
   }
 

@@ -14,7 +14,10 @@ export class FaultProxy {
   latencyMs = 0;
   port = 0;
 
-  constructor(private readonly target: { host: string; port: number }, readonly name: string) {}
+  constructor(
+    private readonly target: { host: string; port: number },
+    readonly name: string,
+  ) {}
 
   async start(): Promise<number> {
     this.server = net.createServer((client) => this.accept(client));
@@ -24,7 +27,9 @@ export class FaultProxy {
   }
 
   /** Open client connections right now (a leak shows as a count that does not come back down). */
-  get connections(): number { return this.pairs.size; }
+  get connections(): number {
+    return this.pairs.size;
+  }
 
   /** Cut every connection now; refuse new ones until `pass()`. */
   down(): void {

@@ -48,7 +48,11 @@ export class Ledger {
   uncertainIssuance = false;
 
   issue(token: Omit<IssuedToken, 'state' | 'issuedAt'>): void {
-    this.tokens.set(token.value, { ...token, issuedAt: Date.now(), state: this.uncertainIssuance && token.kind === 'access_token' ? 'uncertain' : 'live' });
+    this.tokens.set(token.value, {
+      ...token,
+      issuedAt: Date.now(),
+      state: this.uncertainIssuance && token.kind === 'access_token' ? 'uncertain' : 'live',
+    });
   }
 
   /** RFC 7009 §2.1 as oidc-provider does it: revoking an access or refresh token revokes its whole grant. */
@@ -88,7 +92,10 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** p50/p99 per endpoint and failure counts for a window of samples. */
-export function summarize(samples: Sample[]): { endpoints: Record<string, { n: number; p50: number; p99: number; failures: number }>; failures: Record<string, number> } {
+export function summarize(samples: Sample[]): {
+  endpoints: Record<string, { n: number; p50: number; p99: number; failures: number }>;
+  failures: Record<string, number>;
+} {
   const endpoints: Record<string, { n: number; p50: number; p99: number; failures: number }> = {};
   const failures: Record<string, number> = {};
   const by = new Map<string, Sample[]>();
@@ -98,7 +105,12 @@ export function summarize(samples: Sample[]): { endpoints: Record<string, { n: n
   }
   for (const [endpoint, list] of [...by].sort()) {
     const ok = list.filter((s) => !s.failure).map((s) => s.ms);
-    endpoints[endpoint] = { n: list.length, p50: Math.round(percentile(ok, 50) * 10) / 10, p99: Math.round(percentile(ok, 99) * 10) / 10, failures: list.filter((s) => s.failure).length };
+    endpoints[endpoint] = {
+      n: list.length,
+      p50: Math.round(percentile(ok, 50) * 10) / 10,
+      p99: Math.round(percentile(ok, 99) * 10) / 10,
+      failures: list.filter((s) => s.failure).length,
+    };
   }
   return { endpoints, failures };
 }

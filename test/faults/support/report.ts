@@ -30,12 +30,34 @@ export const results = new Map<string, ScenarioResult>();
 export function recordScenario(result: ScenarioResult): void {
   recorded.push(result);
   results.set(result.name, result);
-  process.stdout.write(`# ${result.name}: ${JSON.stringify({ flows: result.flows, requests: result.requests, recoveryMs: result.recoveryMs, violations: result.invariants.violations.length, failures: result.overall.failures })}\n`);
+  process.stdout.write(
+    `# ${result.name}: ${JSON.stringify({ flows: result.flows, requests: result.requests, recoveryMs: result.recoveryMs, violations: result.invariants.violations.length, failures: result.overall.failures })}\n`,
+  );
 }
 
-const fmt = (s?: ReturnType<typeof summarize>, keys = ['token:authorization_code', 'token:refresh_token', 'token:client_credentials', 'introspection', 'jwks', 'login']) =>
-  (s ? keys.filter((k) => s.endpoints[k]).map((k) => `${k.replace('token:', '')} ${s.endpoints[k]!.p50}/${s.endpoints[k]!.p99}`).join('; ') : '—');
-const failures = (s?: ReturnType<typeof summarize>) => (s && Object.keys(s.failures).length ? Object.entries(s.failures).map(([k, v]) => `${v} ${k}`).join(', ') : 'none');
+const fmt = (
+  s?: ReturnType<typeof summarize>,
+  keys = [
+    'token:authorization_code',
+    'token:refresh_token',
+    'token:client_credentials',
+    'introspection',
+    'jwks',
+    'login',
+  ],
+) =>
+  s
+    ? keys
+        .filter((k) => s.endpoints[k])
+        .map((k) => `${k.replace('token:', '')} ${s.endpoints[k]!.p50}/${s.endpoints[k]!.p99}`)
+        .join('; ')
+    : '—';
+const failures = (s?: ReturnType<typeof summarize>) =>
+  s && Object.keys(s.failures).length
+    ? Object.entries(s.failures)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')
+    : 'none';
 
 /** The results table: into .test-tmp/faults-report.md always, into docs/reliability.md with FAULTS_WRITE_DOCS=1. */
 export function writeReport(profile: string): void {
@@ -48,9 +70,20 @@ export function writeReport(profile: string): void {
     '',
     '| scenario | flows / requests | invariant violations | failed answers (whole run) | p50/p99 ms during fault | p50/p99 ms after | recovery |',
     '|---|---|---|---|---|---|---|',
-    ...recorded.map((r) => `| ${r.name} | ${r.flows} / ${r.requests} | ${r.invariants.violations.length ? r.invariants.violations.slice(0, 3).join('; ') : '0'} | ${failures(r.overall)} | ${fmt(r.during ?? r.overall)} | ${fmt(r.after)} | ${r.recoveryMs === undefined ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s`} |`),
+    ...recorded.map(
+      (r) =>
+        `| ${r.name} | ${r.flows} / ${r.requests} | ${r.invariants.violations.length ? r.invariants.violations.slice(0, 3).join('; ') : '0'} | ${failures(r.overall)} | ${fmt(r.during ?? r.overall)} | ${fmt(r.after)} | ${r.recoveryMs === undefined ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s`} |`,
+    ),
     '',
-    ...recorded.flatMap((r) => (r.notes.length ? [`- **${r.name}**: ${r.notes.join('; ')}; end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`] : [`- **${r.name}**: end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`])),
+    ...recorded.flatMap((r) =>
+      r.notes.length
+        ? [
+            `- **${r.name}**: ${r.notes.join('; ')}; end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`,
+          ]
+        : [
+            `- **${r.name}**: end checks: ${r.invariants.checkedLive} live and ${r.invariants.checkedDead} consumed/revoked tokens introspected on both instances, ${r.invariants.chains} chains refreshed, ${r.invariants.auditTokenIssued}/${r.invariants.tokenResponses} token.issued audit events`,
+          ],
+    ),
     END,
   ];
   const block = lines.join('\n');

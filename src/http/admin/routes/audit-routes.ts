@@ -20,7 +20,11 @@ export function auditRoutes(r: Router, events: AuditTrail): void {
   r.get('/audit-events', async (ctx) => {
     const filter = parseAuditFilter(ctx.query);
     const page = pageParams(ctx.query);
-    const items = await events.list(filter, { limit: page.limit, after: parseAuditCursor(ctx.query.after), order: 'desc' });
+    const items = await events.list(filter, {
+      limit: page.limit,
+      after: parseAuditCursor(ctx.query.after),
+      order: 'desc',
+    });
     ctx.body = { items, next_cursor: items.length === page.limit ? items.at(-1)!.id : null };
   });
 
@@ -29,13 +33,17 @@ export function auditRoutes(r: Router, events: AuditTrail): void {
     const max = ctx.query.limit === undefined ? Infinity : exportLimit(ctx.query.limit);
     let after = parseAuditCursor(ctx.query.after);
     // The first page is read before answering, so a database error is still a clean 5xx.
-    let first: Awaited<ReturnType<AuditTrail['list']>> | undefined =
-      await events.list(filter, { limit: Math.min(EXPORT_PAGE_ROWS, max), after, order: 'asc' });
+    let first: Awaited<ReturnType<AuditTrail['list']>> | undefined = await events.list(filter, {
+      limit: Math.min(EXPORT_PAGE_ROWS, max),
+      after,
+      order: 'asc',
+    });
     let sent = 0;
     const log = ctx.state.log;
     async function* lines(): AsyncGenerator<string> {
       while (sent < max) {
-        const page = first ?? await events.list(filter, { limit: Math.min(EXPORT_PAGE_ROWS, max - sent), after, order: 'asc' });
+        const page =
+          first ?? (await events.list(filter, { limit: Math.min(EXPORT_PAGE_ROWS, max - sent), after, order: 'asc' }));
         first = undefined;
         if (!page.length) return;
         yield page.map((e) => `${JSON.stringify(e)}\n`).join('');
@@ -56,7 +64,8 @@ export function auditRoutes(r: Router, events: AuditTrail): void {
 
 function exportLimit(raw: unknown): number {
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 1) throw new GatehouseError('invalid_request', 'limit must be a positive integer');
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 1)
+    throw new GatehouseError('invalid_request', 'limit must be a positive integer');
   return n;
 }
 
@@ -81,16 +90,19 @@ export function parseAuditFilter(query: Record<string, unknown>): AuditFilter {
     return d;
   };
   const type = one('type');
-  if (type !== undefined && !isAuditEventType(type)) throw new GatehouseError('invalid_request', 'type is not a known audit event type');
+  if (type !== undefined && !isAuditEventType(type))
+    throw new GatehouseError('invalid_request', 'type is not a known audit event type');
   const since = time('since');
   const until = time('until');
-  if (since && until && since > until) throw new GatehouseError('invalid_request', 'since must not be later than until');
+  if (since && until && since > until)
+    throw new GatehouseError('invalid_request', 'since must not be later than until');
   return { type, subject: one('user'), clientId: one('client'), since, until };
 }
 
 /** An `after` cursor is an event id. */
 export function parseAuditCursor(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^[1-9]\d{0,17}$/.test(value)) throw new GatehouseError('invalid_request', 'after must be an event id from next_cursor');
+  if (typeof value !== 'string' || !/^[1-9]\d{0,17}$/.test(value))
+    throw new GatehouseError('invalid_request', 'after must be an event id from next_cursor');
   return value;
 }

@@ -16,14 +16,21 @@ export function resourcesRoutes(r: Router, resources: Resources, audit?: AuditLo
     ctx.status = 201;
     ctx.body = created;
   });
-  r.get('/resources', async (ctx) => { ctx.body = { items: await resources.listAll() }; });
-  r.get('/resources/:indicator', async (ctx) => { ctx.body = await resources.describe(ctx.params.indicator!); });
+  r.get('/resources', async (ctx) => {
+    ctx.body = { items: await resources.listAll() };
+  });
+  r.get('/resources/:indicator', async (ctx) => {
+    ctx.body = await resources.describe(ctx.params.indicator!);
+  });
   r.patch('/resources/:indicator', async (ctx) => {
     resources.refuseIfBuiltIn(ctx.params.indicator!);
     const changes = parseBody(resourcePatchSchema, ctx.request.body);
     const before = await resources.get(ctx.params.indicator!);
     const after = await resources.update(ctx.params.indicator!, changes);
-    recordAdminChange(audit, ctx, { type: 'resource.updated', data: { indicator: after.indicator, before, after, changed: Object.keys(changes) } });
+    recordAdminChange(audit, ctx, {
+      type: 'resource.updated',
+      data: { indicator: after.indicator, before, after, changed: Object.keys(changes) },
+    });
     ctx.body = after;
   });
   r.delete('/resources/:indicator', async (ctx) => {

@@ -1,6 +1,11 @@
 import type Router from '@koa/router';
 import type { Authorization } from '../../../domain/authorization/authorization.js';
-import { permissionSchema, roleInputSchema, rolePatchSchema, type RoleHolder } from '../../../domain/authorization/roles.js';
+import {
+  permissionSchema,
+  roleInputSchema,
+  rolePatchSchema,
+  type RoleHolder,
+} from '../../../domain/authorization/roles.js';
 import type { AuditLog } from '../../../domain/audit/audit-log.js';
 import { recordAdminChange } from '../admin-audit.js';
 import { parseBody } from '../validate.js';
@@ -21,13 +26,20 @@ export function rolesRoutes(r: Router, authorization: Authorization, audit?: Aud
     ctx.set('Location', `/admin/roles/${encodeURIComponent(role.name)}`);
     ctx.body = role;
   });
-  r.get('/roles', async (ctx) => { ctx.body = { items: await authorization.listRoles() }; });
-  r.get('/roles/:role', async (ctx) => { ctx.body = await authorization.getRole(ctx.params.role!); });
+  r.get('/roles', async (ctx) => {
+    ctx.body = { items: await authorization.listRoles() };
+  });
+  r.get('/roles/:role', async (ctx) => {
+    ctx.body = await authorization.getRole(ctx.params.role!);
+  });
   r.patch('/roles/:role', async (ctx) => {
     const changes = parseBody(rolePatchSchema, ctx.request.body);
     const before = await authorization.getRole(ctx.params.role!);
     const after = await authorization.updateRole(ctx.params.role!, changes);
-    recordAdminChange(audit, ctx, { type: 'role.updated', data: { role: after.name, before, after, changed: Object.keys(changes) } });
+    recordAdminChange(audit, ctx, {
+      type: 'role.updated',
+      data: { role: after.name, before, after, changed: Object.keys(changes) },
+    });
     ctx.body = after;
   });
   r.delete('/roles/:role', async (ctx) => {
@@ -36,21 +48,36 @@ export function rolesRoutes(r: Router, authorization: Authorization, audit?: Aud
     ctx.status = 204;
   });
 
-  for (const [holder, path] of [['user', '/users/:id/roles'], ['client', '/clients/:id/roles']] as const) {
-    r.get(path, async (ctx) => { ctx.body = { items: await authorization.rolesOf(holder, ctx.params.id!) }; });
+  for (const [holder, path] of [
+    ['user', '/users/:id/roles'],
+    ['client', '/clients/:id/roles'],
+  ] as const) {
+    r.get(path, async (ctx) => {
+      ctx.body = { items: await authorization.rolesOf(holder, ctx.params.id!) };
+    });
     r.put(`${path}/:role`, async (ctx) => {
       const role = await authorization.assignRole(holder, ctx.params.id!, ctx.params.role!);
-      recordAdminChange(audit, ctx, { type: 'role.assigned', ...holderRef(holder, ctx.params.id!), data: { role: role.name, holder } });
+      recordAdminChange(audit, ctx, {
+        type: 'role.assigned',
+        ...holderRef(holder, ctx.params.id!),
+        data: { role: role.name, holder },
+      });
       ctx.status = 204;
     });
     r.delete(`${path}/:role`, async (ctx) => {
       const role = await authorization.unassignRole(holder, ctx.params.id!, ctx.params.role!);
-      recordAdminChange(audit, ctx, { type: 'role.unassigned', ...holderRef(holder, ctx.params.id!), data: { role: role.name, holder } });
+      recordAdminChange(audit, ctx, {
+        type: 'role.unassigned',
+        ...holderRef(holder, ctx.params.id!),
+        data: { role: role.name, holder },
+      });
       ctx.status = 204;
     });
   }
 
-  r.get('/users/:id/permissions', async (ctx) => { ctx.body = await authorization.effectivePermissions(ctx.params.id!); });
+  r.get('/users/:id/permissions', async (ctx) => {
+    ctx.body = await authorization.effectivePermissions(ctx.params.id!);
+  });
   r.put('/users/:id/permissions', async (ctx) => {
     const permission = parseBody(permissionSchema, ctx.request.body);
     await authorization.grantPermission(ctx.params.id!, permission);

@@ -4,14 +4,23 @@ import type { UserGrant, UserSession, UserSessions } from '../../../domain/accou
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function sessionResponse(s: UserSession) {
-  return { uid: s.uid, created_at: iso(s.createdAt), expires_at: iso(s.expiresAt), login_at: iso(s.loginAt), client_ids: s.clientIds };
+  return {
+    uid: s.uid,
+    created_at: iso(s.createdAt),
+    expires_at: iso(s.expiresAt),
+    login_at: iso(s.loginAt),
+    client_ids: s.clientIds,
+  };
 }
 
 function grantResponse(g: UserGrant) {
   return {
-    id: g.id, client_id: g.clientId, scopes: g.scopes,
+    id: g.id,
+    client_id: g.clientId,
+    scopes: g.scopes,
     resources: g.resources.map((r) => ({ indicator: r.indicator, scopes: r.scopes })),
-    created_at: iso(g.createdAt), expires_at: iso(g.expiresAt),
+    created_at: iso(g.createdAt),
+    expires_at: iso(g.expiresAt),
   };
 }
 
@@ -30,7 +39,10 @@ export function userSessionsRoutes(r: Router, sessions: UserSessions): void {
   });
   r.delete('/users/:id/sessions/:sid', async (ctx) => {
     await sessions.revokeSession(ctx.params.id!, ctx.params.sid!);
-    ctx.state.log.info({ event: 'user.session_revoked', userId: ctx.params.id, sessionUid: ctx.params.sid }, 'user session revoked');
+    ctx.state.log.info(
+      { event: 'user.session_revoked', userId: ctx.params.id, sessionUid: ctx.params.sid },
+      'user session revoked',
+    );
     ctx.status = 204;
   });
   r.get('/users/:id/grants', async (ctx) => {
@@ -38,7 +50,10 @@ export function userSessionsRoutes(r: Router, sessions: UserSessions): void {
   });
   r.delete('/users/:id/grants/:grantId', async (ctx) => {
     await sessions.revokeGrant(ctx.params.id!, ctx.params.grantId!);
-    ctx.state.log.info({ event: 'user.grant_revoked', userId: ctx.params.id, grantId: ctx.params.grantId }, 'user grant revoked');
+    ctx.state.log.info(
+      { event: 'user.grant_revoked', userId: ctx.params.id, grantId: ctx.params.grantId },
+      'user grant revoked',
+    );
     ctx.status = 204;
   });
 }

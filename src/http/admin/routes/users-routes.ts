@@ -8,20 +8,31 @@ import type { AuditLog } from '../../../domain/audit/audit-log.js';
 import { recordAdminChange } from '../admin-audit.js';
 import { pageParams, parseBody } from '../validate.js';
 
-export const createUserSchema = z.object({
-  email: emailField,
-  password: passwordField.optional(),
-  name: nameField.optional(),
-  email_verified: z.boolean().optional().describe('Whether the email address is known to belong to the user. @default false'),
-}).strict();
-export const updateUserSchema = z.object({
-  email: emailField.optional(),
-  password: passwordField.optional(),
-  name: nameField.optional(),
-  email_verified: z.boolean().optional()
-    .describe('Whether the email address is known to belong to the user; a new email resets it to false unless set here.'),
-  disabled: z.boolean().optional().describe('A disabled user cannot sign in; their sessions and tokens are revoked.'),
-}).strict();
+export const createUserSchema = z
+  .object({
+    email: emailField,
+    password: passwordField.optional(),
+    name: nameField.optional(),
+    email_verified: z
+      .boolean()
+      .optional()
+      .describe('Whether the email address is known to belong to the user. @default false'),
+  })
+  .strict();
+export const updateUserSchema = z
+  .object({
+    email: emailField.optional(),
+    password: passwordField.optional(),
+    name: nameField.optional(),
+    email_verified: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether the email address is known to belong to the user; a new email resets it to false unless set here.',
+      ),
+    disabled: z.boolean().optional().describe('A disabled user cannot sign in; their sessions and tokens are revoked.'),
+  })
+  .strict();
 
 const searchSchema = z.string().trim().max(200, 'q must be at most 200 characters').optional();
 
@@ -36,9 +47,18 @@ function searchParam(query: Record<string, unknown>): string | undefined {
 export function usersRoutes(r: Router, users: Users, audit?: AuditLog): void {
   r.post('/users', async (ctx) => {
     const input = parseBody(createUserSchema, ctx.request.body);
-    const user = await users.create({ email: input.email, password: input.password, name: input.name, emailVerified: input.email_verified });
+    const user = await users.create({
+      email: input.email,
+      password: input.password,
+      name: input.name,
+      emailVerified: input.email_verified,
+    });
     ctx.state.log.info({ event: 'user.created', userId: user.id }, 'user created');
-    recordAdminChange(audit, ctx, { type: 'user.created', subject: user.id, data: { after: publicUser(user), password_set: input.password !== undefined } });
+    recordAdminChange(audit, ctx, {
+      type: 'user.created',
+      subject: user.id,
+      data: { after: publicUser(user), password_set: input.password !== undefined },
+    });
     ctx.status = 201;
     ctx.set('Location', `/admin/users/${user.id}`);
     ctx.body = publicUser(user);
@@ -48,26 +68,49 @@ export function usersRoutes(r: Router, users: Users, audit?: AuditLog): void {
     const items = (await users.list({ ...page, q: searchParam(ctx.query) })).map(publicUser);
     ctx.body = { items, next_cursor: items.length === page.limit ? items.at(-1)!.id : null };
   });
-  r.get('/users/:id', async (ctx) => { ctx.body = publicUser(await users.get(ctx.params.id!)); });
+  r.get('/users/:id', async (ctx) => {
+    ctx.body = publicUser(await users.get(ctx.params.id!));
+  });
   r.patch('/users/:id', async (ctx) => {
     const input = parseBody(updateUserSchema, ctx.request.body);
     const before = publicUser(await users.get(ctx.params.id!));
     const user = await users.update(ctx.params.id!, {
-      email: input.email, password: input.password, name: input.name, emailVerified: input.email_verified, disabled: input.disabled,
+      email: input.email,
+      password: input.password,
+      name: input.name,
+      emailVerified: input.email_verified,
+      disabled: input.disabled,
     });
     const fields = Object.keys(input).filter((k) => k !== 'password');
     ctx.state.log.info({ event: 'user.updated', userId: user.id, fields }, 'user updated');
-    if (fields.length) recordAdminChange(audit, ctx, { type: 'user.updated', subject: user.id, data: { before, after: publicUser(user), changed: fields } });
-    if (input.password !== undefined) recordAdminChange(audit, ctx, { type: 'user.password_changed', subject: user.id, data: { sessions_revoked: true } });
+    if (fields.length)
+      recordAdminChange(audit, ctx, {
+        type: 'user.updated',
+        subject: user.id,
+        data: { before, after: publicUser(user), changed: fields },
+      });
+    if (input.password !== undefined)
+      recordAdminChange(audit, ctx, {
+        type: 'user.password_changed',
+        subject: user.id,
+        data: { sessions_revoked: true },
+      });
     ctx.body = publicUser(user);
   });
   // Same effect as PATCH {disabled}: disabling ends the user's sessions, grants and tokens.
-  for (const [action, disabled] of [['disable', true], ['enable', false]] as const) {
+  for (const [action, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     r.post(`/users/:id/${action}`, async (ctx) => {
       const before = publicUser(await users.get(ctx.params.id!));
       const user = await users.update(ctx.params.id!, { disabled });
       ctx.state.log.info({ event: `user.${action}d`, userId: user.id }, `user ${action}d`);
-      recordAdminChange(audit, ctx, { type: 'user.updated', subject: user.id, data: { before, after: publicUser(user), changed: ['disabled'] } });
+      recordAdminChange(audit, ctx, {
+        type: 'user.updated',
+        subject: user.id,
+        data: { before, after: publicUser(user), changed: ['disabled'] },
+      });
       ctx.body = publicUser(user);
     });
   }

@@ -2,7 +2,9 @@ import { escapeHtml } from '../../views.js';
 
 /** Where the consent page finds an API's registered name and scope descriptions (the Resources service). */
 export interface ResourceNames {
-  lookup(indicator: string): Promise<{ name?: string; scopes: Array<{ name: string; description?: string }> } | undefined>;
+  lookup(
+    indicator: string,
+  ): Promise<{ name?: string; scopes: Array<{ name: string; description?: string }> } | undefined>;
 }
 
 const OIDC_SCOPE_TEXT: Record<string, string> = {
@@ -23,8 +25,9 @@ interface MissingScopes {
  * where nothing was registered). Returned as list markup built from escaped parts only.
  */
 export async function consentView(prompt: MissingScopes, resources?: ResourceNames): Promise<{ html: string }> {
-  const lines: string[] = (prompt.missingOIDCScope ?? [])
-    .map((s) => `      <li>${escapeHtml(OIDC_SCOPE_TEXT[s] ?? `Use the "${s}" permission`)}</li>`);
+  const lines: string[] = (prompt.missingOIDCScope ?? []).map(
+    (s) => `      <li>${escapeHtml(OIDC_SCOPE_TEXT[s] ?? `Use the "${s}" permission`)}</li>`,
+  );
   for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) {
     const resource = await resources?.lookup(indicator);
     const described = new Map(resource?.scopes.map((s) => [s.name, s.description]) ?? []);

@@ -47,7 +47,8 @@ export interface InteractionDeps {
 }
 
 /** Set on the interaction by "Not you? Switch account": the login page is shown again before consent. */
-const switchingAccount = (d: Details) => (d.result as { gatehouseSwitchAccount?: boolean } | undefined)?.gatehouseSwitchAccount === true;
+const switchingAccount = (d: Details) =>
+  (d.result as { gatehouseSwitchAccount?: boolean } | undefined)?.gatehouseSwitchAccount === true;
 
 function loginState(details: Details): LoginState {
   const saved = (details.result as { gatehouseLogin?: LoginState } | undefined)?.gatehouseLogin;
@@ -65,7 +66,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.use(formBody(FORM_LIMIT_BYTES));
 
   /** Records the result on the interaction and sends the browser back to the provider (303). */
-  const finish = async (ctx: Context, result: Parameters<Provider['interactionResult']>[2], options: { mergeWithLastSubmission: boolean }) => {
+  const finish = async (
+    ctx: Context,
+    result: Parameters<Provider['interactionResult']>[2],
+    options: { mergeWithLastSubmission: boolean },
+  ) => {
     const to = await deps.providers.current.interactionResult(ctx.req, ctx.res, result, options);
     ctx.status = 303;
     ctx.redirect(to);
@@ -79,65 +84,97 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   /** The interaction's client; also gives every error page from here on its "Back to <app>" link. */
   const clientOf = async (ctx: Context, d: Details) => {
-    const client = await deps.providers.current.Client.find(String(d.params.client_id)) as (ClientLike & Record<string, unknown>) | undefined;
+    const client = (await deps.providers.current.Client.find(String(d.params.client_id))) as
+      | (ClientLike & Record<string, unknown>)
+      | undefined;
     ctx.state.wayOut = clientWayOut(client);
     return client;
   };
 
-  const clientName = async (ctx: Context, d: Details) => (await clientOf(ctx, d))?.clientName ?? String(d.params.client_id);
+  const clientName = async (ctx: Context, d: Details) =>
+    (await clientOf(ctx, d))?.clientName ?? String(d.params.client_id);
 
   const renderLogin = async (ctx: Context, d: Details, status = 200, error?: string, email = '') => {
     const name = await clientName(ctx, d);
-    sendPage(ctx, status, views.render('login', 'Sign in', {
-      abortAction: `/interaction/${d.uid}/abort`,
-      abortCsrf: csrf.issue(d.uid, 'abort'),
-      clientSuffix: ` to ${name}`,
-      errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
-      action: `/interaction/${d.uid}/login/password`,
-      csrf: csrf.issue(d.uid, 'login'),
-      email,
-      registerHref: deps.registrationEnabled ? `/interaction/${d.uid}/register` : undefined,
-    }));
+    sendPage(
+      ctx,
+      status,
+      views.render('login', 'Sign in', {
+        abortAction: `/interaction/${d.uid}/abort`,
+        abortCsrf: csrf.issue(d.uid, 'abort'),
+        clientSuffix: ` to ${name}`,
+        errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
+        action: `/interaction/${d.uid}/login/password`,
+        csrf: csrf.issue(d.uid, 'login'),
+        email,
+        registerHref: deps.registrationEnabled ? `/interaction/${d.uid}/register` : undefined,
+      }),
+    );
   };
 
   const renderConsent = async (ctx: Context, d: Details) => {
     const session = d.session as { accountId?: string } | undefined;
     const user = session?.accountId ? await deps.users.findActive(session.accountId) : undefined;
-    const prompt = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const prompt = d.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     const client = await clientOf(ctx, d);
     const view = await consentView(prompt, deps.resources);
     const logo = typeof client?.logoUri === 'string' ? client.logoUri : undefined;
-    sendPage(ctx, 200, views.render('consent', 'Allow access', {
-      clientName: client?.clientName ?? String(d.params.client_id),
-      logoUri: logo,
-      policyUri: client?.policyUri,
-      tosUri: client?.tosUri,
-      scopeItems: view.html,
-      email: user?.email ?? '',
-      action: `/interaction/${d.uid}/consent`,
-      csrf: csrf.issue(d.uid, 'consent'),
-      switchAction: `/interaction/${d.uid}/switch-account`,
-      switchCsrf: csrf.issue(d.uid, 'switch'),
-    }), logo ? { imgSrc: [new URL(logo).origin] } : undefined);
+    sendPage(
+      ctx,
+      200,
+      views.render('consent', 'Allow access', {
+        clientName: client?.clientName ?? String(d.params.client_id),
+        logoUri: logo,
+        policyUri: client?.policyUri,
+        tosUri: client?.tosUri,
+        scopeItems: view.html,
+        email: user?.email ?? '',
+        action: `/interaction/${d.uid}/consent`,
+        csrf: csrf.issue(d.uid, 'consent'),
+        switchAction: `/interaction/${d.uid}/switch-account`,
+        switchCsrf: csrf.issue(d.uid, 'switch'),
+      }),
+      logo ? { imgSrc: [new URL(logo).origin] } : undefined,
+    );
   };
 
   /** Grants what the prompt asks for and finishes the consent prompt. */
   const grantConsent = async (ctx: Context, d: Details, automatic = false) => {
-    const { prompt: { details: promptDetails }, params, session } = d;
+    const {
+      prompt: { details: promptDetails },
+      params,
+      session,
+    } = d;
     const accountId = (session as { accountId: string }).accountId;
     const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = promptDetails as {
-      missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]>;
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
     };
     const grant = d.grantId
       ? (await deps.providers.current.Grant.find(d.grantId))!
       : new deps.providers.current.Grant({ accountId, clientId: String(params.client_id) });
     if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
     if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     deps.audit?.record({
-      type: 'consent.granted', actor: `user:${accountId}`, subject: accountId, clientId: String(params.client_id), ...auditContext(ctx),
-      data: { scope: missingOIDCScope ?? [], claims: missingOIDCClaims ?? [], resource_scopes: missingResourceScopes ?? {}, grant_id: grantId, automatic },
+      type: 'consent.granted',
+      actor: `user:${accountId}`,
+      subject: accountId,
+      clientId: String(params.client_id),
+      ...auditContext(ctx),
+      data: {
+        scope: missingOIDCScope ?? [],
+        claims: missingOIDCClaims ?? [],
+        resource_scopes: missingResourceScopes ?? {},
+        grant_id: grantId,
+        automatic,
+      },
     });
     await finish(ctx, { consent: { grantId } }, { mergeWithLastSubmission: true });
   };
@@ -174,15 +211,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.post('/:uid/login/:step', throttled, async (ctx) => {
     const d = await details(ctx);
     const form = ctx.request.body as Record<string, string>;
-    if (d.prompt.name !== 'login' && !switchingAccount(d)) throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
-    if (!csrf.valid(d.uid, 'login', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    if (d.prompt.name !== 'login' && !switchingAccount(d))
+      throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
+    if (!csrf.valid(d.uid, 'login', form.csrf))
+      throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
     const state = loginState(d);
     const step = nextStep(steps, state);
     if (!step || step.id !== ctx.params.step) throw new GatehouseError('invalid_request', 'unexpected sign-in step');
     const outcome = await step.submit(form, ctx.state.log);
     if (!outcome.ok) {
       deps.audit?.record({
-        type: 'login.failed', actor: 'anonymous', subject: outcome.userId, clientId: String(d.params.client_id), ...auditContext(ctx),
+        type: 'login.failed',
+        actor: 'anonymous',
+        subject: outcome.userId,
+        clientId: String(d.params.client_id),
+        ...auditContext(ctx),
         data: { reason: outcome.reason, step: step.id },
       });
       return renderLogin(ctx, d, outcome.status, outcome.message, outcome.email);
@@ -195,12 +238,20 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return ctx.redirect(`/interaction/${d.uid}`);
     }
     deps.audit?.record({
-      type: 'login.succeeded', actor: `user:${updated.accountId!}`, subject: updated.accountId!, clientId: String(d.params.client_id), ...auditContext(ctx),
+      type: 'login.succeeded',
+      actor: `user:${updated.accountId!}`,
+      subject: updated.accountId!,
+      clientId: String(d.params.client_id),
+      ...auditContext(ctx),
       data: { amr: updated.amr, steps: updated.completed },
     });
-    await finish(ctx, {
-      login: { accountId: updated.accountId!, acr: ACR_PASSWORD, amr: updated.amr, remember: true },
-    }, { mergeWithLastSubmission: false });
+    await finish(
+      ctx,
+      {
+        login: { accountId: updated.accountId!, acr: ACR_PASSWORD, amr: updated.amr, remember: true },
+      },
+      { mergeWithLastSubmission: false },
+    );
   });
 
   router.get('/:uid/register', async (ctx) => {
@@ -212,20 +263,31 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   /** An account is made only while signing in: never on a consent step, where a session already exists. */
   const requireLoginPrompt = (d: Details) => {
-    if (d.prompt.name !== 'login') throw new GatehouseError('invalid_request', 'registration is only possible while signing in');
+    if (d.prompt.name !== 'login')
+      throw new GatehouseError('invalid_request', 'registration is only possible while signing in');
   };
 
-  const renderRegister = (ctx: Context, d: Details, status = 200, error?: string, values: Record<string, string> = {}) => {
-    sendPage(ctx, status, views.render('register', 'Create account', {
-      clientSuffix: '',
-      errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
-      action: `/interaction/${d.uid}/register`,
-      csrf: csrf.issue(d.uid, 'register'),
-      name: values.name ?? '',
-      email: values.email ?? '',
-      minLength: deps.passwordMinLength,
-      loginHref: `/interaction/${d.uid}`,
-    }));
+  const renderRegister = (
+    ctx: Context,
+    d: Details,
+    status = 200,
+    error?: string,
+    values: Record<string, string> = {},
+  ) => {
+    sendPage(
+      ctx,
+      status,
+      views.render('register', 'Create account', {
+        clientSuffix: '',
+        errorBlock: error ? `<div class="error" role="alert">${error.replace(/[<>&"]/g, '')}</div>` : '',
+        action: `/interaction/${d.uid}/register`,
+        csrf: csrf.issue(d.uid, 'register'),
+        name: values.name ?? '',
+        email: values.email ?? '',
+        minLength: deps.passwordMinLength,
+        loginHref: `/interaction/${d.uid}`,
+      }),
+    );
   };
 
   router.post('/:uid/register', throttled, async (ctx) => {
@@ -233,25 +295,47 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!deps.registrationEnabled) throw new GatehouseError('not_found', 'registration is disabled');
     requireLoginPrompt(d);
     const form = ctx.request.body as Record<string, string>;
-    if (!csrf.valid(d.uid, 'register', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
-    const parsed = registrationSchema.safeParse({ email: form.email ?? '', name: form.name, password: form.password ?? '' });
+    if (!csrf.valid(d.uid, 'register', form.csrf))
+      throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    const parsed = registrationSchema.safeParse({
+      email: form.email ?? '',
+      name: form.name,
+      password: form.password ?? '',
+    });
     if (!parsed.success) {
       const field = parsed.error.issues[0]?.path[0];
-      const message = field === 'name' ? `Enter a name of at most ${NAME_MAX_LENGTH} characters.`
-        : field === 'password' ? 'Password is too long.' : 'Enter a valid email address.';
+      const message =
+        field === 'name'
+          ? `Enter a name of at most ${NAME_MAX_LENGTH} characters.`
+          : field === 'password'
+            ? 'Password is too long.'
+            : 'Enter a valid email address.';
       return renderRegister(ctx, d, 400, message, form);
     }
     try {
       const user = await deps.users.create(parsed.data);
       ctx.state.log.info({ event: 'user.registered', userId: user.id }, 'user registered');
-      deps.audit?.record({ type: 'user.registered', actor: `user:${user.id}`, subject: user.id, clientId: String(d.params.client_id), ...auditContext(ctx), data: {} });
-      await finish(ctx, {
-        login: { accountId: user.id, acr: ACR_PASSWORD, amr: ['pwd'], remember: true },
-      }, { mergeWithLastSubmission: false });
+      deps.audit?.record({
+        type: 'user.registered',
+        actor: `user:${user.id}`,
+        subject: user.id,
+        clientId: String(d.params.client_id),
+        ...auditContext(ctx),
+        data: {},
+      });
+      await finish(
+        ctx,
+        {
+          login: { accountId: user.id, acr: ACR_PASSWORD, amr: ['pwd'], remember: true },
+        },
+        { mergeWithLastSubmission: false },
+      );
     } catch (err) {
-      if (err instanceof GatehouseError && err.code === 'invalid_password') return renderRegister(ctx, d, 400, `Password ${err.message.replace(/^password /, '')}.`, form);
+      if (err instanceof GatehouseError && err.code === 'invalid_password')
+        return renderRegister(ctx, d, 400, `Password ${err.message.replace(/^password /, '')}.`, form);
       // Same answer as success would need an email loop; until email verification exists, say it plainly.
-      if (err instanceof GatehouseError && err.code === 'conflict') return renderRegister(ctx, d, 409, 'An account with this email already exists. Sign in instead.', form);
+      if (err instanceof GatehouseError && err.code === 'conflict')
+        return renderRegister(ctx, d, 409, 'An account with this email already exists. Sign in instead.', form);
       throw err;
     }
   });
@@ -260,9 +344,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const d = await details(ctx);
     const form = ctx.request.body as Record<string, string>;
     if (d.prompt.name !== 'consent') throw new GatehouseError('invalid_request', 'nothing to consent to');
-    if (!csrf.valid(d.uid, 'consent', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    if (!csrf.valid(d.uid, 'consent', form.csrf))
+      throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
     if (form.decision !== 'allow') {
-      await finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' }, { mergeWithLastSubmission: false });
+      await finish(
+        ctx,
+        { error: 'access_denied', error_description: 'the user denied the request' },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     await grantConsent(ctx, d);
@@ -273,8 +362,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const d = await details(ctx);
     await clientOf(ctx, d);
     const form = ctx.request.body as Record<string, string>;
-    if (!csrf.valid(d.uid, 'abort', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
-    await finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' }, { mergeWithLastSubmission: false });
+    if (!csrf.valid(d.uid, 'abort', form.csrf))
+      throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    await finish(
+      ctx,
+      { error: 'access_denied', error_description: 'the user cancelled the request' },
+      { mergeWithLastSubmission: false },
+    );
   });
 
   router.get('/:uid/abort', (ctx) => {
@@ -290,7 +384,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const d = await details(ctx);
     const form = ctx.request.body as Record<string, string>;
     if (d.prompt.name !== 'consent') throw new GatehouseError('invalid_request', 'nothing to switch');
-    if (!csrf.valid(d.uid, 'switch', form.csrf)) throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
+    if (!csrf.valid(d.uid, 'switch', form.csrf))
+      throw new GatehouseError('forbidden', 'the form expired or did not come from this site; go back and try again');
     d.result = { ...(d.result ?? {}), gatehouseSwitchAccount: true };
     await d.save(Math.max(1, (d.exp ?? 0) - Math.floor(Date.now() / 1000)));
     ctx.status = 303;
@@ -313,10 +408,19 @@ export function interactionErrors(views: Views) {
         renderErrorPage(views, ctx, 503, UNAVAILABLE_BODY.error, UNAVAILABLE_BODY.error_description);
         return;
       }
-      const e = err as { status?: number; statusCode?: number; error?: string; code?: string; message?: string; error_description?: string; expose?: boolean };
+      const e = err as {
+        status?: number;
+        statusCode?: number;
+        error?: string;
+        code?: string;
+        message?: string;
+        error_description?: string;
+        expose?: boolean;
+      };
       const status = e.status ?? e.statusCode ?? 500;
       if (status >= 500) ctx.state.log?.error({ err }, 'interaction failed');
-      const code = e.error ?? (err instanceof GatehouseError ? err.code : status === 413 ? 'payload_too_large' : 'server_error');
+      const code =
+        e.error ?? (err instanceof GatehouseError ? err.code : status === 413 ? 'payload_too_large' : 'server_error');
       renderErrorPage(views, ctx, status, code, status < 500 ? (e.error_description ?? e.message) : undefined);
     }
   };

@@ -134,8 +134,8 @@ describe('sign-in and consent in a real browser', { skip }, () => {
             'Browser Test App',
             'consent page names the client',
           );
-          // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (rendered text), not the DOM property
           assert.match(
+            // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (rendered text), not the DOM property
             await page.locator('main').innerText(),
             new RegExp(`Signed in as ${user.email.replace(/[.]/g, '\\.')}`),
           );

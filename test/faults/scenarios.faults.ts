@@ -60,9 +60,9 @@ describe(`fault scenarios (${PROFILE}): two instances behind a round-robin balan
   });
 
   /** Runs traffic, calls `fault` while it flows, then checks every invariant. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: most faults return nothing; `void` lets them omit the return
   async function scenario(
     name: string,
+    // biome-ignore lint/suspicious/noConfusingVoidType: most faults return nothing; `void` lets them omit the return
     fault: (driver: LoadDriver) => Promise<{ faultStart?: number; faultEnd?: number; notes?: string[] } | void>,
     options: { workers?: number; auditExact?: boolean } = {},
   ) {

@@ -85,7 +85,7 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh, { post_logout_redirect_uris: [BYE] });
       const config = await discover(gh, app);
-      const { ua, tokens } = await loginAndGetTokens(gh, config, { user });
+      const { ua } = await loginAndGetTokens(gh, config, { user });
 
       // Signed in: a silent request gets a code.
       const before = await silentAuthorization(gh, config, ua);
@@ -122,7 +122,7 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const app = await createClient(gh, { post_logout_redirect_uris: [BYE] });
       const config = await discover(gh, app);
-      const { ua, tokens } = await loginAndGetTokens(gh, config, { user });
+      const { ua } = await loginAndGetTokens(gh, config, { user });
       const page = await ua.request(client.buildEndSessionUrl(config, { post_logout_redirect_uri: BYE }).toString());
       const html = await page.text();
       const res = await ua.request(new URL(formAction(html), gh.issuer).toString(), {

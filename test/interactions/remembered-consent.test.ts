@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, client, createClient, createUser, discover } from '../support/relying-party.js';
+import { CALLBACK, client, codeFlow, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 
 type User = { id: string; email: string; password: string };
@@ -111,6 +111,31 @@ for (const backend of backends()) {
         false,
         'and the new grant is remembered',
       );
+    });
+
+    it('carries the consent, not the token family: a code replayed in one browser leaves the other signed in', async () => {
+      const user = await createUser(gh);
+      const config = await discover(gh, await createClient(gh, { first_party: true }));
+      const first = await signInFreshBrowser(gh, config, user, 'openid offline_access');
+      assert.ok(first.tokens.refresh_token);
+      // Another browser signs in (consent carried over) and its code is replayed: that grant dies.
+      const second = await codeFlow(gh, config, { user, scope: 'openid offline_access', extra: { prompt: 'login' } });
+      const redeem = () =>
+        client.authorizationCodeGrant(config, second.callbackUrl, {
+          pkceCodeVerifier: second.verifier,
+          expectedState: second.state,
+          expectedNonce: second.nonce,
+        });
+      const secondTokens = await redeem();
+      await assert.rejects(redeem(), (e: Error & { error?: string }) => e.error === 'invalid_grant');
+      await assert.rejects(
+        client.refreshTokenGrant(config, secondTokens.refresh_token!),
+        (e: Error & { error?: string }) => e.error === 'invalid_grant',
+        'the replay revoked what its own code issued',
+      );
+      // The first browser's tokens were issued under another grant and live on.
+      const refreshed = await client.refreshTokenGrant(config, first.tokens.refresh_token!);
+      assert.ok(refreshed.refresh_token);
     });
   });
 }

@@ -55,7 +55,8 @@ for (const backend of backends()) {
       await gh?.destroy();
     });
 
-    it("lets a listed resource server introspect an app's JWT access token for its API, with the claims", async () => {
+    /** A user signed in to a new app with a JWT access token for the orders API. */
+    async function signInForOrders() {
       const user = await createUser(gh);
       const app = await createClient(gh, { scope: 'openid offline_access orders:read' });
       const config = await discover(gh, app);
@@ -64,6 +65,11 @@ for (const backend of backends()) {
         scope: 'openid offline_access orders:read',
         extra: { resource: orders },
       });
+      return { user, app, config, tokens };
+    }
+
+    it("lets a listed resource server introspect an app's JWT access token for its API, with the claims", async () => {
+      const { user, app, tokens } = await signInForOrders();
       assert.equal(tokens.access_token.split('.').length, 3, 'JWT for the API');
 
       const info = await client.tokenIntrospection(ordersRs.config, tokens.access_token);
@@ -105,14 +111,7 @@ for (const backend of backends()) {
     });
 
     it("does not let a resource server revoke someone else's token", async () => {
-      const user = await createUser(gh);
-      const app = await createClient(gh, { scope: 'openid offline_access orders:read' });
-      const config = await discover(gh, app);
-      const { tokens } = await loginAndGetTokens(gh, config, {
-        user,
-        scope: 'openid offline_access orders:read',
-        extra: { resource: orders },
-      });
+      const { config, tokens } = await signInForOrders();
       await client.tokenRevocation(ordersRs.config, tokens.access_token);
       await client.tokenRevocation(ordersRs.config, tokens.refresh_token!);
       assert.equal((await client.tokenIntrospection(ordersRs.config, tokens.access_token)).active, true);

@@ -2,18 +2,23 @@ import { z } from 'zod';
 
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
 
+/** `value` as a URL, or an issue (`message: value`) and undefined when it is not absolute. */
+function parseAbsolute(value: string, ctx: z.RefinementCtx, message: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${message}: ${value}` });
+    return undefined;
+  }
+}
+
 /** Absolute URI, no fragment, no script-ish scheme: exact-match redirect targets only. */
 const redirectUri = z
   .string()
   .max(2048)
   .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `redirect URI must be an absolute URI: ${value}` });
-      return;
-    }
+    const url = parseAbsolute(value, ctx, 'redirect URI must be an absolute URI');
+    if (!url) return;
     if (FORBIDDEN_SCHEMES.has(url.protocol))
       ctx.addIssue({ code: 'custom', message: `redirect URI scheme ${url.protocol} is not allowed` });
     if (value.includes('#')) ctx.addIssue({ code: 'custom', message: 'redirect URI must not contain a fragment' });
@@ -40,13 +45,8 @@ const corsOrigin = z
   .string()
   .max(2048)
   .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `CORS origin must be an absolute origin: ${value}` });
-      return;
-    }
+    const url = parseAbsolute(value, ctx, 'CORS origin must be an absolute origin');
+    if (!url) return;
     if (url.origin !== value)
       ctx.addIssue({
         code: 'custom',

@@ -52,6 +52,13 @@ import { SqlAuditEventRepository } from './storage/repositories/audit-events-rep
 import { SqlUserSessionRepository } from './storage/repositories/user-sessions-repository.js';
 import { IssuedJwtRecords } from './storage/repositories/issued-jwt-records.js';
 import { SqlRememberedGrants } from './storage/repositories/remembered-grants-repository.js';
+import { SqlCredentialRepository } from './storage/repositories/credentials-repository.js';
+import { RedisOneTimeValues, SqlOneTimeValues } from './storage/one-time-values.js';
+import { Factors } from './domain/authn/factors.js';
+import { SecondFactorLimiter, SECOND_FACTOR_WINDOW_SECONDS } from './domain/authn/second-factor-limiter.js';
+import { PasswordStrategy } from './domain/authn/strategies/password-strategy.js';
+import { DomainEvents } from './domain/events/domain-events.js';
+import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
 /** How long another instance may serve a client's previous metadata after an admin change. */
 const CLIENT_CACHE_TTL_MS = 5_000;
@@ -254,21 +261,36 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       },
     );
 
+    const events = new DomainEvents((err, event) =>
+      logger.error({ err, event: event.type }, 'a domain event subscriber failed'),
+    )
+      .subscribe(auditSubscriber(audit))
+      .subscribe(logSubscriber(logger))
+      .subscribe(metricsSubscriber(metrics));
+    const credentials = new SqlCredentialRepository(database);
+    const oneTimeValues = redis ? new RedisOneTimeValues(redis, config.redisKeyPrefix) : new SqlOneTimeValues(database);
+    void oneTimeValues;
+    const factors = new Factors(credentials);
+    const attemptCounter = redis
+      ? new RedisAttemptCounter(redis, config.redisKeyPrefix)
+      : new SqlAttemptCounter(database);
     const publicHandler = createPublicHandler({
       providers,
       logger,
       views,
       users,
       metrics,
-      audit,
+      events,
+      factors,
+      strategies: [new PasswordStrategy(users)],
+      enrolments: [],
+      mfaRequired: config.mfaRequired,
+      secondFactorLimiter: new SecondFactorLimiter(attemptCounter),
       resources,
       jwksMaxAgeSeconds: config.signingKeys.jwksMaxAgeSeconds,
       jwksPath: ROUTES.jwks,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
-      signInThrottle: new SignInThrottle(
-        redis ? new RedisAttemptCounter(redis, config.redisKeyPrefix) : new SqlAttemptCounter(database),
-        config.signInAttemptsPerMinute,
-      ),
+      signInThrottle: new SignInThrottle(attemptCounter, config.signInAttemptsPerMinute),
       registrationEnabled: config.registrationEnabled,
       passwordMinLength: config.passwordPolicy.minLength,
       issuer: config.issuer,
@@ -344,12 +366,17 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
+      if (!redis)
+        SqlOneTimeValues.sweep(database, new Date()).catch((err) =>
+          logger.warn({ err: { message: (err as Error).message } }, 'one-time value sweep failed'),
+        );
       rememberedGrants
         .sweep(new Date())
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
       if (!redis) {
-        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - 120).catch((err) =>
-          logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
+        // Keeps the longest window in use (second factors: 15 min) plus a margin.
+        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - SECOND_FACTOR_WINDOW_SECONDS - 120).catch(
+          (err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
         );
       }
     }, SWEEP_INTERVAL_MS);

@@ -85,6 +85,30 @@ export const configSchema = z.object({
    * instances; more get 429 before any password is hashed. 0 = no limit. Behind a proxy, set
    * TRUSTED_PROXIES so the address is the client's, not the proxy's. @default 60
    */
+  /**
+   * Every account needs a second factor (authenticator app or passkey): an account without one
+   * sets one up before its sign-in finishes. Clients can require it alone (`require_mfa`). @default false
+   */
+  MFA_REQUIRED: bool.default(false),
+  /**
+   * WebAuthn relying party id: the domain passkeys are bound to. It must be the ISSUER host or a
+   * parent domain of it; changing it later makes every registered passkey unusable. @default the ISSUER host
+   */
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, 'must be a domain name (no scheme, port or path)')
+    .optional(),
+  /** Further origins allowed in WebAuthn responses, comma-separated (the ISSUER origin always is). @default none */
+  WEBAUTHN_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be http(s) origins, comma-separated' }))),
   SIGN_IN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
   /** Access token lifetime. @default 600 (10 minutes) */
   ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(600),
@@ -212,6 +236,10 @@ export interface Config {
   allowHttpLocalhostRedirects: boolean;
   passwordPolicy: { minLength: number; maxLength: number };
   signInAttemptsPerMinute: number;
+  /** MFA_REQUIRED. */
+  mfaRequired: boolean;
+  /** Passkeys: RP id (WEBAUTHN_RP_ID, else the ISSUER host) and the origins responses may come from. */
+  webauthn: { rpId: string; origins: string[] };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   ttl: {
     accessTokenSeconds: number;
@@ -305,6 +333,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowHttpLocalhostRedirects: e.ALLOW_HTTP_LOCALHOST_REDIRECTS ?? e.DATABASE_URL === undefined,
     passwordPolicy: { minLength: e.PASSWORD_MIN_LENGTH, maxLength: e.PASSWORD_MAX_LENGTH },
     signInAttemptsPerMinute: e.SIGN_IN_ATTEMPTS_PER_MINUTE,
+    mfaRequired: e.MFA_REQUIRED,
+    webauthn: {
+      rpId: e.WEBAUTHN_RP_ID ?? new URL(e.ISSUER ?? `http://localhost:${e.PORT}`).hostname,
+      origins: [
+        ...new Set([
+          new URL(e.ISSUER ?? `http://localhost:${e.PORT}`).origin,
+          ...e.WEBAUTHN_ORIGINS.map((o) => new URL(o).origin),
+        ]),
+      ],
+    },
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
     ttl: {
       accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

@@ -42,6 +42,7 @@ import { decidingOfflineAccess, offlineAccessExtraParams } from './offline-acces
 import { includeSidInIdTokens } from './session-id-claim.js';
 import { logoutSource } from './logout-confirmation.js';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
+import { ACR_VALUES } from '../domain/authn/authentication-policy.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -58,8 +59,6 @@ export const ROUTES = {
   backchannel_authentication: '/backchannel',
   challenge: '/challenge',
 } as const;
-
-export const ACR_PASSWORD = 'urn:gatehouse:acr:password';
 
 export interface ProviderDeps {
   config: Config;
@@ -114,7 +113,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       profile: ['name'],
     },
     scopes: ['openid', 'offline_access', 'email', 'profile'],
-    acrValues: [ACR_PASSWORD],
+    acrValues: [...ACR_VALUES],
     responseTypes: ['code'],
     pkce: { required: () => true },
     rotateRefreshToken: true,

@@ -26,6 +26,10 @@ export class RedisAttemptCounter implements AttemptCounter {
     if (incrErr || expireErr) throw classifyStorageError(incrErr ?? expireErr);
     return Number(count);
   }
+
+  async count(key: string, windowStart: number): Promise<number> {
+    return Number((await this.redis.get(`${this.prefix}attempts:{${key}}:${windowStart}`)) ?? 0);
+  }
 }
 
 /** SQL (no Redis, or embedded): one upsert per hit; old windows are removed by the sweeper. */
@@ -42,7 +46,15 @@ export class SqlAttemptCounter implements AttemptCounter {
     return Number((result as { rows: { count: number }[] }).rows[0]!.count);
   }
 
-  /** Deletes windows that ended before `olderThan` (epoch s). */
+  async count(key: string, windowStart: number): Promise<number> {
+    const row = (await this.database
+      .db()('attempt_counters')
+      .where({ key, window_start: windowStart })
+      .first('count')) as { count: number } | undefined;
+    return Number(row?.count ?? 0);
+  }
+
+  /** Deletes windows started before `olderThan` (epoch s); callers keep the longest window they use. */
   static async sweep(database: Database, olderThan: number): Promise<void> {
     await database.db()('attempt_counters').where('window_start', '<', olderThan).delete();
   }

@@ -160,7 +160,7 @@ for (const backend of backends()) {
       assert.ok(
         total(samples, 'gatehouse_http_requests_total', {
           port: 'public',
-          route: '/interaction/:uid/login/:step',
+          route: '/interaction/:uid/login/:strategy',
           status: '401',
         }) >= 1,
         'the interaction route is labelled by its pattern',

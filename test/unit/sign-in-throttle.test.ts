@@ -13,6 +13,9 @@ class FakeCounter implements AttemptCounter {
     this.#counts.set(k, count);
     return count;
   }
+  async count(key: string, windowStart: number): Promise<number> {
+    return this.#counts.get(`${key}@${windowStart}`) ?? 0;
+  }
 }
 
 /** A clock the test moves by hand (epoch ms). */

@@ -33,6 +33,13 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotation_staged',
   'key.revoked',
   'admin.auth_failed',
+  'factor.enrolled',
+  'factor.removed',
+  'recovery_code.used',
+  'passkey.counter_regression',
+  'second_factor.throttled',
+  'session.revoked',
+  'grant.revoked_by_user',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -2,6 +2,8 @@
 export interface AttemptCounter {
   /** Adds one hit to `key` in the window starting at `windowStart` (epoch s); returns the window's count. */
   hit(key: string, windowStart: number, windowSeconds: number): Promise<number>;
+  /** The window's count without adding to it. */
+  count(key: string, windowStart: number): Promise<number>;
 }
 
 export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };

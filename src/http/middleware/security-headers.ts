@@ -1,17 +1,27 @@
 import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 
-/** Inline styles only; no scripts at all: every page works without JavaScript. */
+/**
+ * Inline styles only; no scripts at all: every page works without JavaScript. Pages that need
+ * WebAuthn load our own script files (`scriptSelf`), never inline script.
+ */
 export const HTML_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
-/** `imgSrc`: further image origins for one page (a client's registered logo on the consent page). */
-export function setHtmlSecurityHeaders(ctx: Context, options: { imgSrc?: string[] } = {}): void {
+export interface PageCsp {
+  /** Further image origins for one page (a client's registered logo on the consent page). */
+  imgSrc?: string[];
+  /** The page loads our own scripts (`/assets/…`): `script-src 'self'` and `connect-src 'self'`. */
+  scriptSelf?: boolean;
+}
+
+export function setHtmlSecurityHeaders(ctx: Context, options: PageCsp = {}): void {
   const imgSrc = options.imgSrc?.filter((o) => /^https?:\/\/[^\s;,']+$/.test(o)) ?? [];
-  ctx.set(
-    'Content-Security-Policy',
-    imgSrc.length ? HTML_CSP.replace("img-src 'self' data:", `img-src 'self' data: ${imgSrc.join(' ')}`) : HTML_CSP,
-  );
+  let csp = imgSrc.length
+    ? HTML_CSP.replace("img-src 'self' data:", `img-src 'self' data: ${imgSrc.join(' ')}`)
+    : HTML_CSP;
+  if (options.scriptSelf) csp += "; script-src 'self'; connect-src 'self'";
+  ctx.set('Content-Security-Policy', csp);
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');

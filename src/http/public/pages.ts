@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { PageRenderer } from '../../oidc/page-renderer.js';
-import { setHtmlSecurityHeaders } from '../middleware/security-headers.js';
+import { type PageCsp, setHtmlSecurityHeaders } from '../middleware/security-headers.js';
 import type { Views } from '../views.js';
 import { clientWayOut, START_AGAIN, type ClientLike, type WayOut } from './way-out.js';
 
@@ -42,7 +42,7 @@ declare module 'koa' {
   }
 }
 
-export function sendPage(ctx: Context, status: number, html: string, csp?: { imgSrc?: string[] }): void {
+export function sendPage(ctx: Context, status: number, html: string, csp?: PageCsp): void {
   ctx.status = status;
   ctx.type = 'html';
   ctx.body = html;

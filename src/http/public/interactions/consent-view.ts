@@ -1,5 +1,3 @@
-import { escapeHtml } from '../../views.js';
-
 /** Where the consent page finds an API's registered name and scope descriptions (the Resources service). */
 export interface ResourceNames {
   lookup(
@@ -19,20 +17,32 @@ interface MissingScopes {
   missingResourceScopes?: Record<string, string[]>;
 }
 
+/** One line of the consent page's list; `items` are an API's scopes under its name. */
+export interface ConsentLine {
+  text: string;
+  hasItems: boolean;
+  items: string[];
+}
+
 /**
  * What the consent page lists, in people's words: OIDC scopes as sentences, and for each API
  * its registered name with the registered description of each scope (the raw identifier only
- * where nothing was registered). Returned as list markup built from escaped parts only.
+ * where nothing was registered). A view model: the page escapes every part.
  */
-export async function consentView(prompt: MissingScopes, resources?: ResourceNames): Promise<{ html: string }> {
-  const lines: string[] = (prompt.missingOIDCScope ?? []).map(
-    (s) => `      <li>${escapeHtml(OIDC_SCOPE_TEXT[s] ?? `Use the "${s}" permission`)}</li>`,
-  );
+export async function consentView(prompt: MissingScopes, resources?: ResourceNames): Promise<ConsentLine[]> {
+  const lines: ConsentLine[] = (prompt.missingOIDCScope ?? []).map((s) => ({
+    text: OIDC_SCOPE_TEXT[s] ?? `Use the "${s}" permission`,
+    hasItems: false,
+    items: [],
+  }));
   for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) {
     const resource = await resources?.lookup(indicator);
     const described = new Map(resource?.scopes.map((s) => [s.name, s.description]) ?? []);
-    const items = scopes.map((s) => `<li>${escapeHtml(described.get(s) || s)}</li>`).join('');
-    lines.push(`      <li>Use ${escapeHtml(resource?.name ?? indicator)}:<ul>${items}</ul></li>`);
+    lines.push({
+      text: `Use ${resource?.name ?? indicator}:`,
+      hasItems: scopes.length > 0,
+      items: scopes.map((s) => described.get(s) || s),
+    });
   }
-  return { html: lines.join('\n') };
+  return lines;
 }

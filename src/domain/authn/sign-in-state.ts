@@ -1,0 +1,58 @@
+import { GatehouseError } from '../errors.js';
+import type { StrategyId } from './strategy.js';
+
+/** NIST's factor kinds: two kinds make a multi-factor sign-in. */
+export type FactorKind = 'knowledge' | 'possession' | 'inherence';
+
+/** What one successful strategy proved. */
+export interface Proof {
+  /** RFC 8176 values: pwd, otp, hwk, swk, user, … (`mfa` is added by the policy, never by a strategy). */
+  amr: string[];
+  factors: FactorKind[];
+  /** A passkey with user verification: origin-bound, so it cannot be phished, and it is two factors in one. */
+  phishingResistant: boolean;
+}
+
+/** What a sign-in has established so far; kept on the interaction between requests. */
+export interface SignInState {
+  accountId?: string;
+  /** Strategies that succeeded, in order. */
+  methods: StrategyId[];
+  amr: string[];
+  factors: FactorKind[];
+  phishingResistant: boolean;
+  /** Recovery codes to show once before the sign-in finishes (right after a first second factor is set up). */
+  pendingRecoveryCodes?: string[];
+}
+
+export const EMPTY_SIGN_IN: SignInState = { methods: [], amr: [], factors: [], phishingResistant: false };
+
+/** Adds a strategy's proof; a later step can never switch the account. */
+export function applyProof(state: SignInState, method: StrategyId, accountId: string, proof: Proof): SignInState {
+  if (state.accountId && state.accountId !== accountId)
+    throw new GatehouseError('invalid_request', 'a sign-in step established a different account');
+  return {
+    ...state,
+    accountId,
+    methods: [...state.methods, method],
+    amr: [...new Set([...state.amr, ...proof.amr])],
+    factors: [...new Set([...state.factors, ...proof.factors])],
+    phishingResistant: state.phishingResistant || proof.phishingResistant,
+  };
+}
+
+/** The factors an earlier session's amr stands for (a step-up starts from them). */
+export function stateFromSession(accountId: string, amr: readonly string[] = []): SignInState {
+  const factors = new Set<FactorKind>();
+  if (amr.includes('pwd')) factors.add('knowledge');
+  if (amr.some((v) => v === 'otp' || v === 'hwk' || v === 'swk')) factors.add('possession');
+  const phishingResistant = amr.includes('user') && (amr.includes('hwk') || amr.includes('swk'));
+  if (phishingResistant) factors.add('inherence');
+  return {
+    accountId,
+    methods: [],
+    amr: amr.filter((v) => v !== 'mfa'),
+    factors: [...factors],
+    phishingResistant,
+  };
+}

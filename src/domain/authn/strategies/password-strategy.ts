@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { Users } from '../../accounts/users.js';
+import type { AuthenticationStrategy, Completion, StrategyContext } from '../strategy.js';
+
+/** Longest email (RFC 5321 path) and password we look at; longer input fails like a wrong password. */
+const EMAIL_MAX = 320;
+const PASSWORD_MAX = 4096;
+
+const input = z.object({
+  email: z.string().default(''),
+  password: z.string().default(''),
+});
+
+/** One message for every failure: whether the account exists is never revealed. */
+const INCORRECT = 'Email or password is incorrect.';
+
+/** Identify and authenticate with email and password (amr `pwd`, a knowledge factor). */
+export class PasswordStrategy implements AuthenticationStrategy<z.infer<typeof input>> {
+  readonly id = 'password' as const;
+  readonly stage = 'first' as const;
+  readonly input = input;
+
+  constructor(private readonly users: Users) {}
+
+  async available(ctx: StrategyContext): Promise<boolean> {
+    return !ctx.state.accountId;
+  }
+
+  async view(): Promise<Record<string, unknown>> {
+    return {};
+  }
+
+  async complete(form: z.infer<typeof input>): Promise<Completion> {
+    const email = form.email.trim();
+    const { password } = form;
+    if (!email || !password)
+      return {
+        kind: 'failed',
+        reason: 'missing_credentials',
+        status: 400,
+        message: 'Enter your email and password.',
+        values: { email: email.slice(0, EMAIL_MAX) },
+      };
+    if (email.length > EMAIL_MAX || password.length > PASSWORD_MAX)
+      return {
+        kind: 'failed',
+        reason: 'input_too_long',
+        status: 401,
+        message: INCORRECT,
+        values: { email: email.slice(0, EMAIL_MAX) },
+      };
+    const outcome = await this.users.authenticate(email, password);
+    if (!outcome.ok)
+      return {
+        kind: 'failed',
+        reason: outcome.reason,
+        status: 401,
+        message: INCORRECT,
+        accountId: outcome.userId,
+        values: { email },
+      };
+    return {
+      kind: 'authenticated',
+      accountId: outcome.user.id,
+      proof: { amr: ['pwd'], factors: ['knowledge'], phishingResistant: false },
+    };
+  }
+}

@@ -1,0 +1,80 @@
+import type { z } from 'zod';
+import type { RequestOrigin } from '../events/domain-events.js';
+import type { Proof, SignInState } from './sign-in-state.js';
+
+/**
+ * Every way to sign in is one strategy behind this interface (Kratos' login strategies,
+ * openauth's providers): the generic controller (http/public/interactions/sign-in-routes.ts)
+ * parses the input with the strategy's schema, asks the authentication policy what is still
+ * needed, and renders the strategy's view model. A strategy knows nothing of HTTP.
+ *
+ * Ids: `password`, `totp`, `recovery_code`, `passkey`; later `email_code`, `oidc:<slug>`, `saml:<slug>`.
+ */
+export type StrategyId =
+  | 'password'
+  | 'totp'
+  | 'recovery_code'
+  | 'passkey'
+  | 'email_code'
+  | `${'oidc' | 'saml'}:${string}`;
+
+/** Where in a sign-in a strategy can be used. */
+export type StrategyStage = 'first' | 'second' | 'first_or_second';
+
+export interface StrategyContext {
+  /** The interaction this sign-in belongs to: challenges and attempts are bound to it. */
+  interactionUid: string;
+  clientId: string;
+  /** What earlier steps established (the account after the first factor). */
+  state: SignInState;
+  origin: RequestOrigin;
+}
+
+export type FailureReason =
+  | 'missing_credentials'
+  | 'input_too_long'
+  | 'unknown_email'
+  | 'wrong_password'
+  | 'no_password'
+  | 'disabled'
+  | 'invalid_code'
+  | 'code_replayed'
+  | 'invalid_passkey'
+  | 'unknown_passkey'
+  | 'counter_regression'
+  | 'challenge_expired'
+  | 'user_not_verified'
+  | 'rate_limited';
+
+export type Completion =
+  /** The strategy proved who this is (or, as a second factor, that it is still them). */
+  | { kind: 'authenticated'; accountId: string; proof: Proof; credentialId?: string }
+  /**
+   * Nothing proved. `message` is what the person reads (never whether an account exists);
+   * `accountId` is for the audit log only; `values` refill the form (never secrets).
+   */
+  | {
+      kind: 'failed';
+      reason: FailureReason;
+      status: 400 | 401 | 429;
+      message: string;
+      accountId?: string;
+      retryAfterSeconds?: number;
+      values?: Record<string, string>;
+    }
+  /** Continue elsewhere first (an upstream identity provider). */
+  | { kind: 'redirect'; location: string };
+
+export interface AuthenticationStrategy<Input = unknown> {
+  readonly id: StrategyId;
+  readonly stage: StrategyStage;
+  /** The form fields this strategy reads, validated before `complete`. */
+  readonly input: z.ZodType<Input>;
+  /** Whether it can be offered now (for this account, after what is done so far, in this deployment). */
+  available(ctx: StrategyContext): Promise<boolean>;
+  /** Starts a redirect-based method (federation); challenge-based ones issue theirs in `view`. */
+  begin?(ctx: StrategyContext): Promise<{ kind: 'redirect'; location: string }>;
+  complete(input: Input, ctx: StrategyContext): Promise<Completion>;
+  /** The data its part of the page needs (a WebAuthn challenge, whether to show a link); never markup. */
+  view(ctx: StrategyContext): Promise<Record<string, unknown>>;
+}

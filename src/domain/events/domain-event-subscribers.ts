@@ -1,0 +1,141 @@
+import type { AuditEventInput } from '../audit/audit-event.js';
+import type { DomainEvent, EventSubscriber } from './domain-events.js';
+
+/** The part of the audit log the subscriber uses. */
+export interface AuditRecorder {
+  record(event: AuditEventInput): void;
+}
+
+/** The part of a pino logger the subscriber uses (structural: domain imports no logger). */
+export interface EventLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The metrics the subscriber feeds. */
+export interface SignInMetrics {
+  loginFailed(reason: string): void;
+}
+
+/** Every domain event as one audit record: actor, subject and client from the event, details in `data`. */
+export function auditSubscriber(audit: AuditRecorder): EventSubscriber {
+  return (event, origin) => audit.record({ ...toAudit(event), ...origin });
+}
+
+function toAudit(event: DomainEvent): AuditEventInput {
+  switch (event.type) {
+    case 'login.succeeded':
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        clientId: event.clientId,
+        data: { amr: event.amr, acr: event.acr, steps: event.methods },
+      };
+    case 'login.failed':
+      return {
+        type: event.type,
+        actor: 'anonymous',
+        subject: event.accountId,
+        clientId: event.clientId,
+        data: { reason: event.reason, step: event.method },
+      };
+    case 'user.registered':
+      return { type: event.type, actor: `user:${event.accountId}`, subject: event.accountId, clientId: event.clientId };
+    case 'consent.granted':
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        clientId: event.clientId,
+        data: {
+          scope: event.scope,
+          claims: event.claims,
+          resource_scopes: event.resourceScopes,
+          grant_id: event.grantId,
+          automatic: event.automatic,
+        },
+      };
+    case 'factor.enrolled':
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        clientId: event.clientId,
+        data: { factor: event.factor, credential_id: event.credentialId },
+      };
+    case 'factor.removed':
+      return {
+        type: event.type,
+        actor: event.by === 'user' ? `user:${event.accountId}` : (event.by as `admin:${string}`),
+        subject: event.accountId,
+        data: { factor: event.factor, ...(event.credentialId ? { credential_id: event.credentialId } : {}) },
+      };
+    case 'recovery_code.used':
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        data: { remaining: event.remaining },
+      };
+    case 'passkey.counter_regression':
+      return {
+        type: event.type,
+        actor: 'anonymous',
+        subject: event.accountId,
+        data: { credential_id: event.credentialId },
+      };
+    case 'second_factor.throttled':
+      return {
+        type: event.type,
+        actor: 'anonymous',
+        subject: event.accountId,
+        data: { retry_after_seconds: event.retryAfterSeconds },
+      };
+    case 'session.revoked':
+      return {
+        type: event.type,
+        actor: event.by === 'user' ? `user:${event.accountId}` : (event.by as `admin:${string}`),
+        subject: event.accountId,
+        data: event.sessionId ? { session_id: event.sessionId } : {},
+      };
+    case 'grant.revoked_by_user':
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        clientId: event.clientId,
+      };
+  }
+}
+
+/** Sign-in outcomes in the logs (never codes or secrets: events carry none). */
+export function logSubscriber(log: EventLog): EventSubscriber {
+  return (event, origin) => {
+    const fields = { event: event.type, requestId: origin.requestId, ...loggedFields(event) };
+    if (event.type === 'passkey.counter_regression' || event.type === 'second_factor.throttled')
+      log.warn(fields, event.type);
+    else log.info(fields, event.type);
+  };
+}
+
+function loggedFields(event: DomainEvent): Record<string, unknown> {
+  switch (event.type) {
+    case 'login.failed':
+      return { userId: event.accountId, method: event.method, reason: event.reason };
+    case 'login.succeeded':
+      return { userId: event.accountId, methods: event.methods, acr: event.acr };
+    case 'consent.granted':
+      return { userId: event.accountId, clientId: event.clientId };
+    default:
+      return { userId: event.accountId };
+  }
+}
+
+/** Failed sign-ins by reason (gatehouse_login_failures_total). */
+export function metricsSubscriber(metrics: SignInMetrics): EventSubscriber {
+  return (event) => {
+    if (event.type === 'login.failed') metrics.loginFailed(event.reason);
+    else if (event.type === 'second_factor.throttled') metrics.loginFailed('rate_limited');
+  };
+}

@@ -1,0 +1,69 @@
+import type { StrategyId } from '../authn/strategy.js';
+
+/** Where a request came from; every field optional because not every event has a request. */
+export interface RequestOrigin {
+  ip?: string;
+  userAgent?: string;
+  requestId?: string;
+}
+
+/**
+ * What happened in sign-in and account self-service, as the domain says it. Routes and services
+ * emit these; the audit log, the logs and the metrics subscribe (domain-event-subscribers.ts), so
+ * no route writes an audit record by hand. `data` fields never hold secrets, codes or tokens.
+ */
+export type DomainEvent =
+  | { type: 'login.succeeded'; accountId: string; clientId?: string; methods: StrategyId[]; amr: string[]; acr: string }
+  | {
+      type: 'login.failed';
+      accountId?: string;
+      clientId?: string;
+      method: StrategyId;
+      reason: string;
+    }
+  | { type: 'user.registered'; accountId: string; clientId?: string }
+  | {
+      type: 'consent.granted';
+      accountId: string;
+      clientId: string;
+      grantId: string;
+      scope: string[];
+      claims: string[];
+      resourceScopes: Record<string, string[]>;
+      automatic: boolean;
+    }
+  /** A factor was turned on (`factor`: totp, passkey, recovery_codes) by the person or during sign-in. */
+  | { type: 'factor.enrolled'; accountId: string; factor: string; credentialId: string; clientId?: string }
+  /** `by`: the person (account page) or an admin (admin API). */
+  | { type: 'factor.removed'; accountId: string; factor: string; credentialId?: string; by: string }
+  | { type: 'recovery_code.used'; accountId: string; remaining: number }
+  /** A passkey signature counter went backwards: a cloned authenticator or a replay. */
+  | { type: 'passkey.counter_regression'; accountId: string; credentialId: string }
+  | { type: 'second_factor.throttled'; accountId: string; retryAfterSeconds: number }
+  | { type: 'session.revoked'; accountId: string; sessionId?: string; by: string }
+  | { type: 'grant.revoked_by_user'; accountId: string; clientId: string };
+
+export type DomainEventType = DomainEvent['type'];
+
+export type EventSubscriber = (event: DomainEvent, origin: RequestOrigin) => void;
+
+/** One bus per process; subscribers are called in order, and one that throws does not stop the others. */
+export class DomainEvents {
+  readonly #subscribers: EventSubscriber[] = [];
+  constructor(private readonly onSubscriberError: (err: unknown, event: DomainEvent) => void = () => {}) {}
+
+  subscribe(subscriber: EventSubscriber): this {
+    this.#subscribers.push(subscriber);
+    return this;
+  }
+
+  emit(event: DomainEvent, origin: RequestOrigin = {}): void {
+    for (const subscriber of this.#subscribers) {
+      try {
+        subscriber(event, origin);
+      } catch (err) {
+        this.onSubscriberError(err, event);
+      }
+    }
+  }
+}

@@ -1,0 +1,346 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type NextStep, nextStep, requiredAssurance } from '../../../domain/authn/authentication-policy.js';
+import type { EnrollingAccount, EnrolmentMethod, RecoveryCodeIssuer } from '../../../domain/authn/enrolment.js';
+import type { Factors } from '../../../domain/authn/factors.js';
+import type { SecondFactorLimiter } from '../../../domain/authn/second-factor-limiter.js';
+import { applyProof, EMPTY_SIGN_IN, type SignInState, stateFromSession } from '../../../domain/authn/sign-in-state.js';
+import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
+import type {
+  AuthenticationStrategy,
+  Completion,
+  StrategyContext,
+  StrategyId,
+} from '../../../domain/authn/strategy.js';
+import type { Users } from '../../../domain/accounts/users.js';
+import { GatehouseError } from '../../../domain/errors.js';
+import type { DomainEvents } from '../../../domain/events/domain-events.js';
+import type { Views } from '../../views.js';
+import { renderErrorPage } from '../pages.js';
+import type { Details, InteractionKit } from './interaction-kit.js';
+import { requestedAcr } from './requested-acr.js';
+import { registrationRoutes } from './registration-routes.js';
+import { SignInPages } from './sign-in-pages.js';
+
+export interface SignInDeps {
+  views: Views;
+  users: Users;
+  events: DomainEvents;
+  /** Every sign-in method this deployment offers; the policy and each strategy's `available` decide when. */
+  strategies: AuthenticationStrategy[];
+  /** Second factors that can be set up during sign-in when the policy requires one and none is enrolled. */
+  enrolments: EnrolmentMethod[];
+  recoveryCodes?: RecoveryCodeIssuer;
+  factors: Factors;
+  /** MFA_REQUIRED: every account needs a second factor. */
+  mfaRequired: boolean;
+  /** Wrong second factors per account (shared by instances); no limit when omitted. */
+  secondFactorLimiter?: SecondFactorLimiter;
+  /** Attempts per client address, checked before any password is hashed; no limit when omitted. */
+  signInThrottle?: SignInThrottle;
+  registrationEnabled: boolean;
+  passwordMinLength: number;
+}
+
+/** Interaction result key holding the sign-in so far (between the first and the second factor). */
+const STATE_KEY = 'gatehouseSignIn';
+
+/** Prompt reasons that ask only for more assurance from the person already signed in (a step-up). */
+const STEP_UP_REASONS = new Set(['acr_step_up', 'essential_acr', 'essential_acrs']);
+
+/** Set on the interaction by "Not you? Switch account": the login page is shown again before consent. */
+export const switchingAccount = (d: Details) =>
+  (d.result as { gatehouseSwitchAccount?: boolean } | undefined)?.gatehouseSwitchAccount === true;
+
+/** The sign-in so far: saved on the interaction, or (step-up) what the current session already proved. */
+function signInState(d: Details): SignInState {
+  const saved = (d.result as Record<string, unknown> | undefined)?.[STATE_KEY] as SignInState | undefined;
+  if (saved) return saved;
+  const session = d.session as { accountId?: string; amr?: string[] } | undefined;
+  const reasons = (d.prompt.reasons ?? []) as string[];
+  if (session?.accountId && reasons.length && reasons.every((r) => STEP_UP_REASONS.has(r)) && !switchingAccount(d))
+    return stateFromSession(session.accountId, session.amr);
+  return EMPTY_SIGN_IN;
+}
+
+/**
+ * The one controller for every sign-in method (Kratos' login handler over its strategies):
+ * the policy says what is still needed, the strategy named in the path does the work, and this
+ * controller only moves between steps, renders view models and emits domain events.
+ *
+ * Routes (under /interaction): POST /:uid/login/:strategy, POST /:uid/begin/:strategy,
+ * GET|POST /:uid/enrol/:method, POST /:uid/continue, and registration.
+ */
+export class SignInController {
+  readonly pages: SignInPages;
+  readonly #strategies: Map<string, AuthenticationStrategy>;
+
+  constructor(
+    private readonly deps: SignInDeps,
+    private readonly kit: InteractionKit,
+  ) {
+    this.#strategies = new Map(deps.strategies.map((s) => [s.id, s]));
+    this.pages = new SignInPages(deps.views, kit, deps.strategies, deps.registrationEnabled);
+  }
+
+  private context(ctx: Context, d: Details, state: SignInState): StrategyContext {
+    return { interactionUid: d.uid, clientId: String(d.params.client_id), state, origin: this.kit.origin(ctx) };
+  }
+
+  /** What the policy asks for next, for this interaction's client and request. */
+  async next(ctx: Context, d: Details, state: SignInState): Promise<NextStep> {
+    const client = await this.kit.clientOf(ctx, d);
+    const enrolled = state.accountId
+      ? await this.deps.factors.enrolled(state.accountId)
+      : { totp: false, passkey: false, recoveryCodes: false };
+    const requirement = requiredAssurance({
+      accountHasSecondFactor: enrolled.totp || enrolled.passkey,
+      client: {
+        requireMfa: client?.require_mfa === true,
+        requirePhishingResistant: client?.require_phishing_resistant === true,
+      },
+      deploymentRequiresMfa: this.deps.mfaRequired,
+      requestedAcr: requestedAcr(d.params),
+    });
+    return nextStep(state, requirement, enrolled);
+  }
+
+  /** GET /interaction/:uid while the login prompt is open: the page for the step the policy asks for. */
+  async show(ctx: Context, d: Details, failure?: PageFailure): Promise<void> {
+    const state = signInState(d);
+    const step = await this.next(ctx, d, state);
+    if (step.next === 'done') return this.progress(ctx, d, state);
+    const sctx = this.context(ctx, d, state);
+    if (step.next === 'first_factor') return this.pages.firstFactor(ctx, d, sctx, failure);
+    if (step.next === 'second_factor') {
+      const asked = String(ctx.query.method ?? '') as StrategyId;
+      const chosen = step.methods.includes(asked) ? asked : step.methods[0]!;
+      return this.pages.secondFactor(ctx, d, sctx, step.methods, failure?.method ?? chosen, failure);
+    }
+    return this.pages.enrolChoice(ctx, d, step.methods);
+  }
+
+  /**
+   * After a step succeeded: finish when the policy is satisfied (acr/amr on the result), else
+   * keep the state on the interaction and show the next step.
+   */
+  async progress(ctx: Context, d: Details, state: SignInState): Promise<void> {
+    const step = await this.next(ctx, d, state);
+    if (step.next !== 'done') {
+      await this.kit.remember(d, { [STATE_KEY]: state });
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${d.uid}`);
+      return;
+    }
+    this.deps.events.emit(
+      {
+        type: 'login.succeeded',
+        accountId: step.accountId,
+        clientId: String(d.params.client_id),
+        methods: state.methods,
+        amr: step.amr,
+        acr: step.acr,
+      },
+      this.kit.origin(ctx),
+    );
+    await this.kit.finish(
+      ctx,
+      { login: { accountId: step.accountId, acr: step.acr, amr: step.amr, remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  /** Registers the routes on the interaction router. */
+  routes(router: Router): void {
+    const { kit, deps } = this;
+
+    /** Before anything that reads storage or hashes: attempts past the limit cost one counter increment. */
+    const throttled = async (ctx: Context, next: () => Promise<unknown>) => {
+      if (deps.signInThrottle) {
+        const verdict = await deps.signInThrottle.check(ctx.ip);
+        if (!verdict.allowed) {
+          deps.events.emit({ type: 'login.failed', method: 'password', reason: 'rate_limited' }, kit.origin(ctx));
+          ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+          renderErrorPage(deps.views, ctx, 429, 'too_many_requests');
+          return;
+        }
+      }
+      await next();
+    };
+
+    const openLogin = async (ctx: Context) => {
+      const d = await kit.details(ctx);
+      if (d.prompt.name !== 'login' && !switchingAccount(d))
+        throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
+      return d;
+    };
+
+    router.post('/:uid/login/:strategy', throttled, async (ctx) => {
+      const d = await openLogin(ctx);
+      const form = ctx.request.body as Record<string, string>;
+      kit.checkCsrf(d, 'login', form);
+      await this.submit(ctx, d, String(ctx.params.strategy), form);
+    });
+
+    router.post('/:uid/begin/:strategy', throttled, async (ctx) => {
+      const d = await openLogin(ctx);
+      kit.checkCsrf(d, 'login', ctx.request.body as Record<string, string>);
+      const strategy = this.#strategies.get(String(ctx.params.strategy));
+      if (!strategy?.begin) throw new GatehouseError('not_found', 'no such sign-in method');
+      const state = signInState(d);
+      const sctx = this.context(ctx, d, state);
+      if (!(await strategy.available(sctx)))
+        throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
+      const started = await strategy.begin(sctx);
+      ctx.status = 303;
+      ctx.redirect(started.location);
+    });
+
+    router.get('/:uid/enrol/:method', async (ctx) => {
+      const d = await openLogin(ctx);
+      const { method, account } = await this.enrolling(ctx, d);
+      const model = await method.start(account, `interaction:${d.uid}`);
+      this.pages.enrol(ctx, d, method.id, model);
+    });
+
+    router.post('/:uid/enrol/:method', async (ctx) => {
+      const d = await openLogin(ctx);
+      const form = ctx.request.body as Record<string, string>;
+      kit.checkCsrf(d, `enrol-${ctx.params.method}`, form);
+      const { method, account, state } = await this.enrolling(ctx, d);
+      const result = await method.finish(account, `interaction:${d.uid}`, form, kit.origin(ctx));
+      if (!result.ok) {
+        const model = await method.start(account, `interaction:${d.uid}`);
+        return this.pages.enrol(ctx, d, method.id, model, { status: result.status, message: result.message });
+      }
+      deps.events.emit(
+        {
+          type: 'factor.enrolled',
+          accountId: account.id,
+          factor: method.id,
+          credentialId: result.credentialId,
+          clientId: String(d.params.client_id),
+        },
+        kit.origin(ctx),
+      );
+      const updated = applyProof(state, method.id, account.id, result.proof);
+      if (deps.recoveryCodes && !(await deps.recoveryCodes.has(account.id))) {
+        // Shown once, in this response only: the codes are never stored in the clear, not even on the interaction.
+        const codes = await deps.recoveryCodes.generate(account.id);
+        deps.events.emit(
+          { type: 'factor.enrolled', accountId: account.id, factor: 'recovery_codes', credentialId: 'recovery_codes' },
+          kit.origin(ctx),
+        );
+        await kit.remember(d, { [STATE_KEY]: updated });
+        return this.pages.recoveryCodes(ctx, d, codes);
+      }
+      await this.progress(ctx, d, updated);
+    });
+
+    /** "Continue" after the recovery codes were shown. */
+    router.post('/:uid/continue', async (ctx) => {
+      const d = await openLogin(ctx);
+      kit.checkCsrf(d, 'continue', ctx.request.body as Record<string, string>);
+      await this.progress(ctx, d, signInState(d));
+    });
+
+    registrationRoutes(router, { ...deps, throttled, kit, controller: this });
+  }
+
+  /** The enrolment named in the path, when the policy asks for it now. */
+  private async enrolling(ctx: Context, d: Details) {
+    const state = signInState(d);
+    const step = await this.next(ctx, d, state);
+    const method = this.deps.enrolments.find((m) => m.id === ctx.params.method);
+    if (!method || step.next !== 'enrol' || !step.methods.includes(method.id) || !state.accountId)
+      throw new GatehouseError('invalid_request', 'nothing to set up at this step of the sign-in');
+    const user = await this.deps.users.get(state.accountId);
+    const account: EnrollingAccount = { id: user.id, email: user.email, name: user.name };
+    return { method, account, state };
+  }
+
+  /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */
+  private async submit(ctx: Context, d: Details, strategyId: string, form: Record<string, string>): Promise<void> {
+    const { deps, kit } = this;
+    const strategy = this.#strategies.get(strategyId);
+    if (!strategy) throw new GatehouseError('not_found', 'no such sign-in method');
+    const state = signInState(d);
+    const step = await this.next(ctx, d, state);
+    const allowed =
+      step.next === 'first_factor'
+        ? strategy.stage !== 'second'
+        : step.next === 'second_factor' && step.methods.includes(strategy.id);
+    const sctx = this.context(ctx, d, state);
+    if (!allowed || !(await strategy.available(sctx)))
+      throw new GatehouseError('invalid_request', 'unexpected sign-in step');
+
+    const secondFactor = step.next === 'second_factor' && state.accountId !== undefined;
+    if (secondFactor && deps.secondFactorLimiter) {
+      const verdict = await deps.secondFactorLimiter.check(state.accountId!);
+      if (!verdict.allowed) return this.tooManySecondFactors(ctx, d, state.accountId!, strategy.id, verdict);
+    }
+
+    const parsed = strategy.input.safeParse(form);
+    const completion: Completion = parsed.success
+      ? await strategy.complete(parsed.data, sctx)
+      : { kind: 'failed', reason: 'missing_credentials', status: 400, message: 'Fill in the form.' };
+    if (completion.kind === 'redirect') {
+      ctx.status = 303;
+      ctx.redirect(completion.location);
+      return;
+    }
+    if (completion.kind === 'failed') {
+      deps.events.emit(
+        {
+          type: 'login.failed',
+          accountId: completion.accountId ?? state.accountId,
+          clientId: String(d.params.client_id),
+          method: strategy.id,
+          reason: completion.reason,
+        },
+        kit.origin(ctx),
+      );
+      if (secondFactor && deps.secondFactorLimiter) {
+        const verdict = await deps.secondFactorLimiter.failed(state.accountId!);
+        if (!verdict.allowed) return this.tooManySecondFactors(ctx, d, state.accountId!, strategy.id, verdict);
+      }
+      if (completion.retryAfterSeconds) ctx.set('Retry-After', String(completion.retryAfterSeconds));
+      return this.show(ctx, d, {
+        status: completion.status,
+        message: completion.message,
+        values: completion.values,
+        method: strategy.id,
+      });
+    }
+    await this.progress(ctx, d, applyProof(state, strategy.id, completion.accountId, completion.proof));
+  }
+
+  private async tooManySecondFactors(
+    ctx: Context,
+    d: Details,
+    accountId: string,
+    method: StrategyId,
+    verdict: { retryAfterSeconds: number },
+  ): Promise<void> {
+    this.deps.events.emit(
+      { type: 'second_factor.throttled', accountId, retryAfterSeconds: verdict.retryAfterSeconds },
+      this.kit.origin(ctx),
+    );
+    ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+    const minutes = Math.ceil(verdict.retryAfterSeconds / 60);
+    return this.show(ctx, d, {
+      status: 429,
+      message: `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      method,
+    });
+  }
+}
+
+/** A failed attempt, shown on the page it came from. */
+export interface PageFailure {
+  status: number;
+  message: string;
+  values?: Record<string, string>;
+  /** The method whose form failed (the second-factor page shows that one again). */
+  method?: StrategyId;
+}

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../errors.js';
-import type { StrategyId } from './strategy.js';
+import type { StrategyId } from './strategy-id.js';
 
 /** NIST's factor kinds: two kinds make a multi-factor sign-in. */
 export type FactorKind = 'knowledge' | 'possession' | 'inherence';

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { RequestOrigin } from '../events/domain-events.js';
 import type { Proof, SignInState } from './sign-in-state.js';
+import type { StrategyId } from './strategy-id.js';
+
+export type { StrategyId };
 
 /**
  * Every way to sign in is one strategy behind this interface (Kratos' login strategies,
@@ -10,13 +13,6 @@ import type { Proof, SignInState } from './sign-in-state.js';
  *
  * Ids: `password`, `totp`, `recovery_code`, `passkey`; later `email_code`, `oidc:<slug>`, `saml:<slug>`.
  */
-export type StrategyId =
-  | 'password'
-  | 'totp'
-  | 'recovery_code'
-  | 'passkey'
-  | 'email_code'
-  | `${'oidc' | 'saml'}:${string}`;
 
 /** Where in a sign-in a strategy can be used. */
 export type StrategyStage = 'first' | 'second' | 'first_or_second';

@@ -1,4 +1,4 @@
-import type { StrategyId } from '../authn/strategy.js';
+import type { StrategyId } from '../authn/strategy-id.js';
 
 /** Where a request came from; every field optional because not every event has a request. */
 export interface RequestOrigin {

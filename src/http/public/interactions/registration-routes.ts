@@ -2,20 +2,20 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { NAME_MAX_LENGTH, registrationSchema } from '../../../domain/accounts/user-fields.js';
 import type { Users } from '../../../domain/accounts/users.js';
-import { applyProof, EMPTY_SIGN_IN } from '../../../domain/authn/sign-in-state.js';
+import { applyProof, EMPTY_SIGN_IN, type SignInState } from '../../../domain/authn/sign-in-state.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import type { DomainEvents } from '../../../domain/events/domain-events.js';
 import type { Views } from '../../views.js';
 import { sendPage } from '../pages.js';
 import type { Details, InteractionKit } from './interaction-kit.js';
-import type { SignInController } from './sign-in-routes.js';
 
 interface RegistrationDeps {
   views: Views;
   users: Users;
   events: DomainEvents;
   kit: InteractionKit;
-  controller: SignInController;
+  /** Continues the sign-in the new account started (the controller's policy step). */
+  progress(ctx: Context, d: Details, state: SignInState): Promise<void>;
   registrationEnabled: boolean;
   passwordMinLength: number;
   throttled: (ctx: Context, next: () => Promise<unknown>) => Promise<void>;
@@ -87,7 +87,7 @@ export function registrationRoutes(router: Router, deps: RegistrationDeps): void
         factors: ['knowledge'],
         phishingResistant: false,
       });
-      await deps.controller.progress(ctx, d, state);
+      await deps.progress(ctx, d, state);
     } catch (err) {
       if (err instanceof GatehouseError && err.code === 'invalid_password')
         return render(ctx, d, 400, `Password ${err.message.replace(/^password /, '')}.`, form);

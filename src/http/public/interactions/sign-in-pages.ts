@@ -3,7 +3,6 @@ import type { AuthenticationStrategy, StrategyContext, StrategyId } from '../../
 import type { Views } from '../../views.js';
 import { sendPage } from '../pages.js';
 import type { Details, InteractionKit } from './interaction-kit.js';
-import type { PageFailure } from './sign-in-routes.js';
 
 /** A strategy's key in a page's view model (`oidc:acme` → `oidc_acme`): views name sections by it. */
 export const viewKey = (id: string) => id.replace(/\W/g, '_');
@@ -132,4 +131,13 @@ export class SignInPages {
       continueCsrf: this.kit.csrf.issue(d.uid, 'continue'),
     });
   }
+}
+
+/** A failed attempt, shown on the page it came from. */
+export interface PageFailure {
+  status: number;
+  message: string;
+  values?: Record<string, string>;
+  /** The method whose form failed (the second-factor page shows that one again). */
+  method?: StrategyId;
 }

@@ -20,7 +20,7 @@ import { renderErrorPage } from '../pages.js';
 import type { Details, InteractionKit } from './interaction-kit.js';
 import { requestedAcr } from './requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
-import { SignInPages } from './sign-in-pages.js';
+import { type PageFailure, SignInPages } from './sign-in-pages.js';
 
 export interface SignInDeps {
   views: Views;
@@ -244,7 +244,7 @@ export class SignInController {
       await this.progress(ctx, d, signInState(d));
     });
 
-    registrationRoutes(router, { ...deps, throttled, kit, controller: this });
+    registrationRoutes(router, { ...deps, throttled, kit, progress: (ctx, d, state) => this.progress(ctx, d, state) });
   }
 
   /** The enrolment named in the path, when the policy asks for it now. */
@@ -334,13 +334,4 @@ export class SignInController {
       method,
     });
   }
-}
-
-/** A failed attempt, shown on the page it came from. */
-export interface PageFailure {
-  status: number;
-  message: string;
-  values?: Record<string, string>;
-  /** The method whose form failed (the second-factor page shows that one again). */
-  method?: StrategyId;
 }

@@ -1,0 +1,8 @@
+/** A sign-in method's id: `password`, `totp`, `recovery_code`, `passkey`; later `email_code`, `oidc:<slug>`, `saml:<slug>`. */
+export type StrategyId =
+  | 'password'
+  | 'totp'
+  | 'recovery_code'
+  | 'passkey'
+  | 'email_code'
+  | `${'oidc' | 'saml'}:${string}`;

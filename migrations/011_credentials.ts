@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// Sign-in credentials beyond the password (TOTP, passkeys, recovery codes): one row each, so a
+// Sign-in credentials (password, TOTP, passkeys, recovery codes): one row each, so a
 // new method is a new `type`. `secret_sealed` is AES-GCM under the KEK (domain/keys/key-encryption);
 // `counter` moves forward only (last TOTP step, passkey signature counter). Recovery codes are
 // stored as hashes, one row each, consumed with one conditional UPDATE. `one_time_values` holds
@@ -13,6 +13,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text('name');
     t.jsonb('public_data').notNullable().defaultTo('{}');
     t.text('secret_sealed');
+    // A secret that is only ever checked, never read back (the password's Argon2id hash).
+    t.text('secret_hash');
     t.bigInteger('counter').notNullable().defaultTo(0);
     t.text('external_id');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());

@@ -4,7 +4,9 @@
  * migration of the account. Secrets are sealed under the KEK by the domain before they reach
  * storage; storage never sees a TOTP secret in the clear.
  */
-export type CredentialType = 'totp' | 'recovery_codes' | 'passkey';
+export type CredentialType = 'password' | 'totp' | 'recovery_codes' | 'passkey';
+/** The second factors among them (what the admin API and the account page list as factors). */
+export type FactorType = Exclude<CredentialType, 'password'>;
 
 export interface Credential {
   id: string;

@@ -1,11 +1,11 @@
 import { notFound } from '../errors.js';
 import type { EnrolledFactors } from './authentication-policy.js';
-import type { Credential, CredentialRepository } from './credentials.js';
+import type { Credential, CredentialRepository, FactorType } from './credentials.js';
 
 /** A factor as the admin API and the account page list it. */
 export interface FactorSummary {
   id: string;
-  type: 'totp' | 'passkey' | 'recovery_codes';
+  type: FactorType;
   name?: string;
   created_at: string;
   last_used_at: string | null;
@@ -13,7 +13,7 @@ export interface FactorSummary {
 
 export const factorSummary = (c: Credential): FactorSummary => ({
   id: c.id,
-  type: c.type,
+  type: c.type as FactorType,
   ...(c.name ? { name: c.name } : {}),
   created_at: c.createdAt.toISOString(),
   last_used_at: c.lastUsedAt ? c.lastUsedAt.toISOString() : null,
@@ -37,21 +37,26 @@ export class Factors {
     };
   }
 
+  /** Second factors only (the password is the account's, not a factor to list or remove here). */
   async list(userId: string): Promise<Credential[]> {
-    return this.credentials.listFor(userId);
+    return (await this.credentials.listFor(userId)).filter((c) => c.type !== 'password');
   }
 
   /** Removes one factor; returns it. */
   async remove(userId: string, id: string): Promise<Credential> {
     const credential = await this.credentials.find(userId, id);
-    if (!credential || !(await this.credentials.delete(userId, id))) throw notFound('factor');
+    if (!credential || credential.type === 'password' || !(await this.credentials.delete(userId, id)))
+      throw notFound('factor');
     await this.dropOrphanedRecoveryCodes(userId);
     return credential;
   }
 
   /** Removes every factor of the account; returns how many. */
   async removeAll(userId: string): Promise<number> {
-    return this.credentials.deleteAll(userId);
+    let removed = 0;
+    for (const type of ['totp', 'passkey', 'recovery_codes'] as const)
+      removed += await this.credentials.deleteAll(userId, type);
+    return removed;
   }
 
   private async dropOrphanedRecoveryCodes(userId: string): Promise<void> {

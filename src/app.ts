@@ -10,6 +10,7 @@ import { KeyEncryption } from './domain/keys/key-encryption.js';
 import { SigningKeys } from './domain/keys/signing-keys.js';
 import { SigningKeyWatcher } from './domain/keys/signing-key-watcher.js';
 import { LiveProvider } from './oidc/live-provider.js';
+import { accountSessions } from './oidc/account-session.js';
 import { SignInThrottle } from './domain/authn/sign-in-throttle.js';
 import { RedisAttemptCounter, SqlAttemptCounter } from './storage/attempt-counters.js';
 import { redisKeyChangeChannel } from './storage/key-change-channel.js';
@@ -83,6 +84,8 @@ export interface Gatehouse {
 export interface GatehouseParts {
   /** Where audit batches go; by default the `audit_events` table of `database`. */
   auditRepository?: (database: Database) => AuditEventRepository;
+  /** The account page's clock for its recent sign-in rule (epoch ms); tests move it. @default Date.now */
+  now?: () => number;
 }
 
 /** The one composition root: storage → domain → provider → both HTTP servers. */
@@ -274,6 +277,13 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const attemptCounter = redis
       ? new RedisAttemptCounter(redis, config.redisKeyPrefix)
       : new SqlAttemptCounter(database);
+    // "Remove access" also drops the grant's remembered pointer (others are dropped when next followed).
+    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), {
+      revokeGrant: async (grantId) => {
+        await revoker.revokeGrant(grantId);
+        await rememberedGrants.forgetGrant(grantId);
+      },
+    });
     const publicHandler = createPublicHandler({
       providers,
       logger,
@@ -287,6 +297,14 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       mfaRequired: config.mfaRequired,
       secondFactorLimiter: new SecondFactorLimiter(attemptCounter),
       resources,
+      accountSessions: accountSessions(providers, config.issuer),
+      userSessions,
+      clientName: (clientId) =>
+        clients.get(clientId).then(
+          (c) => c.client_name,
+          () => undefined,
+        ),
+      now: parts.now,
       jwksMaxAgeSeconds: config.signingKeys.jwksMaxAgeSeconds,
       jwksPath: ROUTES.jwks,
       csrf: new CsrfTokens(keys.cookieKeys[0]!),
@@ -336,13 +354,6 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
             throw err;
           },
         ),
-    });
-    // "Remove access" also drops the grant's remembered pointer (others are dropped when next followed).
-    const userSessions = new UserSessions(users, new SqlUserSessionRepository(database), {
-      revokeGrant: async (grantId) => {
-        await revoker.revokeGrant(grantId);
-        await rememberedGrants.forgetGrant(grantId);
-      },
     });
     const adminApp = createAdminApp({
       adminKey,

@@ -1,6 +1,7 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
+import { ACCOUNT_CLIENT_ID } from './account-client.js';
 
 type GrantLike = {
   jti: string;
@@ -122,7 +123,9 @@ export function rememberSavedGrants(provider: Provider, remembered: RememberedGr
     const value = await save.apply(this, args);
     // A new grant's `exp` is computed into the stored payload only; its remaining lifetime is known.
     const exp = this.exp ?? (this.remainingTTL ? Math.floor(Date.now() / 1000) + this.remainingTTL : undefined);
-    if (this.accountId && this.clientId && exp) {
+    // Not the account page's: its static client has no row in the clients table, and its grant
+    // (openid only, first party) is given again at once on every sign-in.
+    if (this.accountId && this.clientId && this.clientId !== ACCOUNT_CLIENT_ID && exp) {
       await remembered.remember(this.accountId, this.clientId, this.jti, new Date(exp * 1000));
     }
     return value;

@@ -43,6 +43,7 @@ import { includeSidInIdTokens } from './session-id-claim.js';
 import { logoutSource } from './logout-confirmation.js';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 import { ACR_VALUES } from '../domain/authn/authentication-policy.js';
+import { accountClientMetadata } from './account-client.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -99,7 +100,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     adapter: deps.adapterFor as unknown as Configuration['adapter'],
-    clients: [],
+    // The account page's own sign-in (account-client.ts); every other client is in the clients table.
+    clients: [accountClientMetadata(config.issuer)],
     jwks: keys.jwks as Configuration['jwks'],
     cookies: cookiePolicy(config.issuer, keys.cookieKeys),
     findAccount: createFindAccount(

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createGatehouse, type Gatehouse } from '../../src/app.js';
+import { createGatehouse, type Gatehouse, type GatehouseParts } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createTestStorage, type BackendName, type TestStorage } from './backends.js';
@@ -59,6 +59,8 @@ export interface StartOptions {
   port?: number;
   /** A logger to read the instance's log lines from (default: LOG_LEVEL, to stdout). */
   logger?: Logger;
+  /** Parts in place of the stock ones (e.g. the account page's clock). */
+  parts?: GatehouseParts;
 }
 
 /** Starts Gatehouse in-process on free ports over its own fresh storage. */
@@ -79,7 +81,7 @@ export async function startGatehouse(backend: BackendName, options: StartOptions
   };
   const boot = async () => {
     const config = loadConfig(env);
-    const instance = await createGatehouse(config, options.logger ?? createLogger(config.logLevel));
+    const instance = await createGatehouse(config, options.logger ?? createLogger(config.logLevel), options.parts);
     await instance.listen();
     return instance;
   };

@@ -13,12 +13,15 @@ import type { Views } from '../views.js';
 import { TrustedProxies } from '../middleware/client-address.js';
 import { pinRequestToIssuer } from './host-pinning.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
+import { type AccountDeps, accountRoutes } from './account/account-routes.js';
 import { servedByProvider } from './canonical-paths.js';
 import { landingPage } from './landing-page.js';
 import { notFound } from './not-found.js';
 import { postToGet } from './post-to-get.js';
 
-export interface PublicAppDeps extends InteractionDeps {
+export interface PublicAppDeps
+  extends InteractionDeps,
+    Pick<AccountDeps, 'accountSessions' | 'userSessions' | 'clientName' | 'now'> {
   providers: LiveProvider;
   /** Cache-Control max-age of /jwks (relying parties' key-set caches; key rotation waits this long). */
   jwksMaxAgeSeconds: number;
@@ -69,6 +72,16 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
   app.use(async (ctx, next) => {
     if (!ctx.path.startsWith('/interaction/')) return next();
     await interactions(ctx, next);
+  });
+  // The account page (`/account`, `/account/…`).
+  const account = compose([
+    securityHeaders,
+    interactionErrors(deps.views),
+    accountRoutes(deps).routes(),
+  ] as Koa.Middleware[]);
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/account' && !ctx.path.startsWith('/account/')) return next();
+    await account(ctx, next);
   });
   // Whatever the provider does not serve: `/`, POST /authorize and /logout (303 to GET), 404/405 pages.
   app.use(

@@ -110,7 +110,7 @@ async function sessionsModel(deps: AccountPageDeps, forms: AccountForms, session
     current: s.uid === session.uid,
     signedIn: when(s.loginAt ?? s.createdAt),
     signedInIso: iso(s.loginAt ?? s.createdAt),
-    // Always set, so an item without apps never shows the page's own `usedWith`.
+    // Present even when empty: a section's lookup must not fall through to an outer scope.
     usedWith:
       apps(s.clientIds)
         .map((id) => named.get(id))

@@ -26,7 +26,7 @@ export class SignIn {
   readonly verifier = client.randomPKCECodeVerifier();
   readonly state = client.randomState();
   readonly nonce = client.randomNonce();
-  /** Another instance's base URL to send the form posts to (same issuer, shared storage). */
+  /** Another instance's base URL to send the form posts to, and follow their redirects on (same issuer, shared storage). */
   postBase?: string;
 
   constructor(
@@ -58,8 +58,12 @@ export class SignIn {
     const found = actionPart ? actions.find((m) => decode(m[1]!).includes(actionPart)) : undefined;
     const action = found ? decode(found[1]!) : formAction(page.html);
     const csrf = found ? found[2]! : hiddenField(page.html, 'csrf');
-    const url = new URL(action, this.postBase ?? this.gh.issuer).toString();
-    return this.page(await this.ua.follow(url, this.gh.issuer, { form: { csrf, ...fields } }));
+    const base = this.postBase ?? this.gh.issuer;
+    const step = await this.ua.follow(new URL(action, base).toString(), base, { form: { csrf, ...fields } });
+    // Another instance finished the interaction: the provider sends the browser on to the issuer's URLs.
+    if (step.url.startsWith(this.gh.issuer) && step.res.status >= 300 && step.res.status < 400)
+      return this.page(await this.ua.follow(step.url, this.gh.issuer));
+    return this.page(step);
   }
 
   async get(href: string): Promise<Page> {

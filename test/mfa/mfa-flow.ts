@@ -26,7 +26,7 @@ export class SignIn {
   readonly verifier = client.randomPKCECodeVerifier();
   readonly state = client.randomState();
   readonly nonce = client.randomNonce();
-  /** Another instance's base URL to send the form posts to, and follow their redirects on (same issuer, shared storage). */
+  /** Another instance's base URL: form posts go there and their redirects are followed there (shared storage). */
   postBase?: string;
 
   constructor(
@@ -116,7 +116,7 @@ export function recoveryCodesOf(html: string): string[] {
 
 /**
  * Password, then (MFA required, nothing enrolled) the authenticator app set up from the
- * enrol page; stops on the recovery codes page. Returns the secret read from the page.
+ * enrol page; stops on the recovery codes page. Returns the secret read from the page and the code used.
  */
 export async function enrolTotp(signIn: SignIn, user: { email: string; password: string }) {
   const choice = await signIn.password(user);
@@ -124,6 +124,7 @@ export async function enrolTotp(signIn: SignIn, user: { email: string; password:
   const enrol = await signIn.get(linkTo(choice.html, 'Set up authenticator app'));
   assert.equal(enrol.res.status, 200, enrol.html.slice(0, 300));
   const secret = setupKeyOf(enrol.html);
-  const codes = await signIn.submit(enrol, { code: await appCode(secret) });
-  return { enrol, secret, codes };
+  const code = await appCode(secret);
+  const codes = await signIn.submit(enrol, { code });
+  return { enrol, secret, code, codes };
 }

@@ -35,7 +35,7 @@ for (const backend of backends()) {
     const gh = () => instances[0]!;
     const instanceBase = (i: number) => `http://localhost:${instances[i % instances.length]!.port}`;
 
-    /** Audit events of the account, once `done` says all expected are there (each instance flushes its buffer every 200 ms). */
+    /** The account's audit events of `type`, once `done` says all arrived (instances flush every 200 ms). */
     async function auditEvents(type: string, userId: string, done: (n: number) => boolean) {
       for (let tries = 0; ; tries++) {
         const res = await gh().admin('GET', `/admin/audit-events?type=${type}&user=${encodeURIComponent(userId)}`);
@@ -45,7 +45,7 @@ for (const backend of backends()) {
       }
     }
 
-    it(`after ${LIMIT} wrong codes over the instances, the next attempt gets 429 with Retry-After, even a right one`, async () => {
+    it(`after ${LIMIT} wrong codes on either instance, the next try gets 429 and Retry-After`, async () => {
       const user = await createUser(gh());
       const setup = new SignIn(gh(), config);
       const { secret, codes } = await enrolTotp(setup, user);

@@ -23,7 +23,10 @@ export class RecoveryCodes implements RecoveryCodeIssuer {
     this.#key = Buffer.from(hkdfSync('sha256', keyEncryptionKey, Buffer.alloc(0), HKDF_INFO, 32));
   }
 
-  /** The stored form of a normalised code. The lookup by it needs no constant-time compare: nobody can compute it without the key. */
+  /**
+   * The stored form of a normalised code. Looking it up needs no constant-time compare: nobody
+   * can compute a hash without the key, so timing reveals nothing about a code.
+   */
   private hash(normalised: string): string {
     return createHmac('sha256', this.#key).update(normalised).digest('base64url');
   }

@@ -47,7 +47,7 @@ export async function verifyTotp(secret: string, code: string, nowMs: number): P
   return result.valid && 'timeStep' in result ? result.timeStep : undefined;
 }
 
-/** The `otpauth://` URI an app reads from the QR code (Key Uri Format): the issuer and account it lists the code under. */
+/** The otpauth URI the app reads from the QR code: the issuer and account it lists the code under. */
 export const otpauthUri = (issuer: string, accountName: string, secret: string): string =>
   generateURI({ issuer, label: accountName, secret });
 

@@ -36,6 +36,8 @@ export interface TotpEnrolmentOptions {
 
 const EXPIRED = 'The setup timed out. Scan the new QR code and enter the code it shows.';
 const TAKEN = 'An authenticator app is already set up for this account.';
+const NO_MATCH =
+  'That code did not work. Check that you scanned the QR code on this page, then enter the code the app shows now.';
 
 /**
  * Turning on an authenticator app: `start` makes a secret (or shows the pending one again, so a
@@ -101,13 +103,7 @@ export class TotpEnrolment implements EnrolmentMethod {
     if (!setup) return { ok: false, status: 400, message: EXPIRED };
     const { secret } = setup;
     const step = await verifyTotp(secret, code, this.clock());
-    if (step === undefined)
-      return {
-        ok: false,
-        status: 401,
-        message:
-          'That code did not work. Check that you scanned the QR code on this page, then enter the code your app shows now.',
-      };
+    if (step === undefined) return { ok: false, status: 401, message: NO_MATCH };
     if ((await this.credentials.listFor(account.id, 'totp')).length) return { ok: false, status: 400, message: TAKEN };
     // Taken once: of two tabs confirming the same setup, one stores it.
     const taken = await this.pending.take<PendingSetup>(this.key(binding));

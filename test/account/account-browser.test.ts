@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
@@ -79,6 +80,40 @@ describe('the account page in a real browser', { skip }, () => {
           await page.getByRole('heading', { name: 'Signed out' }).waitFor();
           await page.goto(`${gh.issuer}/account`);
           await page.getByRole('heading', { name: 'Sign in to your account' }).waitFor();
+        } finally {
+          await context.close();
+        }
+      });
+
+      it('"Set up authenticator app", "Turn on", the recovery codes, "Generate new recovery codes", "Turn off"', async () => {
+        const user = await createUser(gh);
+        const { context, page, cspViolations } = await signedInPage(browser, gh, user);
+        try {
+          await page.getByRole('link', { name: 'Set up authenticator app' }).click();
+          await page.getByRole('img', { name: 'QR code' }).waitFor();
+          const secret = ((await page.getByLabel('Setup key').textContent()) ?? '').replace(/\s+/g, '');
+          assert.match(secret, /^[A-Z2-7]{32}$/, 'the key as text, base32');
+          await page.getByLabel('Authentication code').fill(await generate({ secret }));
+          await page.getByRole('button', { name: 'Turn on' }).click();
+
+          const codes = page.getByRole('list', { name: 'Recovery codes' }).locator('li code');
+          await codes.first().waitFor();
+          assert.equal(await codes.count(), 10);
+          const first = await codes.allTextContents();
+          await page.getByRole('link', { name: 'Back to your account' }).click();
+
+          await page.getByRole('button', { name: 'Turn off' }).waitFor();
+          await page.getByRole('button', { name: 'Generate new recovery codes' }).click();
+          await codes.first().waitFor();
+          const second = await codes.allTextContents();
+          assert.equal(second.length, 10);
+          assert.ok(!second.some((c) => first.includes(c)), 'a new set');
+          await page.getByRole('link', { name: 'Back to your account' }).click();
+
+          await page.getByRole('button', { name: 'Turn off' }).click();
+          await page.getByRole('status').filter({ hasText: 'Authenticator app is off.' }).waitFor();
+          await page.getByRole('link', { name: 'Set up authenticator app' }).waitFor();
+          assert.deepEqual(cspViolations, []);
         } finally {
           await context.close();
         }

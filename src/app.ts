@@ -57,6 +57,8 @@ import { RedisOneTimeValues, SqlOneTimeValues } from './storage/one-time-values.
 import { Factors } from './domain/authn/factors.js';
 import { SecondFactorLimiter, SECOND_FACTOR_WINDOW_SECONDS } from './domain/authn/second-factor-limiter.js';
 import { PasswordStrategy } from './domain/authn/strategies/password-strategy.js';
+import { PasskeyEnrolment } from './domain/authn/passkeys/passkey-enrolment.js';
+import { PasskeyStrategy } from './domain/authn/passkeys/passkey-strategy.js';
 import { DomainEvents } from './domain/events/domain-events.js';
 import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
@@ -269,7 +271,6 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       .subscribe(metricsSubscriber(metrics));
     const credentials = new SqlCredentialRepository(database);
     const oneTimeValues = redis ? new RedisOneTimeValues(redis, config.redisKeyPrefix) : new SqlOneTimeValues(database);
-    void oneTimeValues;
     const factors = new Factors(credentials);
     const attemptCounter = redis
       ? new RedisAttemptCounter(redis, config.redisKeyPrefix)
@@ -282,8 +283,11 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       metrics,
       events,
       factors,
-      strategies: [new PasswordStrategy(users)],
-      enrolments: [],
+      strategies: [
+        new PasswordStrategy(users),
+        new PasskeyStrategy(config.webauthn, credentials, oneTimeValues, users, events),
+      ],
+      enrolments: [new PasskeyEnrolment(config.webauthn, credentials, oneTimeValues)],
       mfaRequired: config.mfaRequired,
       secondFactorLimiter: new SecondFactorLimiter(attemptCounter),
       resources,

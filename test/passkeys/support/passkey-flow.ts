@@ -14,7 +14,7 @@ import { formAction, hiddenField, UserAgent } from '../../support/user-agent.js'
 
 type Step = Awaited<ReturnType<UserAgent['follow']>>;
 
-const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
+const unescapeHtml = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
 
 type PasskeyFormKind = 'sign-in' | 'second-factor' | 'register';
 
@@ -31,9 +31,9 @@ export function passkeyForm<K extends PasskeyFormKind>(html: string, kind: K): P
   ).exec(html);
   if (!form) throw new Error(`no ${kind} passkey form on the page: ${html.replace(/\s+/g, ' ').slice(0, 600)}`);
   return {
-    action: unescape(form[1]!),
-    options: JSON.parse(unescape(form[2]!)),
-    csrf: unescape(hiddenField(form[3]!, 'csrf')),
+    action: unescapeHtml(form[1]!),
+    options: JSON.parse(unescapeHtml(form[2]!)),
+    csrf: unescapeHtml(hiddenField(form[3]!, 'csrf')),
   };
 }
 
@@ -87,7 +87,7 @@ export async function password(gh: RunningGatehouse, flow: Flow, user: { email: 
 
 /** GETs a page of this flow (the enrol page behind a link). */
 export async function open(gh: RunningGatehouse, flow: Flow, href: string) {
-  flow.step = await flow.ua.follow(new URL(unescape(href), gh.issuer).toString(), gh.issuer);
+  flow.step = await flow.ua.follow(new URL(unescapeHtml(href), gh.issuer).toString(), gh.issuer);
   return flow.step;
 }
 
@@ -108,13 +108,13 @@ export async function redeem(config: client.Configuration, flow: Flow) {
 
 /** The text of the page's error box. */
 export const alertText = (html = '') =>
-  unescape(/<div class="error" role="alert">([^<]*)<\/div>/.exec(html)?.[1] ?? '');
+  unescapeHtml(/<div class="error" role="alert">([^<]*)<\/div>/.exec(html)?.[1] ?? '');
 
 /** The page's link to a step (the enrol choice's "Add a passkey"). */
 export function linkTo(html: string, pathEnd: string): string {
   const m = new RegExp(`href="([^"]*${pathEnd})"`).exec(html);
   if (!m) throw new Error(`no link to …${pathEnd}: ${html.replace(/\s+/g, ' ').slice(0, 600)}`);
-  return unescape(m[1]!);
+  return unescapeHtml(m[1]!);
 }
 
 /**

@@ -62,6 +62,8 @@ import { TotpStrategy } from './domain/authn/totp/totp-strategy.js';
 import { TotpEnrolment } from './domain/authn/totp/totp-enrolment.js';
 import { RecoveryCodes } from './domain/authn/recovery-codes/recovery-codes.js';
 import { RecoveryCodeStrategy } from './domain/authn/recovery-codes/recovery-code-strategy.js';
+import { PasskeyEnrolment } from './domain/authn/passkeys/passkey-enrolment.js';
+import { PasskeyStrategy } from './domain/authn/passkeys/passkey-strategy.js';
 import { DomainEvents } from './domain/events/domain-events.js';
 import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
@@ -298,11 +300,15 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       factors,
       strategies: [
         new PasswordStrategy(users),
+        new PasskeyStrategy(config.webauthn, credentials, oneTimeValues, users, events),
         new TotpStrategy(credentials, kek),
         new RecoveryCodeStrategy(recoveryCodes, events),
       ],
-      // The authenticator app lists the code under the issuer's host: the name people sign in at.
-      enrolments: [new TotpEnrolment(credentials, oneTimeValues, kek, { issuer: new URL(config.issuer).host })],
+      enrolments: [
+        // The authenticator app lists the code under the issuer's host: the name people sign in at.
+        new TotpEnrolment(credentials, oneTimeValues, kek, { issuer: new URL(config.issuer).host }),
+        new PasskeyEnrolment(config.webauthn, credentials, oneTimeValues),
+      ],
       recoveryCodes,
       mfaRequired: config.mfaRequired,
       secondFactorLimiter: new SecondFactorLimiter(attemptCounter),

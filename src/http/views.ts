@@ -17,6 +17,7 @@ type Node =
   | { kind: 'section'; name: string; inverted: boolean; children: Node[] }
   | { kind: 'partial'; name: string };
 
+// Names are word characters and dots; a partial (a views/*.html file) may also have hyphens.
 const TAG = /\{\{\{(\w+)\}\}\}|\{\{([#^/>]?)\s*([\w.-]+)\s*\}\}/g;
 
 function parse(template: string, file: string): Node[] {

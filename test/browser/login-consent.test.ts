@@ -126,7 +126,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           await page.getByRole('heading', { name: 'Sign in to Browser Test App' }).waitFor();
           await page.getByLabel('Email').fill(user.email);
           await page.getByLabel('Password').fill(user.password);
-          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
           await page.getByRole('heading', { name: 'Allow access' }).waitFor();
           assert.equal(
@@ -174,7 +174,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           await page.goto(request.url.toString());
           await page.getByLabel('Email').fill(user.email);
           await page.getByLabel('Password').fill('not the right passphrase');
-          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
           const alert = page.getByRole('alert');
           await alert.waitFor();
@@ -184,7 +184,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           assert.equal(callback.hits.length, seen, 'a failed sign-in reached the client');
 
           await page.getByLabel('Password').fill(user.password);
-          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Sign in', exact: true }).click();
           await page.getByRole('heading', { name: 'Allow access' }).waitFor();
           await page.getByRole('button', { name: 'Deny' }).click();
           await page.waitForURL((u) => u.href.startsWith(callback.url));
@@ -216,7 +216,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           await page.getByRole('button', { name: 'Continue' }).click();
           await page.getByLabel('Email').fill(someone.email);
           await page.getByLabel('Password').fill(someone.password);
-          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Sign in', exact: true }).click();
           await page.getByRole('button', { name: 'Allow' }).click();
 
           // The form_post page's auto-submit script runs under its CSP hash and posts to the callback.
@@ -254,7 +254,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           await page.goto(request.url.toString());
           await page.getByLabel('Email').fill(someone.email);
           await page.getByLabel('Password').fill(someone.password);
-          await page.getByRole('button', { name: 'Sign in' }).click();
+          await page.getByRole('button', { name: 'Sign in', exact: true }).click();
           await page.getByRole('button', { name: 'Allow' }).click();
           await page.waitForURL((u) => u.href.startsWith(callback.url));
           const tokens = await client.authorizationCodeGrant(app, new URL(page.url()), {

@@ -18,6 +18,7 @@ import { servedByProvider } from './canonical-paths.js';
 import { landingPage } from './landing-page.js';
 import { notFound } from './not-found.js';
 import { postToGet } from './post-to-get.js';
+import { staticAssets } from './static-assets.js';
 
 export interface PublicAppDeps
   extends InteractionDeps,
@@ -83,12 +84,13 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
     if (ctx.path !== '/account' && !ctx.path.startsWith('/account/')) return next();
     await account(ctx, next);
   });
-  // Whatever the provider does not serve: `/`, POST /authorize and /logout (303 to GET), 404/405 pages.
+  // Whatever the provider does not serve: `/`, /assets/ scripts, POST /authorize and /logout (303 to GET), 404/405 pages.
   app.use(
     compose([
       securityHeaders,
       interactionErrors(deps.views),
       landingPage(deps.views, { discovery: '/.well-known/openid-configuration', jwks: deps.jwksPath }),
+      staticAssets(),
       postToGet(),
       notFound(deps.views),
     ] as Koa.Middleware[]),
@@ -99,7 +101,7 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
-const OUR_PATHS = /^\/(interaction\/|healthz(\?|$)|readyz(\?|$))/;
+const OUR_PATHS = /^\/(interaction\/|assets\/|healthz(\?|$)|readyz(\?|$))/;
 
 /**
  * The public port's request listener: our pages and probes go to our Koa app, every protocol

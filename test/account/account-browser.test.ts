@@ -1,50 +1,35 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { createUser } from '../support/relying-party.js';
-
-/** Debian's Chromium; the suite never downloads a browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const STEP_TIMEOUT_MS = 10_000;
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+import { addVirtualAuthenticator, launchChromium, openPage, skipWithoutChromium } from '../passkeys/support/browser.js';
 
 /** A fresh browser profile on /account, signed in with the password; collects CSP violations. */
-async function signedInPage(browser: Browser, gh: RunningGatehouse, user: { email: string; password: string }) {
-  const context = await browser.newContext();
-  const page: Page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const cspViolations: string[] = [];
-  page.on('console', (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
+async function signedInPage(
+  browser: Browser,
+  gh: RunningGatehouse,
+  user: { email: string; password: string },
+  before?: (page: Page) => Promise<unknown>,
+) {
+  const { context, page, cspViolations } = await openPage(browser);
+  await before?.(page);
   await page.goto(`${gh.issuer}/account`);
   await page.getByRole('heading', { name: 'Sign in to your account' }).waitFor();
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
   return { context, page, cspViolations };
 }
 
-describe('the account page in a real browser', { skip }, () => {
+describe('the account page in a real browser', { skip: skipWithoutChromium }, () => {
   let browser: Browser;
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -113,6 +98,33 @@ describe('the account page in a real browser', { skip }, () => {
           await page.getByRole('button', { name: 'Turn off' }).click();
           await page.getByRole('status').filter({ hasText: 'Authenticator app is off.' }).waitFor();
           await page.getByRole('link', { name: 'Set up authenticator app' }).waitFor();
+          assert.deepEqual(cspViolations, []);
+        } finally {
+          await context.close();
+        }
+      });
+
+      it('"Add a passkey" with the browser\'s authenticator; listed with "Remove"', async () => {
+        const user = await createUser(gh);
+        let authenticator: Awaited<ReturnType<typeof addVirtualAuthenticator>> | undefined;
+        const { context, page, cspViolations } = await signedInPage(browser, gh, user, async (p) => {
+          authenticator = await addVirtualAuthenticator(p);
+        });
+        try {
+          await page.getByRole('button', { name: 'Add a passkey' }).click();
+          await page.getByRole('heading', { name: 'Add a passkey' }).waitFor();
+          await page.getByLabel('Passkey name').fill('Work laptop');
+          await page.getByRole('button', { name: 'Add a passkey' }).click();
+          await page.getByRole('list', { name: 'Recovery codes' }).waitFor();
+          assert.equal((await authenticator!.credentials()).length, 1, 'the authenticator holds the new passkey');
+          await page.getByRole('link', { name: 'Back to your account' }).click();
+
+          const passkeys = page.getByRole('list', { name: 'Passkeys' }).getByRole('listitem');
+          assert.equal(await passkeys.count(), 1);
+          assert.match((await passkeys.first().textContent()) ?? '', /Work laptop[\s\S]*Created[\s\S]*Last used/);
+          await passkeys.first().getByRole('button', { name: 'Remove' }).click();
+          await page.getByRole('status').filter({ hasText: 'Passkey removed.' }).waitFor();
+          assert.equal(await passkeys.count(), 0);
           assert.deepEqual(cspViolations, []);
         } finally {
           await context.close();

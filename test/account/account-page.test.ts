@@ -197,6 +197,7 @@ for (const backend of backends()) {
         offsetMs = 0;
         const back = await passwordSignIn(gh, ua, login.html!, user);
         assert.equal(back.url, `${gh.issuer}/account/enrol/totp`, 'back where the change was asked for');
+        assert.match(back.html!, /<h1>Set up authenticator app<\/h1>/);
         assert.ok(Date.parse(await loginAt()) > Date.parse(before), 'the session records the new sign-in');
         const now = await ua.request(`${gh.issuer}/account/enrol/totp`);
         assert.notEqual(now.headers.get('location'), gated.headers.get('location'), 'recent now: no detour');

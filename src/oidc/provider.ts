@@ -43,6 +43,7 @@ import { includeSidInIdTokens } from './session-id-claim.js';
 import { logoutSource } from './logout-confirmation.js';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 import { ACR_VALUES } from '../domain/authn/authentication-policy.js';
+import { interactionPolicyWithStepUp } from './acr-step-up.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -179,11 +180,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     interactions: {
+      // Login (with step-up to a stronger acr), then consent.
+      policy: interactionPolicyWithStepUp({ mfaRequired: config.mfaRequired }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     features: {
       devInteractions: { enabled: false },
-      claimsParameter: { enabled: false },
+      // An essential `acr` claim asks for step-up like acr_values (acr-step-up.ts).
+      claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

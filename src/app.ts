@@ -57,6 +57,10 @@ import { RedisOneTimeValues, SqlOneTimeValues } from './storage/one-time-values.
 import { Factors } from './domain/authn/factors.js';
 import { SecondFactorLimiter, SECOND_FACTOR_WINDOW_SECONDS } from './domain/authn/second-factor-limiter.js';
 import { PasswordStrategy } from './domain/authn/strategies/password-strategy.js';
+import { TotpStrategy } from './domain/authn/totp/totp-strategy.js';
+import { TotpEnrolment } from './domain/authn/totp/totp-enrolment.js';
+import { RecoveryCodes } from './domain/authn/recovery-codes/recovery-codes.js';
+import { RecoveryCodeStrategy } from './domain/authn/recovery-codes/recovery-code-strategy.js';
 import { DomainEvents } from './domain/events/domain-events.js';
 import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
@@ -269,8 +273,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       .subscribe(metricsSubscriber(metrics));
     const credentials = new SqlCredentialRepository(database);
     const oneTimeValues = redis ? new RedisOneTimeValues(redis, config.redisKeyPrefix) : new SqlOneTimeValues(database);
-    void oneTimeValues;
     const factors = new Factors(credentials);
+    const recoveryCodes = new RecoveryCodes(credentials, Buffer.from(kekValue, 'base64url'));
     const attemptCounter = redis
       ? new RedisAttemptCounter(redis, config.redisKeyPrefix)
       : new SqlAttemptCounter(database);
@@ -282,8 +286,14 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       metrics,
       events,
       factors,
-      strategies: [new PasswordStrategy(users)],
-      enrolments: [],
+      strategies: [
+        new PasswordStrategy(users),
+        new TotpStrategy(credentials, kek),
+        new RecoveryCodeStrategy(recoveryCodes, events),
+      ],
+      // The authenticator app lists the code under the issuer's host: the name people sign in at.
+      enrolments: [new TotpEnrolment(credentials, oneTimeValues, kek, { issuer: new URL(config.issuer).host })],
+      recoveryCodes,
       mfaRequired: config.mfaRequired,
       secondFactorLimiter: new SecondFactorLimiter(attemptCounter),
       resources,

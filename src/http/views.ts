@@ -17,9 +17,12 @@ type Node =
   | { kind: 'section'; name: string; inverted: boolean; children: Node[] }
   | { kind: 'partial'; name: string };
 
-const TAG = /\{\{\{(\w+)\}\}\}|\{\{([#^/>]?)\s*([\w.]+)\s*\}\}/g;
+const TAG = /\{\{\{(\w+)\}\}\}|\{\{([#^/>]?)\s*([\w.-]+)\s*\}\}/g;
 
 function parse(template: string, file: string): Node[] {
+  // A `{{` the grammar does not read would reach the page as text: refuse the view at start-up instead.
+  const stray = template.replace(TAG, '').indexOf('{{');
+  if (stray >= 0) throw new Error(`view ${file}: unreadable tag ${template.replace(TAG, '').slice(stray, stray + 40)}`);
   const root: Node[] = [];
   const stack: Array<{ name: string; children: Node[] }> = [{ name: '', children: root }];
   let last = 0;

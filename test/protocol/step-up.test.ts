@@ -5,6 +5,7 @@ import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, client, createClient, createUser, discover, loginAndGetTokens } from '../support/relying-party.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
+import { appCode, linkTo, recoveryCodesOf, SignIn, setupKeyOf } from '../mfa/mfa-flow.js';
 
 const ACR = {
   password: 'urn:gatehouse:acr:password',
@@ -186,6 +187,59 @@ for (const backend of backends()) {
       const page = await authorize(gh, strictConfig, ua);
       assert.match(page.html ?? '', /name="password"/);
       assertEnrolPage(await submitPassword(gh, ua, page.html!, user));
+    });
+
+    it('steps a password session up with the authenticator code only: acr mfa, amr pwd otp mfa', async () => {
+      const user = await createUser(gh);
+      // One browser signs in with the password (the account has no second factor yet).
+      const browser = new SignIn(gh, config);
+      const first = (await browser.finish(await browser.password(user))).claims()!;
+      assert.equal(first.acr, ACR.password);
+
+      // Elsewhere, a request for mfa sets up the authenticator app after the password.
+      const other = new SignIn(gh, config);
+      const choice = await other.submit(await other.open({ acr_values: ACR.mfa }), {
+        email: user.email,
+        password: user.password,
+      });
+      assertEnrolPage(choice);
+      const enrol = await other.get(linkTo(choice.html, 'Set up authenticator app'));
+      const secret = setupKeyOf(enrol.html);
+      const codes = await other.submit(enrol, { code: await appCode(secret) });
+      assert.equal(recoveryCodesOf(codes.html).length, 10);
+      assert.equal((await other.finish(await other.submit(codes, {}))).claims()!.acr, ACR.mfa);
+
+      // The first browser's password session, asked for mfa: the code page only, no password.
+      const ask = await browser.open({ acr_values: ACR.mfa });
+      assert.equal(ask.res.status, 200, ask.html.slice(0, 300));
+      assert.match(ask.html, /<label for="code">Authentication code<\/label>/);
+      assert.doesNotMatch(ask.html, /name="password"/);
+      assert.doesNotMatch(ask.html, new RegExp(ENROL_TITLE));
+      // The app's next code: the one that turned it on was used already.
+      const stepped = (await browser.finish(await browser.submit(ask, { code: await appCode(secret, 1) }))).claims()!;
+      assert.equal(stepped.sub, first.sub);
+      assert.equal(stepped.acr, ACR.mfa);
+      for (const v of ['pwd', 'otp', 'mfa']) assert.ok((stepped.amr as string[]).includes(v), `amr ${stepped.amr}`);
+      assert.ok((stepped.auth_time as number) >= (first.auth_time as number));
+
+      // The stronger session is reused without a page, also for weaker or equal requests.
+      const essentialPassword = JSON.stringify({ id_token: { acr: { essential: true, value: ACR.password } } });
+      const requests: Record<string, string>[] = [
+        {},
+        { acr_values: ACR.mfa },
+        { acr_values: ACR.password },
+        { claims: essentialPassword },
+      ];
+      for (const extra of requests) {
+        const silent = (await browser.finish(await browser.open({ prompt: 'none', ...extra }))).claims()!;
+        assert.equal(silent.acr, ACR.mfa, JSON.stringify(extra));
+        assert.equal(silent.auth_time, stepped.auth_time, 'no new sign-in');
+      }
+
+      // Phishing resistance needs a passkey the account does not have: set one up, no password, no code.
+      const passkey = await browser.open({ acr_values: ACR.phishingResistant });
+      assertEnrolPage(passkey);
+      assert.doesNotMatch(passkey.html, /Set up authenticator app|Authentication code/);
     });
 
     it('signs in again for max_age: a new auth_time, the password asked for again', async () => {

@@ -5,7 +5,8 @@ import { factorResponse, factorsResetResponse, listOf } from '../../src/http/adm
 import { SqlCredentialRepository } from '../../src/storage/repositories/credentials-repository.js';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { createUser } from '../support/relying-party.js';
+import { createClient, createUser, discover } from '../support/relying-party.js';
+import { appCode, linkTo, SignIn, setupKeyOf } from '../mfa/mfa-flow.js';
 
 for (const backend of backends()) {
   describe(`admin API: a user's second factors (${backend})`, () => {
@@ -129,6 +130,28 @@ for (const backend of backends()) {
       const again = await gh.admin('DELETE', `/admin/users/${user.id}/factors`);
       assert.deepEqual(again.body, { removed: 0 });
       assert.equal((await removals(user.id)).length, 3);
+    });
+
+    it('after a reset, the person signs in with the password alone again', async () => {
+      const config = await discover(gh, await createClient(gh, { first_party: true }));
+      const user = await createUser(gh);
+      // The authenticator app, set up during a sign-in that asked for two factors.
+      const setup = new SignIn(gh, config);
+      const choice = await setup.submit(await setup.open({ acr_values: 'urn:gatehouse:acr:mfa' }), {
+        email: user.email,
+        password: user.password,
+      });
+      const enrol = await setup.get(linkTo(choice.html, 'Set up authenticator app'));
+      const codes = await setup.submit(enrol, { code: await appCode(setupKeyOf(enrol.html)) });
+      await setup.finish(await setup.submit(codes, {}));
+      const before = new SignIn(gh, config);
+      assert.match((await before.password(user)).html, /Authentication code/, 'the app is asked for');
+
+      const reset = await gh.admin('DELETE', `/admin/users/${user.id}/factors`);
+      assert.deepEqual(reset.body, { removed: 2 }, 'the app and the recovery codes');
+      const after = new SignIn(gh, config);
+      const claims = (await after.finish(await after.password(user))).claims()!;
+      assert.equal(claims.acr, 'urn:gatehouse:acr:password');
     });
   });
 }

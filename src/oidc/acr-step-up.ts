@@ -4,7 +4,7 @@ import { requestedAcr } from '../domain/authn/requested-acr.js';
 
 const { Check, base } = interactionPolicy;
 
-/** The login prompt's reason when an existing session is too weak (the sign-in controller asks only for what is missing). */
+/** The login prompt's reason when a session is too weak (the sign-in controller asks only for what is missing). */
 export const ACR_STEP_UP = 'acr_step_up';
 
 export interface StepUpOptions {
@@ -16,7 +16,7 @@ export interface StepUpOptions {
 const sessionLevel = (acr: string | undefined): AssuranceLevel =>
   Math.max(0, ACR_VALUES.indexOf(acr ?? '')) as AssuranceLevel;
 
-/** The level this request needs from any session: what it asks for (RFC 9470), what the client and the deployment require. */
+/** The level this request needs of a session: what it asks for (RFC 9470), and what client and deployment require. */
 function levelFor(ctx: KoaContextWithOIDC, options: StepUpOptions): AssuranceLevel {
   const client = ctx.oidc.client as unknown as { require_mfa?: unknown; require_phishing_resistant?: unknown };
   return requiredAssurance({

@@ -95,7 +95,7 @@ for (const backend of backends()) {
       }
     });
 
-    it('asks for the missing second factor when acr_values asks for mfa: enrolment for an account without one', async () => {
+    it('asks for the second factor when acr_values asks for mfa: enrolment for an account without one', async () => {
       const { ua } = await passwordSession();
       assertEnrolPage(await authorize(gh, config, ua, { acr_values: ACR.mfa }));
     });
@@ -162,7 +162,7 @@ for (const backend of backends()) {
       assert.equal(plain.body.require_phishing_resistant, undefined);
     });
 
-    it('lists claims asked for with the claims parameter on the consent page, and returns them once allowed', async () => {
+    it('lists claims asked for with the claims parameter on the consent page; returns them once allowed', async () => {
       const thirdParty = await createClient(gh);
       const thirdConfig = await discover(gh, thirdParty as { client_id: string; client_secret: string });
       const user = await createUser(gh);

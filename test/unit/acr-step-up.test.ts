@@ -34,7 +34,7 @@ describe('acr_step_up (the login prompt check)', () => {
     assert.equal(await asks({ session: passwordSession, params: {} }), false);
   });
 
-  it('reads an essential acr claim like acr_values; the weakest known value counts; unknown values are ignored', async () => {
+  it('reads an essential acr claim as acr_values: the weakest known value counts, unknown ones not', async () => {
     const essential = (value: string) => JSON.stringify({ id_token: { acr: { essential: true, value } } });
     assert.equal(await asks({ session: passwordSession, params: { claims: essential(ACR.mfa) } }), true);
     assert.equal(await asks({ session: mfaSession, params: { claims: essential(ACR.password) } }), false);

@@ -27,6 +27,7 @@ import { restrictResponseModes } from './response-mode-policy.js';
 import { enforceRegisteredScope } from './enforce-registered-scope.js';
 import { unauthorizedGrantType } from './unauthorized-grant-type.js';
 import { pushedRequestRequired } from './pushed-request-required.js';
+import { interactionPolicyWithStepUp } from './acr-step-up.js';
 import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-settings-metadata.js';
 import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
 import { clientBasedCors } from './client-based-cors.js';
@@ -43,7 +44,6 @@ import { includeSidInIdTokens } from './session-id-claim.js';
 import { logoutSource } from './logout-confirmation.js';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 import { ACR_VALUES } from '../domain/authn/authentication-policy.js';
-import { interactionPolicyWithStepUp } from './acr-step-up.js';
 
 export const ROUTES = {
   authorization: '/authorize',

@@ -383,6 +383,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       metrics,
       audit,
       keys: { signingKeys, changed: () => keyWatcher.changed() },
+      factors,
+      events,
     });
     await keyWatcher.start(keys.nextTransitionAt);
 

@@ -45,6 +45,7 @@ const COLUMNS = {
   resources: ['indicator', 'name', 'scopes', 'access_token_format'],
   roles: ['name', 'description', 'permissions'],
   keys: ['kid', 'alg', 'state', 'activated_at', 'retired_at'],
+  factors: ['id', 'type', 'name', 'created_at', 'last_used_at'],
 };
 
 const show = (ctx: CommandContext, value: unknown, columns?: string[]) =>
@@ -116,6 +117,21 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
       const id = await userId(ctx, one(ctx, 'user id or email'));
       await ctx.api.delete(`/admin/users/${enc(id)}`);
       show(ctx, { deleted: id });
+    },
+    factors: async (ctx) => {
+      const id = await userId(ctx, one(ctx, 'user id or email'));
+      show(ctx, (await ctx.api.get(`/admin/users/${enc(id)}/factors`)).items, COLUMNS.factors);
+    },
+    /** Every second factor (a lost device), or one with --factor <id>; the password stays. */
+    'reset-factors': async (ctx) => {
+      const id = await userId(ctx, one(ctx, 'user id or email'));
+      const factor = str(ctx.flags.factor);
+      if (factor !== undefined) {
+        await ctx.api.delete(`/admin/users/${enc(id)}/factors/${enc(factor)}`);
+        show(ctx, { removed: 1, factor });
+        return;
+      }
+      show(ctx, await ctx.api.delete(`/admin/users/${enc(id)}/factors`));
     },
   },
   resources: {

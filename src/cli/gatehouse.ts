@@ -19,6 +19,8 @@ export const USAGE = `usage: gatehouse <command> [options]
             create [--name N] [--redirect-uri U]… [--grant-type G]… [--scope S] [--auth-method M] [--json '{…}']
   users     list [--q text] | get|disable|enable|delete <id|email>
             create --email E [--name N] [--email-verified] [--password-env VAR]
+            factors <id|email>                      second factors (authenticator app, passkeys, recovery codes)
+            reset-factors <id|email> [--factor ID]  remove all second factors, or one; the password stays
   resources list | delete <indicator>
             create <indicator> [--name N] [--scope name[=description]]… [--json '{…}']
   roles     list | delete <name>
@@ -56,6 +58,7 @@ const OPTIONS = {
   email: { type: 'string' },
   'email-verified': { type: 'boolean' },
   'password-env': { type: 'string' },
+  factor: { type: 'string' },
   indicator: { type: 'string' },
   description: { type: 'string' },
   permission: { type: 'string', multiple: true },

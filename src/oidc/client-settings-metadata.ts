@@ -8,14 +8,20 @@ import {
 
 /**
  * Gatehouse client settings oidc-provider must keep on its Client objects (it strips unknown
- * metadata): per-client token lifetimes, CORS origins, and the hashes of rotated-out secrets.
+ * metadata): per-client token lifetimes, CORS origins, the hashes of rotated-out secrets, and
+ * the sign-in assurance the client requires. The provider keeps each under its own name
+ * (`client.require_mfa`), which is where the sign-in controller and the step-up check read it.
  */
 export const CLIENT_SETTINGS_PROPERTIES = [
   'access_token_ttl_seconds',
   'refresh_token_ttl_seconds',
   'allowed_cors_origins',
   'client_secrets_previous',
+  'require_mfa',
+  'require_phishing_resistant',
 ] as const;
+
+const BOOLEAN_SETTINGS = new Set<string>(['require_mfa', 'require_phishing_resistant']);
 
 const intIn = (value: unknown, min: number, max: number) =>
   Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
@@ -26,6 +32,8 @@ const intIn = (value: unknown, min: number, max: number) =>
  */
 export function validateClientSetting(key: string, value: unknown): void {
   if (value === undefined) return;
+  if (BOOLEAN_SETTINGS.has(key) && typeof value !== 'boolean')
+    throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
   if (key === 'access_token_ttl_seconds' && !intIn(value, ACCESS_TOKEN_TTL_MIN_SECONDS, ACCESS_TOKEN_TTL_MAX_SECONDS)) {
     throw new errors.InvalidClientMetadata(
       `access_token_ttl_seconds must be an integer from ${ACCESS_TOKEN_TTL_MIN_SECONDS} to ${ACCESS_TOKEN_TTL_MAX_SECONDS}`,

@@ -27,6 +27,7 @@ import { restrictResponseModes } from './response-mode-policy.js';
 import { enforceRegisteredScope } from './enforce-registered-scope.js';
 import { unauthorizedGrantType } from './unauthorized-grant-type.js';
 import { pushedRequestRequired } from './pushed-request-required.js';
+import { interactionPolicyWithStepUp } from './acr-step-up.js';
 import { CLIENT_SETTINGS_PROPERTIES, validateClientSetting } from './client-settings-metadata.js';
 import { clientAccessTokenTtl, refreshTokenTtl, resourceAccessTokenTtl } from './client-token-ttls.js';
 import { clientBasedCors } from './client-based-cors.js';
@@ -181,11 +182,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     interactions: {
+      // Login (with step-up to a stronger acr), then consent.
+      policy: interactionPolicyWithStepUp({ mfaRequired: config.mfaRequired }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     features: {
       devInteractions: { enabled: false },
-      claimsParameter: { enabled: false },
+      // An essential `acr` claim asks for step-up like acr_values (acr-step-up.ts).
+      claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,10 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import { SqlCredentialRepository } from '../../src/storage/repositories/credentials-repository.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/gatehouse.mjs');
 const MARKER = '[gatehouse:managed]';
+const PW = 'correct horse battery staple';
 
 interface CliResult {
   code: number | null;
@@ -130,6 +133,45 @@ describe('gatehouse CLI commands (pglite)', () => {
     const roles = await cli(gh, ['roles', 'list', '--table']);
     ok(roles);
     assert.match(roles.stdout, /thing-reader\s+https:\/\/cli-api\.example things:read/);
+  });
+
+  it('lists a user’s second factors and removes one, then all (the password stays)', async () => {
+    const user = (await gh.admin('POST', '/admin/users', { email: 'cli-factors@example.test', password: PW })).body;
+    const credentials = new SqlCredentialRepository(gh.instance.database);
+    const totp = await credentials.insert({ id: randomUUID(), userId: user.id, type: 'totp', secretSealed: 'x' });
+    const passkey = await credentials.insert({
+      id: randomUUID(),
+      userId: user.id,
+      type: 'passkey',
+      name: 'Phone',
+      externalId: randomUUID(),
+    });
+
+    const listed = await cli(gh, ['users', 'factors', 'cli-factors@example.test']);
+    ok(listed);
+    assert.deepEqual(listed.json.map((f: any) => f.id).sort(), [totp.id, passkey.id].sort());
+    const table = await cli(gh, ['users', 'factors', user.id, '--table']);
+    ok(table);
+    assert.match(table.stdout, /^ID\s+TYPE\s+NAME\s+CREATED_AT\s+LAST_USED_AT/);
+    assert.match(table.stdout, new RegExp(`${passkey.id}\\s+passkey\\s+Phone`));
+
+    const one = await cli(gh, ['users', 'reset-factors', user.id, '--factor', totp.id]);
+    ok(one);
+    assert.deepEqual(one.json, { removed: 1, factor: totp.id });
+    const unknown = await cli(gh, ['users', 'reset-factors', user.id, '--factor', totp.id]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /not_found/);
+
+    const all = await cli(gh, ['users', 'reset-factors', 'cli-factors@example.test']);
+    ok(all);
+    assert.deepEqual(all.json, { removed: 1 });
+    assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/factors`)).body.items, []);
+    assert.equal((await credentials.listFor(user.id, 'password')).length, 1);
+    const audited = await gh.admin('GET', `/admin/audit-events?type=factor.removed&user=${user.id}`);
+    assert.equal(audited.body.items.length, 2);
+
+    const usage = await cli(gh, ['users', 'reset-factors']);
+    assert.equal(usage.code, 2);
   });
 
   it('tails the audit log as one JSON object per line, filtered by type', async () => {
@@ -416,6 +458,35 @@ clients:
       ]);
       ok(await cli(gh, ['apply', '-f', dropped]));
       assert.deepEqual(await rolesOf(), []);
+    });
+
+    it('sets require_mfa and require_phishing_resistant on a client, and plans a change of them', async () => {
+      const strict = (mfa: boolean) => `
+clients:
+  - client_name: Payroll
+    redirect_uris: [http://127.0.0.1:8080/payroll]
+    require_mfa: ${mfa}
+    require_phishing_resistant: true
+`;
+      const file = write('strict.yaml', strict(true));
+      ok(await cli(gh, ['apply', '-f', file]));
+      const find = async () =>
+        (await gh.admin('GET', '/admin/clients')).body.items.find((c: any) => c.client_name === 'Payroll');
+      const created = await find();
+      assert.equal(created.require_mfa, true);
+      assert.equal(created.require_phishing_resistant, true);
+      const plan = await cli(gh, ['plan', '-f', write('strict.yaml', strict(false))]);
+      ok(plan);
+      assert.match(plan.stdout, /^~ update client "Payroll" \(require_mfa\)$/m);
+      ok(await cli(gh, ['apply', '-f', file])); // the file now says false
+      assert.equal((await find()).require_mfa, false);
+      const bad = await cli(gh, [
+        'plan',
+        '-f',
+        write('bad.yaml', strict(true).replace('true\n    require_p', '"yes"\n    require_p')),
+      ]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /require_mfa/);
     });
   });
 }

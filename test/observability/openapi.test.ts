@@ -10,6 +10,8 @@ import {
   auditEventResponse,
   clientResponse,
   effectivePermissionsResponse,
+  factorResponse,
+  factorsResetResponse,
   listOf,
   pageOf,
   resourceResponse,
@@ -151,6 +153,12 @@ for (const backend of backends()) {
       const created = doc.paths['/admin/clients'].post.responses['201'].content['application/json'].schema;
       assert.match(created.properties.client_secret.description, /once|created or rotated/);
       assert.ok(doc.paths['/admin/users/{id}'].patch.responses['409']);
+      const factors = doc.paths['/admin/users/{id}/factors'];
+      assert.deepEqual(
+        factors.get.responses['200'].content['application/json'].schema.properties.items.items.properties.type.enum,
+        ['totp', 'passkey', 'recovery_codes'],
+      );
+      assert.ok(factors.delete.responses['200'] && doc.paths['/admin/users/{id}/factors/{factorId}'].delete);
     });
 
     it('describes what the routes really answer (real answers parse with the documented schemas)', async () => {
@@ -177,6 +185,8 @@ for (const backend of backends()) {
       effectivePermissionsResponse.parse((await gh.admin('GET', `/admin/users/${user.body.id}/permissions`)).body);
       listOf(signingKeyResponse).parse((await gh.admin('GET', '/admin/keys')).body);
       listOf(sessionResponse).parse((await gh.admin('GET', `/admin/users/${user.body.id}/sessions`)).body);
+      listOf(factorResponse).parse((await gh.admin('GET', `/admin/users/${user.body.id}/factors`)).body);
+      factorsResetResponse.parse((await gh.admin('DELETE', `/admin/users/${user.body.id}/factors`)).body);
       pageOf(auditEventResponse).parse((await gh.admin('GET', '/admin/audit-events?limit=5')).body);
     });
 

@@ -47,7 +47,7 @@ export function requiredAssurance(input: RequirementInput): Requirement {
   const known = input.requestedAcr.map((v) => ACR_VALUES.indexOf(v)).filter((i): i is AssuranceLevel => i >= 0);
   if (known.length) needs.push([Math.min(...known) as AssuranceLevel, 'request']);
   const level = Math.max(0, ...needs.map(([l]) => l)) as AssuranceLevel;
-  return { level, because: needs.filter(([l]) => l > 0 && l <= level).map(([, s]) => s) };
+  return { level, because: [...new Set(needs.filter(([l]) => l > 0).map(([, s]) => s))] };
 }
 
 /** What the state proves: a phishing-resistant authenticator, two kinds of factor, or one. */

@@ -91,6 +91,19 @@ export const clientMetadataSchema = z
     refresh_token_grace_seconds: z.number().int().min(0).max(60).optional(),
     /** Gatehouse: include the user's role names as a `roles` claim in ID tokens and userinfo. */
     roles_claim: z.boolean().optional(),
+    /** Gatehouse: sign-in assurance this client requires (authentication-policy.ts); absent means false. */
+    require_mfa: z
+      .boolean()
+      .optional()
+      .describe(
+        'Sign-ins need two factors (acr urn:gatehouse:acr:mfa or stronger); older sessions step up. @default false',
+      ),
+    require_phishing_resistant: z
+      .boolean()
+      .optional()
+      .describe(
+        'Sign-ins need a passkey with user verification (urn:gatehouse:acr:phishing-resistant). @default false',
+      ),
     /** Gatehouse: lifetime of this client's access tokens (an API's own, shorter, lifetime still wins). */
     access_token_ttl_seconds: z
       .number()

@@ -24,6 +24,9 @@ import { rolesRoutes } from './routes/roles-routes.js';
 import { keysRoutes, type KeysRoutesDeps } from './routes/keys-routes.js';
 import type { Authorization } from '../../domain/authorization/authorization.js';
 import type { AuditTrail } from '../../domain/audit/audit-log.js';
+import type { Factors } from '../../domain/authn/factors.js';
+import type { DomainEvents } from '../../domain/events/domain-events.js';
+import { userFactorsRoutes } from './routes/user-factors-routes.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -45,6 +48,10 @@ export interface AdminAppDeps {
   keys?: Omit<KeysRoutesDeps, 'audit'>;
   /** Admin changes and auth failures are recorded, and /admin/audit-events served; neither when omitted. */
   audit?: AuditTrail;
+  /** Users' second factors (/admin/users/:id/factors); not served when omitted. */
+  factors?: Factors;
+  /** The domain-events bus (audit, logs, metrics subscribe): factor removals are emitted on it. */
+  events?: DomainEvents;
 }
 
 /** The admin port: JSON only, bearer-key auth, never the provider. */
@@ -70,6 +77,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   clientsRoutes(r, deps.clients, deps.audit);
   usersRoutes(r, deps.users, deps.audit);
   userSessionsRoutes(r, deps.userSessions);
+  if (deps.factors && deps.events) userFactorsRoutes(r, deps.users, deps.factors, deps.events);
   resourcesRoutes(r, deps.resources, deps.audit);
   if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);
   if (deps.keys) keysRoutes(r, { ...deps.keys, audit: deps.audit });

@@ -98,6 +98,22 @@ export const sessionResponse = z
   })
   .strict();
 
+export const factorResponse = z
+  .object({
+    id: z.string().describe('Factor id (for DELETE /admin/users/{id}/factors/{factorId}).'),
+    type: z
+      .enum(['totp', 'passkey', 'recovery_codes'])
+      .describe('totp: an authenticator app; passkey; recovery_codes: the set of recovery codes.'),
+    name: z.string().optional().describe('The name the person gave it (passkeys).'),
+    created_at: isoTime,
+    last_used_at: nullableTime,
+  })
+  .strict();
+
+export const factorsResetResponse = z
+  .object({ removed: z.number().int().describe('How many factors were removed (0: there were none).') })
+  .strict();
+
 export const grantResponse = z
   .object({
     id: z.string(),

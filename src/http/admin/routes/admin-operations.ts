@@ -11,6 +11,8 @@ import {
   auditQuery,
   clientResponse,
   effectivePermissionsResponse,
+  factorResponse,
+  factorsResetResponse,
   grantResponse,
   listOf,
   pageOf,
@@ -96,6 +98,23 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   op('delete', '/admin/users/:id/sessions/:sid', 'End one session (by its uid)', [204, 404]),
   op('get', '/admin/users/:id/grants', 'A user’s grants', [200, 404], undefined, { response: listOf(grantResponse) }),
   op('delete', '/admin/users/:id/grants/:grantId', 'Revoke a grant and what was issued from it', [204, 404]),
+  op('get', '/admin/users/:id/factors', 'A user’s second factors (never the password)', [200, 404], undefined, {
+    response: listOf(factorResponse),
+  }),
+  op(
+    'delete',
+    '/admin/users/:id/factors',
+    'Remove all of a user’s second factors (a lost device): the account is back to password only',
+    [200, 404],
+    undefined,
+    { response: factorsResetResponse },
+  ),
+  op(
+    'delete',
+    '/admin/users/:id/factors/:factorId',
+    'Remove one second factor (the recovery codes go with the last authenticator app or passkey)',
+    [204, 404],
+  ),
 
   op('post', '/admin/resources', 'Register an API (resource indicator)', [201, 400, 409], resourceInputSchema, {
     response: resourceResponse,

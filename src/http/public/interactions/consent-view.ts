@@ -12,8 +12,18 @@ const OIDC_SCOPE_TEXT: Record<string, string> = {
   offline_access: 'Stay signed in and access your data while you are away',
 };
 
+/** Claims an application can ask for one by one (the claims parameter), in the words of the scope that holds them. */
+const OIDC_CLAIM_TEXT: Record<string, string> = {
+  email: OIDC_SCOPE_TEXT.email!,
+  email_verified: OIDC_SCOPE_TEXT.email!,
+  name: OIDC_SCOPE_TEXT.profile!,
+  roles: 'See your roles',
+};
+
 interface MissingScopes {
   missingOIDCScope?: string[];
+  /** Claims asked for with the claims parameter beyond the scopes (granted with the consent, so listed too). */
+  missingOIDCClaims?: string[];
   missingResourceScopes?: Record<string, string[]>;
 }
 
@@ -35,6 +45,10 @@ export async function consentView(prompt: MissingScopes, resources?: ResourceNam
     hasItems: false,
     items: [],
   }));
+  for (const claim of prompt.missingOIDCClaims ?? []) {
+    const text = OIDC_CLAIM_TEXT[claim] ?? `See your "${claim}"`;
+    if (!lines.some((l) => l.text === text)) lines.push({ text, hasItems: false, items: [] });
+  }
   for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) {
     const resource = await resources?.lookup(indicator);
     const described = new Map(resource?.scopes.map((s) => [s.name, s.description]) ?? []);

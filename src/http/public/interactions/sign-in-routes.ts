@@ -18,7 +18,7 @@ import type { DomainEvents } from '../../../domain/events/domain-events.js';
 import type { Views } from '../../views.js';
 import { renderErrorPage } from '../pages.js';
 import type { Details, InteractionKit } from './interaction-kit.js';
-import { requestedAcr } from './requested-acr.js';
+import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
 

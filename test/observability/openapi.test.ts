@@ -154,10 +154,11 @@ for (const backend of backends()) {
       assert.match(created.properties.client_secret.description, /once|created or rotated/);
       assert.ok(doc.paths['/admin/users/{id}'].patch.responses['409']);
       const factors = doc.paths['/admin/users/{id}/factors'];
-      assert.deepEqual(
-        factors.get.responses['200'].content['application/json'].schema.items.properties.type.enum,
-        ['totp', 'passkey', 'recovery_codes'],
-      );
+      assert.deepEqual(factors.get.responses['200'].content['application/json'].schema.items.properties.type.enum, [
+        'totp',
+        'passkey',
+        'recovery_codes',
+      ]);
       assert.ok(factors.delete.responses['200'] && doc.paths['/admin/users/{id}/factors/{factorId}'].delete);
     });
 

@@ -120,7 +120,7 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
     },
     factors: async (ctx) => {
       const id = await userId(ctx, one(ctx, 'user id or email'));
-      show(ctx, (await ctx.api.get(`/admin/users/${enc(id)}/factors`)).items, COLUMNS.factors);
+      show(ctx, await ctx.api.get(`/admin/users/${enc(id)}/factors`), COLUMNS.factors);
     },
     /** Every second factor (a lost device), or one with --factor <id>; the password stays. */
     'reset-factors': async (ctx) => {

@@ -165,7 +165,7 @@ describe('gatehouse CLI commands (pglite)', () => {
     const all = await cli(gh, ['users', 'reset-factors', 'cli-factors@example.test']);
     ok(all);
     assert.deepEqual(all.json, { removed: 1 });
-    assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/factors`)).body.items, []);
+    assert.deepEqual((await gh.admin('GET', `/admin/users/${user.id}/factors`)).body, []);
     assert.equal((await credentials.listFor(user.id, 'password')).length, 1);
     const audited = await gh.admin('GET', `/admin/audit-events?type=factor.removed&user=${user.id}`);
     assert.equal(audited.body.items.length, 2);

@@ -99,7 +99,7 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   op('get', '/admin/users/:id/grants', 'A user’s grants', [200, 404], undefined, { response: listOf(grantResponse) }),
   op('delete', '/admin/users/:id/grants/:grantId', 'Revoke a grant and what was issued from it', [204, 404]),
   op('get', '/admin/users/:id/factors', 'A user’s second factors (never the password)', [200, 404], undefined, {
-    response: listOf(factorResponse),
+    response: z.array(factorResponse),
   }),
   op(
     'delete',

@@ -12,7 +12,8 @@ import { adminActor, auditContext } from '../../middleware/audit-context.js';
 export function userFactorsRoutes(r: Router, users: Users, factors: Factors, events: DomainEvents): void {
   r.get('/users/:id/factors', async (ctx) => {
     const user = await users.get(ctx.params.id!);
-    ctx.body = { items: (await factors.list(user.id)).map(factorSummary) };
+    // A bare array, as issue 13 fixes it (the other admin lists wrap theirs in `items` for paging; a user has few factors).
+    ctx.body = (await factors.list(user.id)).map(factorSummary);
   });
 
   r.delete('/users/:id/factors/:factorId', async (ctx) => {

@@ -139,5 +139,22 @@ for (const backend of backends()) {
       assert.equal(claims.acr, ACR.phishingResistant);
       assert.deepEqual(sorted(claims.amr), ['hwk', 'mfa', 'pwd', 'user']);
     });
+
+    it('a request for phishing resistance makes the second-factor passkey verify the person', async () => {
+      const user = await createUser(gh);
+      const key = new SoftAuthenticator({ userVerification: false });
+      await enrolDuringSignIn(gh, config, user, key);
+
+      const flow = await openSignIn(gh, config, { acr_values: ACR.phishingResistant });
+      await password(gh, flow, user);
+      const form = passkeyForm(flow.step.html ?? '', 'second-factor');
+      assert.equal(form.options.userVerification, 'required', 'the options ask the device to verify the person');
+      await post(gh, flow, form.action, {
+        csrf: form.csrf,
+        credential: JSON.stringify(key.authenticate(form.options, gh.issuer)),
+      });
+      assert.equal(flow.step.res.status, 401, 'a passkey that did not verify the person is refused at once');
+      assert.match(flow.step.html ?? '', /did not confirm it is you/);
+    });
   });
 }

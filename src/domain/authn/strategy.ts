@@ -23,6 +23,11 @@ export interface StrategyContext {
   clientId: string;
   /** What earlier steps established (the account after the first factor). */
   state: SignInState;
+  /**
+   * The assurance the policy requires of this sign-in (0 one factor, 1 MFA, 2 phishing-resistant),
+   * when known: a passkey asked for as the only way to reach 2 must verify the person.
+   */
+  requiredLevel?: 0 | 1 | 2;
   origin: RequestOrigin;
 }
 

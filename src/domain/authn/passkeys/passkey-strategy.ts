@@ -46,6 +46,9 @@ const NOT_VERIFIED = 'Your passkey could not be verified. Try again, or sign in 
  * passkeys are asked for). The challenge is issued with the page (`view`), bound to the
  * interaction, and taken once: a response answers one page, one time.
  */
+/** Passwordless, or the step that must make the sign-in phishing-resistant: the person must be verified. */
+const mustVerify = (ctx: StrategyContext) => !ctx.state.accountId || ctx.requiredLevel === 2;
+
 export class PasskeyStrategy implements AuthenticationStrategy<Input> {
   readonly id = 'passkey' as const;
   readonly stage = 'first_or_second' as const;
@@ -71,7 +74,7 @@ export class PasskeyStrategy implements AuthenticationStrategy<Input> {
       rpID: this.rp.rpId,
       // Passwordless: any passkey of this site (discoverable), and the person must be verified.
       allowCredentials: accountId ? descriptors(await this.credentials.listFor(accountId, 'passkey')) : [],
-      userVerification: accountId ? 'preferred' : 'required',
+      userVerification: mustVerify(ctx) ? 'required' : 'preferred',
     });
     const issued: IssuedChallenge = { challenge: options.challenge };
     await this.challenges.put(signInChallengeKey(ctx.interactionUid), issued, CHALLENGE_TTL_SECONDS);
@@ -97,7 +100,7 @@ export class PasskeyStrategy implements AuthenticationStrategy<Input> {
 
     const info = await this.verify(response, issued, stored);
     if (!info) return failed('invalid_passkey', 401, NOT_VERIFIED, stored.userId);
-    if (!signedIn && !info.userVerified)
+    if (mustVerify(ctx) && !info.userVerified)
       return failed('user_not_verified', 401, 'Your device did not confirm it is you. Try again.', stored.userId);
     if (!(await this.credentials.advanceCounter(stored.id, info.newCounter))) {
       this.events.emit(

@@ -83,8 +83,14 @@ export class SignInController {
     this.pages = new SignInPages(deps.views, kit, deps.strategies, deps.registrationEnabled);
   }
 
-  private context(ctx: Context, d: Details, state: SignInState): StrategyContext {
-    return { interactionUid: d.uid, clientId: String(d.params.client_id), state, origin: this.kit.origin(ctx) };
+  private context(ctx: Context, d: Details, state: SignInState, step?: NextStep): StrategyContext {
+    return {
+      interactionUid: d.uid,
+      clientId: String(d.params.client_id),
+      state,
+      origin: this.kit.origin(ctx),
+      ...(step && 'requirement' in step ? { requiredLevel: step.requirement.level } : {}),
+    };
   }
 
   /** What the policy asks for next, for this interaction's client and request. */
@@ -110,7 +116,7 @@ export class SignInController {
     const state = signInState(d);
     const step = await this.next(ctx, d, state);
     if (step.next === 'done') return this.progress(ctx, d, state);
-    const sctx = this.context(ctx, d, state);
+    const sctx = this.context(ctx, d, state, step);
     if (step.next === 'first_factor') return this.pages.firstFactor(ctx, d, sctx, failure);
     if (step.next === 'second_factor') {
       const asked = String(ctx.query.method ?? '') as StrategyId;
@@ -270,7 +276,7 @@ export class SignInController {
       step.next === 'first_factor'
         ? strategy.stage !== 'second'
         : step.next === 'second_factor' && step.methods.includes(strategy.id);
-    const sctx = this.context(ctx, d, state);
+    const sctx = this.context(ctx, d, state, step);
     if (!allowed || !(await strategy.available(sctx)))
       throw new GatehouseError('invalid_request', 'unexpected sign-in step');
 

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
-import type { RunningGatehouse } from '../support/gatehouse.js';
+import type { BackendName } from '../support/backends.js';
+import { type RunningGatehouse, startGatehouse } from '../support/gatehouse.js';
 import { formAction, hiddenField, type UserAgent } from '../support/user-agent.js';
+
+/**
+ * Gatehouse for the account page tests: audit events flushed within 50 ms (the tests read them
+ * back), and the account page's clock `clock.offsetMs` ahead of the real one (a sign-in grown old).
+ */
+export function startAccountGatehouse(backend: BackendName, clock = { offsetMs: 0 }) {
+  return startGatehouse(backend, {
+    env: { AUDIT_FLUSH_INTERVAL_MS: '50' },
+    parts: { now: () => Date.now() + clock.offsetMs },
+  });
+}
 
 /** Attribute values as the views escape them (`&#61;` for `=`). */
 export const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));

@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
+import { addVirtualAuthenticator, openPage, skipWithoutChromium, useChromium } from '../support/browser.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { createUser } from '../support/relying-party.js';
-import { addVirtualAuthenticator, launchChromium, openPage, skipWithoutChromium } from '../passkeys/support/browser.js';
 
 /** A fresh browser profile on /account, signed in with the password; collects CSP violations. */
 async function signedInPage(
@@ -26,14 +26,7 @@ async function signedInPage(
 }
 
 describe('the account page in a real browser', { skip: skipWithoutChromium }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   for (const backend of backends()) {
     describe(backend, () => {
@@ -47,7 +40,7 @@ describe('the account page in a real browser', { skip: skipWithoutChromium }, ()
 
       it('signs in through the provider and shows each section by its accessible name', async () => {
         const user = await createUser(gh);
-        const { context, page, cspViolations } = await signedInPage(browser, gh, user);
+        const { context, page, cspViolations } = await signedInPage(browser(), gh, user);
         try {
           assert.equal(new URL(page.url()).pathname, '/account');
           for (const name of ['Authenticator app', 'Passkeys', 'Where you are signed in', 'Connected apps'])
@@ -72,7 +65,7 @@ describe('the account page in a real browser', { skip: skipWithoutChromium }, ()
 
       it('"Set up authenticator app", "Turn on", the recovery codes, "Generate new recovery codes", "Turn off"', async () => {
         const user = await createUser(gh);
-        const { context, page, cspViolations } = await signedInPage(browser, gh, user);
+        const { context, page, cspViolations } = await signedInPage(browser(), gh, user);
         try {
           await page.getByRole('link', { name: 'Set up authenticator app' }).click();
           await page.getByRole('img', { name: 'QR code' }).waitFor();
@@ -107,7 +100,7 @@ describe('the account page in a real browser', { skip: skipWithoutChromium }, ()
       it('"Add a passkey" with the browser\'s authenticator; listed with "Remove"', async () => {
         const user = await createUser(gh);
         let authenticator: Awaited<ReturnType<typeof addVirtualAuthenticator>> | undefined;
-        const { context, page, cspViolations } = await signedInPage(browser, gh, user, async (p) => {
+        const { context, page, cspViolations } = await signedInPage(browser(), gh, user, async (p) => {
           authenticator = await addVirtualAuthenticator(p);
         });
         try {

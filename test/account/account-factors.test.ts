@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import { backends } from '../support/backends.js';
-import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import type { RunningGatehouse } from '../support/gatehouse.js';
 import { createUser } from '../support/relying-party.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 import {
@@ -12,6 +12,7 @@ import {
   linkHref,
   openAccount,
   passwordSignIn,
+  startAccountGatehouse,
   submit,
 } from './account-agent.js';
 
@@ -63,12 +64,9 @@ async function signInWithSecondFactor(
 for (const backend of backends()) {
   describe(`factors on the account page (${backend})`, () => {
     let gh: RunningGatehouse;
-    let offsetMs = 0;
+    const clock = { offsetMs: 0 };
     before(async () => {
-      gh = await startGatehouse(backend, {
-        env: { AUDIT_FLUSH_INTERVAL_MS: '50' },
-        parts: { now: () => Date.now() + offsetMs },
-      });
+      gh = await startAccountGatehouse(backend, clock);
     });
     after(async () => {
       await gh?.destroy();
@@ -162,7 +160,7 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const ua = new UserAgent();
       const { secret } = await turnOnAuthenticator(gh, ua, user);
-      offsetMs = 6 * 60_000;
+      clock.offsetMs = 6 * 60_000;
       try {
         const page = await ua.follow(`${gh.issuer}/account`, gh.issuer);
         const [turnOff] = formsWithButton(page.html!, 'Turn off');
@@ -172,7 +170,7 @@ for (const backend of backends()) {
           new URL(linkHref(confirm.html!, 'Sign in again'), gh.issuer).toString(),
           gh.issuer,
         );
-        offsetMs = 0;
+        clock.offsetMs = 0;
         const second = await passwordSignIn(gh, ua, login.html!, user);
         assert.match(second.html!, /Authentication code/, 're-authentication asks for the current factor too');
         const back = await ua.follow(new URL(formAction(second.html!), gh.issuer).toString(), gh.issuer, {
@@ -186,7 +184,7 @@ for (const backend of backends()) {
         assert.match(off.html!, /Set up authenticator app/);
         assert.doesNotMatch(off.html!, /Generate new recovery codes/, 'no recovery codes without a factor');
       } finally {
-        offsetMs = 0;
+        clock.offsetMs = 0;
       }
       const [removed] = await auditEvents(gh, 'factor.removed', user.id);
       assert.equal(removed?.actor, `user:${user.id}`);

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
-import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import type { RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, client, codeFlow, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-import { auditEvents, formsWithButton, linkHref, openAccount, passwordSignIn, submit } from './account-agent.js';
+import {
+  auditEvents,
+  formsWithButton,
+  linkHref,
+  openAccount,
+  passwordSignIn,
+  startAccountGatehouse,
+  submit,
+} from './account-agent.js';
 
 /** A prompt=none request in `ua`'s browser: what the relying party gets back without any page. */
 async function silentAuthorization(gh: RunningGatehouse, config: client.Configuration, ua: UserAgent) {
@@ -25,13 +33,10 @@ async function silentAuthorization(gh: RunningGatehouse, config: client.Configur
 for (const backend of backends()) {
   describe(`the account page (${backend})`, () => {
     let gh: RunningGatehouse;
-    let offsetMs = 0;
+    const clock = { offsetMs: 0 };
 
     before(async () => {
-      gh = await startGatehouse(backend, {
-        env: { AUDIT_FLUSH_INTERVAL_MS: '50' },
-        parts: { now: () => Date.now() + offsetMs },
-      });
+      gh = await startAccountGatehouse(backend, clock);
     });
     after(async () => {
       await gh?.destroy();
@@ -174,7 +179,7 @@ for (const backend of backends()) {
       await openAccount(gh, ua, user);
       const loginAt = async () => (await gh.admin('GET', `/admin/users/${user.id}/sessions`)).body.items[0].login_at;
       const before = await loginAt();
-      offsetMs = 6 * 60_000;
+      clock.offsetMs = 6 * 60_000;
       try {
         // Changes need the recent sign-in; looking at the page does not.
         assert.equal((await ua.request(`${gh.issuer}/account`)).status, 200);
@@ -194,7 +199,7 @@ for (const backend of backends()) {
         // The provider stamps sign-ins in whole seconds: a new second shows this one is new.
         while (Math.floor(Date.now() / 1000) <= Date.parse(before) / 1000) await new Promise((r) => setTimeout(r, 50));
         // Signing in again happens "now" for the provider; the page's clock and the provider's agree again.
-        offsetMs = 0;
+        clock.offsetMs = 0;
         const back = await passwordSignIn(gh, ua, login.html!, user);
         assert.equal(back.url, `${gh.issuer}/account/enrol/totp`, 'back where the change was asked for');
         assert.match(back.html!, /<h1>Set up authenticator app<\/h1>/);
@@ -202,7 +207,7 @@ for (const backend of backends()) {
         const now = await ua.request(`${gh.issuer}/account/enrol/totp`);
         assert.notEqual(now.headers.get('location'), gated.headers.get('location'), 'recent now: no detour');
       } finally {
-        offsetMs = 0;
+        clock.offsetMs = 0;
       }
     });
   });

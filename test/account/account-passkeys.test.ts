@@ -3,10 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import { passkeyForm } from '../passkeys/support/passkey-flow.js';
 import { SoftAuthenticator } from '../passkeys/support/soft-authenticator.js';
 import { backends } from '../support/backends.js';
-import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import type { RunningGatehouse } from '../support/gatehouse.js';
 import { createUser } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-import { auditEvents, formsWithButton, openAccount, passwordSignIn, submit } from './account-agent.js';
+import {
+  auditEvents,
+  formsWithButton,
+  openAccount,
+  passwordSignIn,
+  startAccountGatehouse,
+  submit,
+} from './account-agent.js';
 
 type User = { id: string; email: string; password: string };
 
@@ -41,7 +48,7 @@ for (const backend of backends()) {
   describe(`passkeys on the account page (${backend})`, () => {
     let gh: RunningGatehouse;
     before(async () => {
-      gh = await startGatehouse(backend, { env: { AUDIT_FLUSH_INTERVAL_MS: '50' } });
+      gh = await startAccountGatehouse(backend);
     });
     after(async () => {
       await gh?.destroy();

@@ -7,7 +7,7 @@ import { StorageUnavailable } from '../../src/domain/errors.js';
 import { Database } from '../../src/storage/database.js';
 import { SqlAuditEventRepository } from '../../src/storage/repositories/audit-events-repository.js';
 import { FaultProxy } from '../faults/support/fault-proxy.js';
-import { backends, createTestStorage, type TestStorage } from '../support/backends.js';
+import { backends, createTestStorage, openTestDatabase, type TestStorage } from '../support/backends.js';
 
 /** A batch opened by `repo`, holding `events`. */
 function batchOf(repo: SqlAuditEventRepository, events: AuditEvent[]): AuditBatch {
@@ -22,12 +22,7 @@ for (const backend of backends()) {
     let database: Database;
     before(async () => {
       storage = await createTestStorage(backend);
-      database = await Database.open({
-        databaseUrl: storage.env.DATABASE_URL,
-        dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
-        poolMax: 2,
-      });
-      await database.migrate();
+      database = await openTestDatabase(storage, 2);
     });
     after(async () => {
       await database?.close();

@@ -1,100 +1,29 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
+import {
+  openPage,
+  skipWithoutChromium,
+  startCallbackServer,
+  tokensAtCallback,
+  useChromium,
+} from '../support/browser.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { client, createClient, createUser, discover } from '../support/relying-party.js';
-
-/** Debian's Chromium; the suite never downloads a browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-/** Fail a stuck step in seconds, not after Playwright's 30 s default. */
-const STEP_TIMEOUT_MS = 10_000;
-
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+import {
+  authorizationRequest,
+  client,
+  createClient,
+  createUser,
+  discover,
+  redeemCode,
+} from '../support/relying-party.js';
 
 /** An authorization request exactly as a relying party builds it with openid-client (PKCE S256). */
-async function authorizationRequest(config: client.Configuration, redirectUri: string) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid email profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, verifier, state, nonce };
-}
+const requestTo = (config: client.Configuration, redirectUri: string) =>
+  authorizationRequest(config, { redirect_uri: redirectUri, scope: 'openid email profile' });
 
-/**
- * The relying party's redirect target: a tiny server on a free loopback port that records each
- * callback URL. Not page.route(): Playwright never routes the follow-up request of a redirect
- * (documented), and the authorization response is exactly such a redirect. Not the fixed port
- * 8976 either, so two runs on one machine cannot collide.
- */
-async function startCallbackServer() {
-  const hits: string[] = [];
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-    // A form_post response arrives as a POST: recorded as the URL with the form in the query.
-    if (req.method === 'POST') {
-      let body = '';
-      for await (const chunk of req) body += String(chunk);
-      url.search = body;
-    }
-    if (url.pathname === '/callback') hits.push(url.toString()); // not the browser's /favicon.ico
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>callback</title><p>back at the client</p>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/callback`,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** A fresh browser profile and page; collects CSP violations reported on the console. */
-async function openBrowserPage(browser: Browser) {
-  const context: BrowserContext = await browser.newContext();
-  const page: Page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const cspViolations: string[] = [];
-  page.on('console', (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  return { context, page, cspViolations };
-}
-
-describe('sign-in and consent in a real browser', { skip }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  });
-  after(async () => {
-    await browser?.close();
-  });
+describe('sign-in and consent in a real browser', { skip: skipWithoutChromium }, () => {
+  const browser = useChromium();
 
   for (const backend of backends()) {
     describe(backend, () => {
@@ -118,10 +47,10 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       });
 
       it('signs in by the labelled form, consents, and the client gets a code for this user', async () => {
-        const { context, page, cspViolations } = await openBrowserPage(browser);
+        const { context, page, cspViolations } = await openPage(browser());
         const seen = callback.hits.length;
         try {
-          const request = await authorizationRequest(config, callback.url);
+          const request = await requestTo(config, callback.url);
           await page.goto(request.url.toString());
           await page.getByRole('heading', { name: 'Sign in to Browser Test App' }).waitFor();
           await page.getByLabel('Email').fill(user.email);
@@ -150,12 +79,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           assert.equal(callbackUrl.searchParams.get('iss'), gh.issuer);
           assert.ok(callbackUrl.searchParams.get('code'));
 
-          const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-            pkceCodeVerifier: request.verifier,
-            expectedState: request.state,
-            expectedNonce: request.nonce,
-            idTokenExpected: true,
-          });
+          const tokens = await redeemCode(config, callbackUrl, request);
           assert.equal(tokens.claims()!.sub, user.id);
           assert.equal(tokens.claims()!.email, user.email);
           assert.deepEqual(cspViolations, [], 'the pages break their own Content-Security-Policy');
@@ -167,10 +91,10 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       it('shows the error on the page after a wrong password, keeps the email, and then accepts the right one', async () => {
         // Its own user: consent given by the first test's user is remembered across browser sessions.
         const user = await createUser(gh);
-        const { context, page } = await openBrowserPage(browser);
+        const { context, page } = await openPage(browser());
         const seen = callback.hits.length;
         try {
-          const request = await authorizationRequest(config, callback.url);
+          const request = await requestTo(config, callback.url);
           await page.goto(request.url.toString());
           await page.getByLabel('Email').fill(user.email);
           await page.getByLabel('Password').fill('not the right passphrase');
@@ -201,10 +125,10 @@ describe('sign-in and consent in a real browser', { skip }, () => {
       it('starts from a cross-site form POST to /authorize and gets the code back by form_post', async () => {
         // Its own user: consent given by the tests above is remembered (GRANT_TTL_SECONDS).
         const someone = await createUser(gh);
-        const { context, page, cspViolations } = await openBrowserPage(browser);
+        const { context, page, cspViolations } = await openPage(browser());
         const seen = callback.hits.length;
         try {
-          const request = await authorizationRequest(config, callback.url);
+          const request = await requestTo(config, callback.url);
           request.url.searchParams.set('response_mode', 'form_post');
           // The relying party's page (here an opaque origin): a form POSTed to the authorization endpoint.
           const inputs = [...request.url.searchParams]
@@ -224,12 +148,7 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           assert.equal(callback.hits.length, seen + 1);
           const posted = new URL(callback.hits.at(-1)!);
           assert.equal(posted.searchParams.get('state'), request.state);
-          const tokens = await client.authorizationCodeGrant(config, posted, {
-            pkceCodeVerifier: request.verifier,
-            expectedState: request.state,
-            expectedNonce: request.nonce,
-            idTokenExpected: true,
-          });
+          const tokens = await redeemCode(config, posted, request);
           assert.equal(tokens.claims()!.sub, someone.id);
           assert.deepEqual(cspViolations, [], 'the pages break their own Content-Security-Policy');
         } finally {
@@ -248,21 +167,15 @@ describe('sign-in and consent in a real browser', { skip }, () => {
           }),
         );
         const someone = await createUser(gh);
-        const { context, page, cspViolations } = await openBrowserPage(browser);
+        const { context, page, cspViolations } = await openPage(browser());
         try {
-          const request = await authorizationRequest(app, callback.url);
+          const request = await requestTo(app, callback.url);
           await page.goto(request.url.toString());
           await page.getByLabel('Email').fill(someone.email);
           await page.getByLabel('Password').fill(someone.password);
           await page.getByRole('button', { name: 'Sign in', exact: true }).click();
           await page.getByRole('button', { name: 'Allow' }).click();
-          await page.waitForURL((u) => u.href.startsWith(callback.url));
-          const tokens = await client.authorizationCodeGrant(app, new URL(page.url()), {
-            pkceCodeVerifier: request.verifier,
-            expectedState: request.state,
-            expectedNonce: request.nonce,
-            idTokenExpected: true,
-          });
+          const tokens = await tokensAtCallback(page, app, callback.url, request);
 
           await page.goto(
             client

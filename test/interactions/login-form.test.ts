@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, PASSWORD, client, createClient, createUser, discover } from '../support/relying-party.js';
+import {
+  CALLBACK,
+  PASSWORD,
+  type client,
+  createClient,
+  createUser,
+  discover,
+  redeemCode,
+  startAuthorization,
+} from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 
 /** Traces of internals that must never reach a browser. */
@@ -29,19 +38,12 @@ interface LoginPage {
 
 /** Starts an authorization request as a browser would and stops on the login page. */
 async function openLogin(gh: RunningGatehouse, config: client.Configuration, ua = new UserAgent()): Promise<LoginPage> {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid email profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    prompt: 'login consent',
-  });
-  const step = await ua.follow(url.toString(), gh.issuer);
+  const { step, verifier, state, nonce } = await startAuthorization(
+    gh,
+    config,
+    { scope: 'openid email profile', prompt: 'login consent' },
+    ua,
+  );
   assert.equal(step.res.status, 200, `expected the login page, got ${step.res.status} at ${step.url}`);
   assert.ok(step.html, 'login page is HTML');
   const uid = /\/interaction\/([^/?#]+)$/.exec(new URL(step.url).pathname)?.[1];
@@ -421,12 +423,7 @@ for (const backend of backends()) {
         assert.ok(step.url.startsWith(CALLBACK), step.url);
         const callbackUrl = new URL(step.url);
         assert.ok(callbackUrl.searchParams.get('code'));
-        const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-          pkceCodeVerifier: page.verifier,
-          expectedState: page.state,
-          expectedNonce: page.nonce,
-          idTokenExpected: true,
-        });
+        const tokens = await redeemCode(config, callbackUrl, page);
         const claims = tokens.claims()!;
         assert.equal(claims.email, email);
         assert.equal(claims.name, 'New Person');

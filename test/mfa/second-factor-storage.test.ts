@@ -11,11 +11,11 @@ import { TotpEnrolment } from '../../src/domain/authn/totp/totp-enrolment.js';
 import { TotpStrategy } from '../../src/domain/authn/totp/totp-strategy.js';
 import { type DomainEvent, DomainEvents } from '../../src/domain/events/domain-events.js';
 import { KeyEncryption } from '../../src/domain/keys/key-encryption.js';
-import { Database } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
 import { RedisOneTimeValues, SqlOneTimeValues } from '../../src/storage/one-time-values.js';
 import { createRedis, type Redis } from '../../src/storage/redis.js';
 import { SqlCredentialRepository } from '../../src/storage/repositories/credentials-repository.js';
-import { backends, createTestStorage, type TestStorage } from '../support/backends.js';
+import { backends, createTestStorage, openTestDatabase, type TestStorage } from '../support/backends.js';
 
 /**
  * The TOTP and recovery-code domain over real storage (PGlite; PostgreSQL + Redis), with an
@@ -40,12 +40,7 @@ for (const backend of backends()) {
 
     before(async () => {
       storage = await createTestStorage(backend);
-      database = await Database.open({
-        databaseUrl: storage.env.DATABASE_URL,
-        dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
-        poolMax: 4,
-      });
-      await database.migrate();
+      database = await openTestDatabase(storage);
       credentials = new SqlCredentialRepository(database);
       redis = storage.env.REDIS_URL ? createRedis(storage.env.REDIS_URL) : undefined;
       pending = redis ? new RedisOneTimeValues(redis, storage.env.REDIS_KEY_PREFIX!) : new SqlOneTimeValues(database);

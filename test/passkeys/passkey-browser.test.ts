@@ -1,19 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ACR } from '../../src/domain/authn/authentication-policy.js';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { type client, createClient, createUser, discover } from '../support/relying-party.js';
 import {
   addVirtualAuthenticator,
-  authorizationRequest,
-  launchChromium,
   openPage,
   skipWithoutChromium,
   startCallbackServer,
   tokensAtCallback,
-} from './support/browser.js';
+  useChromium,
+} from '../support/browser.js';
+import {
+  type AuthorizationRequest,
+  authorizationRequest,
+  type client,
+  createClient,
+  createUser,
+  discover,
+  type IdTokenClaims,
+} from '../support/relying-party.js';
 
 /**
  * Passkeys in Chromium with its virtual authenticator (CDP WebAuthn): the pages, our script and
@@ -26,13 +33,7 @@ const sorted = (v: string[] | undefined) => [...(v ?? [])].sort();
 const NOT_VERIFIED = 'Your passkey could not be verified. Try again, or sign in another way.';
 
 describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   for (const backend of backends()) {
     describe(backend, () => {
@@ -52,7 +53,7 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
           await createClient(gh, { client_name: 'Passkey App', first_party: true, redirect_uris: [callback.url] }),
         );
         user = await createUser(gh);
-        const opened = await openPage(browser);
+        const opened = await openPage(browser());
         ({ page, cspViolations } = opened);
         closePage = () => opened.context.close();
         await addVirtualAuthenticator(page);
@@ -63,10 +64,16 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
         await callback?.close();
       });
 
+      /** An authorization request of the Passkey App (PKCE S256, state, nonce). */
+      const newRequest = () => authorizationRequest(config, { redirect_uri: callback.url });
+      /** Waits for the callback and redeems its code; the ID token's claims. */
+      const claimsAtCallback = async (request: AuthorizationRequest): Promise<IdTokenClaims> =>
+        (await tokensAtCallback(page, config, callback.url, request)).claims() as IdTokenClaims;
+
       /** A new authorization request in a browser that has no session with Gatehouse. */
       async function startSignIn() {
         await page.context().clearCookies();
-        const request = await authorizationRequest(config, callback.url);
+        const request = await newRequest();
         await page.goto(request.url.toString());
         await page.getByRole('heading', { name: 'Sign in to Passkey App' }).waitFor();
         return request;
@@ -100,7 +107,7 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
           assert.equal(await page.getByRole('list', { name: 'Recovery codes' }).locator('code').count(), 10);
           await page.getByRole('button', { name: 'Continue' }).click();
         }
-        const claims = await tokensAtCallback(page, config, callback.url, request);
+        const claims = await claimsAtCallback(request);
         assert.equal(claims.sub, user.id);
         assert.equal(claims.acr, ACR.phishingResistant);
         assert.deepEqual(sorted(claims.amr), ['hwk', 'mfa', 'pwd', 'user']);
@@ -115,9 +122,9 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
         // Chromium's virtual authenticator answers a conditional request at once (a person would
         // pick the passkey from the email field's autofill): the page signs in with no click.
         await page.context().clearCookies();
-        const request = await authorizationRequest(config, callback.url);
+        const request = await newRequest();
         await page.goto(request.url.toString());
-        const claims = await tokensAtCallback(page, config, callback.url, request);
+        const claims = await claimsAtCallback(request);
         assert.equal(claims.sub, user.id);
         assert.equal(claims.acr, ACR.phishingResistant);
         assert.deepEqual(sorted(claims.amr), ['hwk', 'mfa', 'user']);
@@ -131,7 +138,7 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
       it('(b2) signs in with "Sign in with a passkey" alone: acr phishing-resistant, amr user and mfa', async () => {
         const request = await startSignIn();
         await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-        const claims = await tokensAtCallback(page, config, callback.url, request);
+        const claims = await claimsAtCallback(request);
         assert.equal(claims.sub, user.id);
         assert.equal(claims.acr, ACR.phishingResistant);
         assert.deepEqual(sorted(claims.amr), ['hwk', 'mfa', 'user']);
@@ -143,7 +150,7 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
         await signInWithPassword();
         await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
         await page.getByRole('button', { name: 'Use a passkey' }).click();
-        const claims = await tokensAtCallback(page, config, callback.url, request);
+        const claims = await claimsAtCallback(request);
         assert.equal(claims.sub, user.id);
         assert.equal(claims.acr, ACR.phishingResistant);
         assert.deepEqual(sorted(claims.amr), ['hwk', 'mfa', 'pwd', 'user']);
@@ -192,9 +199,9 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
       });
 
       it('without JavaScript: no passkey button, the password works, the second-factor page says why', async () => {
-        const noJs = await openPage(browser, { javaScriptEnabled: false });
+        const noJs = await openPage(browser(), { javaScriptEnabled: false });
         try {
-          const request = await authorizationRequest(config, callback.url);
+          const request = await newRequest();
           await noJs.page.goto(request.url.toString());
           await noJs.page.getByRole('heading', { name: 'Sign in to Passkey App' }).waitFor();
           assert.equal(await noJs.page.getByRole('button', { name: 'Sign in with a passkey' }).count(), 0);
@@ -212,7 +219,7 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
 
           // Someone with nothing set up yet: the "Add a passkey" page explains, and "Back" leads back.
           const newcomer = await createUser(gh);
-          await noJs.page.goto((await authorizationRequest(config, callback.url)).url.toString());
+          await noJs.page.goto((await newRequest()).url.toString());
           await noJs.page.getByLabel('Email').fill(newcomer.email);
           await noJs.page.getByLabel('Password').fill(newcomer.password);
           await noJs.page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -228,12 +235,12 @@ describe('passkeys in a real browser', { skip: skipWithoutChromium }, () => {
       });
 
       it('with JavaScript but without WebAuthn: the passkey button stays hidden', async () => {
-        const plain = await openPage(browser);
+        const plain = await openPage(browser());
         try {
           await plain.page.addInitScript(() => {
             delete (window as { PublicKeyCredential?: unknown }).PublicKeyCredential;
           });
-          const request = await authorizationRequest(config, callback.url);
+          const request = await newRequest();
           await plain.page.goto(request.url.toString());
           await plain.page.getByRole('heading', { name: 'Sign in to Passkey App' }).waitFor();
           await plain.page.waitForLoadState('load');

@@ -5,6 +5,7 @@ import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, type client, createClient, createUser, discover } from '../support/relying-party.js';
 import {
   alertText,
+  answerPasskey,
   enrolDuringSignIn,
   type Flow,
   openSignIn,
@@ -145,10 +146,7 @@ for (const backend of backends()) {
       const flow = await openSignIn(gh, config);
       await password(gh, flow, user);
       const form = passkeyForm(flow.step.html ?? '', 'second-factor');
-      await post(gh, flow, form.action, {
-        csrf: form.csrf,
-        credential: JSON.stringify(someoneElses.authenticate(form.options, gh.issuer)),
-      });
+      await answerPasskey(gh, flow, form, someoneElses);
       assert.equal(flow.step.res.status, 401);
       assert.equal(alertText(flow.step.html), 'This passkey is not registered for an account here.');
       assert.ok(passkeyForm(flow.step.html ?? '', 'second-factor'), 'the second-factor page is shown again');

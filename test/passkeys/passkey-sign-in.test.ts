@@ -4,7 +4,7 @@ import { ACR } from '../../src/domain/authn/authentication-policy.js';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { CALLBACK, type client, createClient, createUser, discover } from '../support/relying-party.js';
-import { enrolDuringSignIn, openSignIn, passkeyForm, password, post, redeem } from './support/passkey-flow.js';
+import { answerPasskey, enrolDuringSignIn, openSignIn, passkeyForm, password, redeem } from './support/passkey-flow.js';
 import { SoftAuthenticator } from './support/soft-authenticator.js';
 
 /**
@@ -93,10 +93,7 @@ for (const backend of backends()) {
       const form = passkeyForm(flow.step.html ?? '', 'sign-in');
       assert.deepEqual(form.options.allowCredentials ?? [], [], 'any passkey of this site (discoverable)');
       assert.equal(form.options.userVerification, 'required');
-      await post(gh, flow, form.action, {
-        csrf: form.csrf,
-        credential: JSON.stringify(key.authenticate(form.options, gh.issuer)),
-      });
+      await answerPasskey(gh, flow, form, key);
       const claims = await redeem(config, flow);
       assert.equal(claims.sub, user.id);
       assert.equal(claims.acr, ACR.phishingResistant);
@@ -112,10 +109,7 @@ for (const backend of backends()) {
       await enrolDuringSignIn(gh, config, user, key);
       const flow = await openSignIn(gh, config);
       const form = passkeyForm(flow.step.html ?? '', 'sign-in');
-      await post(gh, flow, form.action, {
-        csrf: form.csrf,
-        credential: JSON.stringify(key.authenticate(form.options, gh.issuer)),
-      });
+      await answerPasskey(gh, flow, form, key);
       const claims = await redeem(config, flow);
       assert.deepEqual(sorted(claims.amr), ['mfa', 'swk', 'user']);
     });
@@ -130,10 +124,7 @@ for (const backend of backends()) {
       assert.match(flow.step.html ?? '', /<h1>Verify it is you<\/h1>/);
       const form = passkeyForm(flow.step.html ?? '', 'second-factor');
       assert.match(form.action, /\/login\/passkey$/);
-      await post(gh, flow, form.action, {
-        csrf: form.csrf,
-        credential: JSON.stringify(key.authenticate(form.options, gh.issuer)),
-      });
+      await answerPasskey(gh, flow, form, key);
       const claims = await redeem(config, flow);
       assert.equal(claims.sub, user.id);
       assert.equal(claims.acr, ACR.phishingResistant);
@@ -149,10 +140,7 @@ for (const backend of backends()) {
       await password(gh, flow, user);
       const form = passkeyForm(flow.step.html ?? '', 'second-factor');
       assert.equal(form.options.userVerification, 'required', 'the options ask the device to verify the person');
-      await post(gh, flow, form.action, {
-        csrf: form.csrf,
-        credential: JSON.stringify(key.authenticate(form.options, gh.issuer)),
-      });
+      await answerPasskey(gh, flow, form, key);
       assert.equal(flow.step.res.status, 401, 'a passkey that did not verify the person is refused at once');
       assert.match(flow.step.html ?? '', /did not confirm it is you/);
     });

@@ -3,7 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, client, createClient, createUser, discover, loginAndGetTokens } from '../support/relying-party.js';
+import {
+  type AuthorizationRequest,
+  CALLBACK,
+  type client,
+  createClient,
+  createUser,
+  discover,
+  loginAndGetTokens,
+  redeemCode,
+  startAuthorization,
+} from '../support/relying-party.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
 import { appCode, linkTo, recoveryCodesOf, SignIn, setupKeyOf } from '../mfa/mfa-flow.js';
 
@@ -14,28 +24,16 @@ const ACR = {
 };
 const ENROL_TITLE = 'Set up two-step verification';
 
-/** One authorization request in the browser `ua`: where it ends (a page, or the callback) and its PKCE verifier. */
+/** One authorization request in the browser `ua`: where it ends (a page, or the callback) and what to redeem it with. */
 async function authorize(gh: RunningGatehouse, config: client.Configuration, ua: UserAgent, extra = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: 'step-up',
-    ...extra,
-  });
-  return { ...(await ua.follow(url.toString(), gh.issuer)), verifier };
+  const { step, ...request } = await startAuthorization(gh, config, { scope: 'openid', ...extra }, ua);
+  return { ...step, request };
 }
 
 /** The callback's code exchanged for tokens; the ID token's claims. */
-async function idTokenAt(config: client.Configuration, callback: string, verifier: string) {
+async function idTokenAt(config: client.Configuration, callback: string, request: AuthorizationRequest) {
   assert.ok(callback.startsWith(CALLBACK), `the request ends at the callback: ${callback}`);
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
-    pkceCodeVerifier: verifier,
-    expectedState: 'step-up',
-    idTokenExpected: true,
-  });
+  const tokens = await redeemCode(config, new URL(callback), request);
   return tokens.claims()!;
 }
 
@@ -88,7 +86,7 @@ for (const backend of backends()) {
       const { ua, claims } = await passwordSession();
       for (const extra of [{}, { acr_values: ACR.password }, { acr_values: 'urn:example:unknown' }]) {
         const step = await authorize(gh, config, ua, { prompt: 'none', ...extra });
-        const again = await idTokenAt(config, step.url, step.verifier);
+        const again = await idTokenAt(config, step.url, step.request);
         assert.equal(again.sub, claims.sub);
         assert.equal(again.acr, ACR.password, JSON.stringify(extra));
         assert.equal(again.auth_time, claims.auth_time, 'no new sign-in');
@@ -103,7 +101,7 @@ for (const backend of backends()) {
     it('takes the weakest known of several acr_values', async () => {
       const { ua } = await passwordSession();
       const both = await authorize(gh, config, ua, { prompt: 'none', acr_values: `${ACR.mfa} ${ACR.password}` });
-      assert.equal((await idTokenAt(config, both.url, both.verifier)).acr, ACR.password);
+      assert.equal((await idTokenAt(config, both.url, both.request)).acr, ACR.password);
       assertEnrolPage(await authorize(gh, config, ua, { acr_values: `urn:example:unknown ${ACR.phishingResistant}` }));
     });
 
@@ -124,7 +122,7 @@ for (const backend of backends()) {
       assertEnrolPage(await authorize(gh, config, ua, { claims: values }));
       const voluntary = JSON.stringify({ id_token: { acr: { value: ACR.mfa } } });
       const step = await authorize(gh, config, ua, { prompt: 'none', claims: voluntary });
-      assert.equal((await idTokenAt(config, step.url, step.verifier)).acr, ACR.password);
+      assert.equal((await idTokenAt(config, step.url, step.request)).acr, ACR.password);
     });
 
     it('steps up a password session for a client with require_mfa or require_phishing_resistant', async () => {
@@ -145,7 +143,7 @@ for (const backend of backends()) {
         assert.equal(patched.status, 200, JSON.stringify(patched.body));
         assert.equal(patched.body[setting], false);
         const reused = await authorize(gh, strictConfig, ua);
-        const again = await idTokenAt(strictConfig, reused.url, reused.verifier);
+        const again = await idTokenAt(strictConfig, reused.url, reused.request);
         assert.equal(again.acr, ACR.password);
         assert.equal(again.auth_time, claims.auth_time, 'no new sign-in');
       }
@@ -174,7 +172,7 @@ for (const backend of backends()) {
       const done = await ua.follow(new URL(formAction(consent.html!), gh.issuer).toString(), gh.issuer, {
         form: { csrf: hiddenField(consent.html!, 'csrf'), decision: 'allow' },
       });
-      const idToken = await idTokenAt(thirdConfig, done.url, login.verifier);
+      const idToken = await idTokenAt(thirdConfig, done.url, login.request);
       assert.equal(idToken.email, user.email);
       assert.equal(idToken.acr, ACR.password);
     });
@@ -249,7 +247,7 @@ for (const backend of backends()) {
       const page = await authorize(gh, config, ua, { max_age: '0' });
       assert.match(page.html ?? '', /name="password"/, 'the password is asked for');
       const done = await submitPassword(gh, ua, page.html!, user);
-      const again = await idTokenAt(config, done.url, page.verifier);
+      const again = await idTokenAt(config, done.url, page.request);
       assert.equal(again.sub, claims.sub);
       assert.ok((again.auth_time as number) > (claims.auth_time as number), 'auth_time moved forward');
     });

@@ -9,7 +9,7 @@ import { Database } from '../../src/storage/database.js';
 import { createRedis } from '../../src/storage/redis.js';
 import { SqlUserRepository } from '../../src/storage/repositories/users-repository.js';
 import { FaultProxy } from '../faults/support/fault-proxy.js';
-import { backends, createTestStorage, PG_ADMIN_URL, type TestStorage } from '../support/backends.js';
+import { backends, createTestStorage, openTestDatabase, PG_ADMIN_URL, type TestStorage } from '../support/backends.js';
 
 /**
  * Driver errors are classified once, in storage: whatever knex, pg, PGlite or ioredis throws
@@ -41,12 +41,7 @@ for (const backend of backends()) {
     let database: Database;
     before(async () => {
       storage = await createTestStorage(backend);
-      database = await Database.open({
-        databaseUrl: storage.env.DATABASE_URL,
-        dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
-        poolMax: 2,
-      });
-      await database.migrate();
+      database = await openTestDatabase(storage, 2);
     });
     after(async () => {
       await database?.close().catch(() => undefined);

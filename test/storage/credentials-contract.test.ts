@@ -3,11 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { OneTimeValues } from '../../src/domain/authn/one-time-values.js';
-import { Database } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
 import { RedisOneTimeValues, SqlOneTimeValues } from '../../src/storage/one-time-values.js';
 import { SqlCredentialRepository } from '../../src/storage/repositories/credentials-repository.js';
 import { SqlUserRepository } from '../../src/storage/repositories/users-repository.js';
-import { backends, createTestStorage, TEST_REDIS_URL, type TestStorage } from '../support/backends.js';
+import {
+  backends,
+  createTestStorage,
+  openTestDatabase,
+  TEST_REDIS_URL,
+  type TestStorage,
+} from '../support/backends.js';
 
 /**
  * The storage contract of sign-in credentials and one-time values, on every backend: what the
@@ -24,12 +30,7 @@ for (const backend of backends()) {
 
     before(async () => {
       storage = await createTestStorage(backend);
-      database = await Database.open({
-        databaseUrl: storage.env.DATABASE_URL,
-        dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
-        poolMax: 4,
-      });
-      await database.migrate();
+      database = await openTestDatabase(storage);
       credentials = new SqlCredentialRepository(database);
       const user = await new SqlUserRepository(database).insert({
         id: randomUUID(),

@@ -78,6 +78,18 @@ export async function createTestStorage(backend: BackendName): Promise<TestStora
   };
 }
 
+/** The migrated database of a test's storage, opened directly (no server); the caller closes it. */
+export async function openTestDatabase(storage: TestStorage, poolMax = 4) {
+  const { Database } = await import('../../src/storage/database.js');
+  const database = await Database.open({
+    databaseUrl: storage.env.DATABASE_URL,
+    dataDir: storage.env.GATEHOUSE_DATA_DIR ?? '',
+    poolMax,
+  });
+  await database.migrate();
+  return database;
+}
+
 /**
  * A PGlite database is expensive to create (initdb: seconds, ~800 MB). Build one migrated
  * template per migration set and copy its directory for each test.

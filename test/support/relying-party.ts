@@ -65,26 +65,91 @@ export interface LoginOptions {
   dpop?: client.DPoPHandle;
 }
 
+/** What a relying party keeps from its authorization request to check the response against. */
+export interface AuthorizationRequest {
+  verifier: string;
+  state: string;
+  nonce: string;
+}
+
+/** The claims of an ID token, with the authentication context Gatehouse reports. */
+export type IdTokenClaims = client.IDToken & { acr?: string; amr?: string[] };
+
+/**
+ * The parameters of a code request as a relying party makes them with openid-client: a fresh PKCE
+ * verifier (S256), state and nonce; `params` adds to or replaces the defaults (CALLBACK, openid email).
+ */
+export async function authorizationParameters(params: Record<string, string> = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const parameters: Record<string, string> = {
+    redirect_uri: CALLBACK,
+    scope: 'openid email',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...params,
+  };
+  return { parameters, verifier, state, nonce };
+}
+
+/** An authorization request URL and what to check its response against. */
+export async function authorizationRequest(config: client.Configuration, params: Record<string, string> = {}) {
+  const { parameters, ...request } = await authorizationParameters(params);
+  return { url: client.buildAuthorizationUrl(config, parameters), ...request };
+}
+
+/** Starts an authorization request in the user agent `ua`: the first page it reaches (or the callback). */
+export async function startAuthorization(
+  gh: RunningGatehouse,
+  config: client.Configuration,
+  params: Record<string, string> = {},
+  ua = new UserAgent(),
+) {
+  const { url, ...request } = await authorizationRequest(config, params);
+  const step = await ua.follow(url.toString(), gh.issuer);
+  return { ua, ...request, step };
+}
+
+/** The code in `callbackUrl` redeemed as the relying party does (PKCE verifier, state and nonce checked). */
+export function redeemCode(
+  config: client.Configuration,
+  callbackUrl: URL,
+  request: AuthorizationRequest,
+  dpop?: client.DPoPHandle,
+) {
+  return client.authorizationCodeGrant(
+    config,
+    callbackUrl,
+    {
+      pkceCodeVerifier: request.verifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
+      idTokenExpected: true,
+    },
+    undefined,
+    dpop ? { DPoP: dpop } : undefined,
+  );
+}
+
 /**
  * The whole code + PKCE flow as a relying party does it with openid-client, with a
  * programmatic user signing in through the login and consent forms.
  */
 export async function codeFlow(gh: RunningGatehouse, config: client.Configuration, opts: LoginOptions) {
   const ua = opts.ua ?? new UserAgent();
-  const verifier = client.randomPKCECodeVerifier();
-  const challenge = await client.calculatePKCECodeChallenge(verifier);
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const params = {
-    redirect_uri: CALLBACK,
-    scope: opts.scope ?? 'openid email profile offline_access',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
+  const {
+    parameters: params,
+    verifier,
     state,
     nonce,
+  } = await authorizationParameters({
+    scope: opts.scope ?? 'openid email profile offline_access',
     prompt: 'consent',
     ...opts.extra,
-  };
+  });
   const authUrl = opts.par
     ? await client.buildAuthorizationUrlWithPAR(config, params, opts.dpop ? { DPoP: opts.dpop } : undefined)
     : client.buildAuthorizationUrl(config, params);
@@ -109,17 +174,6 @@ export async function codeFlow(gh: RunningGatehouse, config: client.Configuratio
 
 export async function loginAndGetTokens(gh: RunningGatehouse, config: client.Configuration, opts: LoginOptions) {
   const flow = await codeFlow(gh, config, opts);
-  const tokens = await client.authorizationCodeGrant(
-    config,
-    flow.callbackUrl,
-    {
-      pkceCodeVerifier: flow.verifier,
-      expectedState: flow.state,
-      expectedNonce: flow.nonce,
-      idTokenExpected: true,
-    },
-    undefined,
-    opts.dpop ? { DPoP: opts.dpop } : undefined,
-  );
+  const tokens = await redeemCode(config, flow.callbackUrl, flow, opts.dpop);
   return { ...flow, tokens };
 }

@@ -3,8 +3,14 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import type { RunningGatehouse } from '../../support/gatehouse.js';
-import { CALLBACK, client } from '../../support/relying-party.js';
-import { formAction, hiddenField, UserAgent } from '../../support/user-agent.js';
+import {
+  CALLBACK,
+  type client,
+  type IdTokenClaims,
+  redeemCode,
+  startAuthorization,
+} from '../../support/relying-party.js';
+import { formAction, hiddenField, type UserAgent } from '../../support/user-agent.js';
 
 /**
  * A relying party's code flow driven over HTTP by a user agent without a browser: the pages'
@@ -51,28 +57,25 @@ export async function openSignIn(
   gh: RunningGatehouse,
   config: client.Configuration,
   extra: Record<string, string> = {},
-) {
-  const ua = new UserAgent();
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  const step = await ua.follow(url.toString(), gh.issuer);
-  return { ua, verifier, state, nonce, step } satisfies Flow;
+): Promise<Flow> {
+  return startAuthorization(gh, config, extra);
 }
 
 /** Posts a form of the current page and follows to the next page (or the callback). */
 export async function post(gh: RunningGatehouse, flow: Flow, action: string, form: Record<string, string>) {
   flow.step = await flow.ua.follow(new URL(action, gh.issuer).toString(), gh.issuer, { form });
   return flow.step;
+}
+
+/** Answers the page's passkey form with `authenticator`, as passkey.js posts the browser's answer. */
+export function answerPasskey(
+  gh: RunningGatehouse,
+  flow: Flow,
+  form: PasskeyForm<'sign-in' | 'second-factor'>,
+  authenticator: { authenticate: SoftAuthenticate },
+) {
+  const credential = JSON.stringify(authenticator.authenticate(form.options, gh.issuer));
+  return post(gh, flow, form.action, { csrf: form.csrf, credential });
 }
 
 /** Signs in with email and password on the first page. */
@@ -97,13 +100,8 @@ export async function redeem(config: client.Configuration, flow: Flow) {
     throw new Error(
       `not at the callback: ${flow.step.res.status} ${flow.step.url} ${flow.step.html?.replace(/\s+/g, ' ').slice(0, 600)}`,
     );
-  const tokens = await client.authorizationCodeGrant(config, new URL(flow.step.url), {
-    pkceCodeVerifier: flow.verifier,
-    expectedState: flow.state,
-    expectedNonce: flow.nonce,
-    idTokenExpected: true,
-  });
-  return tokens.claims()! as client.IDToken & { acr?: string; amr?: string[] };
+  const tokens = await redeemCode(config, new URL(flow.step.url), flow);
+  return tokens.claims()! as IdTokenClaims;
 }
 
 /** The text of the page's error box. */
@@ -140,3 +138,4 @@ export async function enrolDuringSignIn(
 }
 
 type SoftRegister = (options: PublicKeyCredentialCreationOptionsJSON, origin: string) => unknown;
+type SoftAuthenticate = (options: PublicKeyCredentialRequestOptionsJSON, origin: string) => unknown;

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import type { Browser, BrowserContext, BrowserContextOptions, CDPSession, Page } from 'playwright-core';
-import { client } from '../../support/relying-party.js';
+import { type AuthorizationRequest, type client, redeemCode } from './relying-party.js';
 
-/** Debian's Chromium; the suite never downloads a browser (as in test/browser/login-consent.test.ts). */
+/** Debian's Chromium; the suite never downloads a browser. */
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -18,6 +19,7 @@ export const CHROMIUM_ARGS = [
 /** Fail a stuck step in seconds, not after Playwright's 30 s default. */
 const STEP_TIMEOUT_MS = 10_000;
 
+/** A `skip` for a browser suite: the reason when Chromium is missing. */
 export const skipWithoutChromium = fs.existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
@@ -27,7 +29,22 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
-/** A page in a fresh profile; CSP violations reported on the console are collected. */
+/** One Chromium for the enclosing suite: launched before its tests, closed after them. */
+export function useChromium(): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running (used outside a test?)');
+    return browser;
+  };
+}
+
+/** A page in a fresh browser profile; CSP violations reported on the console are collected. */
 export async function openPage(browser: Browser, options: BrowserContextOptions = {}) {
   const context: BrowserContext = await browser.newContext(options);
   const page: Page = await context.newPage();
@@ -66,14 +83,22 @@ export async function addVirtualAuthenticator(page: Page, options: { userVerific
 }
 
 /**
- * The relying party's redirect target: a loopback server that records each callback URL (not
- * page.route(): Playwright never routes the follow-up request of a redirect).
+ * The relying party's redirect target: a tiny server on a free loopback port that records each
+ * callback URL. Not page.route(): Playwright never routes the follow-up request of a redirect
+ * (documented), and the authorization response is exactly such a redirect. Not the fixed port
+ * 8976 either, so two runs on one machine cannot collide.
  */
 export async function startCallbackServer() {
   const hits: string[] = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-    if (url.pathname === '/callback') hits.push(url.toString());
+    // A form_post response arrives as a POST: recorded as the URL with the form in the query.
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      url.search = body;
+    }
+    if (url.pathname === '/callback') hits.push(url.toString()); // not the browser's /favicon.ico
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>callback</title><p>back at the client</p>');
   });
@@ -90,35 +115,13 @@ export async function startCallbackServer() {
   };
 }
 
-/** An authorization request as a relying party builds it with openid-client (PKCE S256). */
-export async function authorizationRequest(config: client.Configuration, redirectUri: string) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, verifier, state, nonce };
-}
-
-/** Waits for the callback and redeems its code; the ID token's claims. */
+/** Waits until the page lands on the callback and redeems the code there as the relying party does. */
 export async function tokensAtCallback(
   page: Page,
   config: client.Configuration,
   callbackUrl: string,
-  request: Awaited<ReturnType<typeof authorizationRequest>>,
+  request: AuthorizationRequest,
 ) {
   await page.waitForURL((u) => u.href.startsWith(callbackUrl));
-  const tokens = await client.authorizationCodeGrant(config, new URL(page.url()), {
-    pkceCodeVerifier: request.verifier,
-    expectedState: request.state,
-    expectedNonce: request.nonce,
-    idTokenExpected: true,
-  });
-  return tokens.claims()! as client.IDToken & { acr?: string; amr?: string[] };
+  return redeemCode(config, new URL(page.url()), request);
 }

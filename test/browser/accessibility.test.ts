@@ -2,15 +2,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { enrolTotp, linkTo, SignIn } from '../mfa/mfa-flow.js';
 import { backends } from '../support/backends.js';
+import { launchChromium, skipWithoutChromium } from '../support/browser.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { type client, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** WCAG 2.1 A and AA, plus axe's best practices (landmarks, one h1, …). */
@@ -27,7 +26,7 @@ interface AxeViolation {
  * are fetched over HTTP as a person's browser would reach them, then checked as documents (each
  * page's own markup and styles; the axe script is added to the checked copy only).
  */
-describe('sign-in and account pages are accessible (axe-core)', { skip }, () => {
+describe('sign-in and account pages are accessible (axe-core)', { skip: skipWithoutChromium }, () => {
   const backend = backends()[0]!;
   let gh: RunningGatehouse;
   let config: client.Configuration;
@@ -37,10 +36,7 @@ describe('sign-in and account pages are accessible (axe-core)', { skip }, () => 
   before(async () => {
     gh = await startGatehouse(backend, { env: { MFA_REQUIRED: 'true', GATEHOUSE_REGISTRATION: 'true' } });
     config = await discover(gh, await createClient(gh));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
 
     const user = await createUser(gh);
     const first = new SignIn(gh, config);

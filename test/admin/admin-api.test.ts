@@ -149,7 +149,7 @@ for (const backend of backends()) {
       it('does not serve the admin API on the public port', async () => {
         const list = await call(gh, 'GET', '/admin/clients', { base: gh.issuer });
         assert.equal(list.status, 404);
-        assert.ok(!list.text.includes('items'), list.text.slice(0, 200));
+        assert.ok(!/"items"\s*:/.test(list.text), list.text.slice(0, 200)); // no admin list (the page CSS has ul.items)
         const email = randomEmail();
         const create = await call(gh, 'POST', '/admin/users', {
           base: gh.issuer,

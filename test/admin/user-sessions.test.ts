@@ -118,6 +118,16 @@ for (const backend of backends()) {
         assert.ok(refreshed.access_token);
       });
 
+      /** The `session.revoked` audit events about a user, once the buffered log has written them. */
+      async function revocationsOf(userId: string): Promise<any[]> {
+        for (let i = 0; i < 50; i++) {
+          const res = await gh.admin('GET', `/admin/audit-events?type=session.revoked&user=${userId}`);
+          if (res.body.items.length) return res.body.items;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return [];
+      }
+
       it('revoking all sessions makes prompt=none answer login_required', async () => {
         const { user, config, ua } = await signedIn();
         const silent = await codeFlow(gh, config, { user, ua, extra: { prompt: 'none' }, scope: 'openid' });
@@ -127,6 +137,9 @@ for (const backend of backends()) {
         const after = await codeFlow(gh, config, { user, ua, extra: { prompt: 'none' }, scope: 'openid' });
         assert.equal(after.callbackUrl.searchParams.get('error'), 'login_required');
         assert.equal(after.callbackUrl.searchParams.get('code'), null);
+        const [event] = await revocationsOf(user.id);
+        assert.equal(event.actor, 'admin:key', 'audited as the admin');
+        assert.equal(event.data.count, 1);
       });
 
       it('revoking one session by uid leaves the other', async () => {
@@ -138,6 +151,8 @@ for (const backend of backends()) {
         // Both were created in the same second: which browser holds which is found out below.
         const target = items[0].uid as string;
         assert.equal((await gh.admin('DELETE', `/admin/users/${user.id}/sessions/${target}`)).status, 204);
+        const [event] = await revocationsOf(user.id);
+        assert.deepEqual([event.actor, event.data.session_id], ['admin:key', target]);
         const left = (await gh.admin('GET', `/admin/users/${user.id}/sessions`)).body.items;
         assert.deepEqual(
           left.map((s: any) => s.uid),

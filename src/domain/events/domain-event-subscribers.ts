@@ -97,7 +97,10 @@ function toAudit(event: DomainEvent): AuditEventInput {
         type: event.type,
         actor: event.by === 'user' ? `user:${event.accountId}` : (event.by as `admin:${string}`),
         subject: event.accountId,
-        data: event.sessionId ? { session_id: event.sessionId } : {},
+        data: {
+          ...(event.sessionId ? { session_id: event.sessionId } : {}),
+          ...(event.count !== undefined ? { count: event.count } : {}),
+        },
       };
     case 'grant.revoked_by_user':
       return {

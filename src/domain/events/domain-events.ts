@@ -40,7 +40,8 @@ export type DomainEvent =
   /** A passkey signature counter went backwards: a cloned authenticator or a replay. */
   | { type: 'passkey.counter_regression'; accountId: string; credentialId: string }
   | { type: 'second_factor.throttled'; accountId: string; retryAfterSeconds: number }
-  | { type: 'session.revoked'; accountId: string; sessionId?: string; by: string }
+  /** One session (`sessionId`: its uid), or all of the account's (`count`); `by`: 'user' or the admin actor. */
+  | { type: 'session.revoked'; accountId: string; sessionId?: string; count?: number; by: string }
   | { type: 'grant.revoked_by_user'; accountId: string; clientId: string };
 
 export type DomainEventType = DomainEvent['type'];

@@ -76,7 +76,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
 
   clientsRoutes(r, deps.clients, deps.audit);
   usersRoutes(r, deps.users, deps.audit);
-  userSessionsRoutes(r, deps.userSessions);
+  userSessionsRoutes(r, deps.userSessions, deps.events);
   if (deps.factors && deps.events) userFactorsRoutes(r, deps.users, deps.factors, deps.events);
   resourcesRoutes(r, deps.resources, deps.audit);
   if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);

@@ -1,5 +1,7 @@
 import type Router from '@koa/router';
 import type { UserGrant, UserSession, UserSessions } from '../../../domain/accounts/user-sessions.js';
+import type { DomainEvents } from '../../../domain/events/domain-events.js';
+import { adminActor, auditContext } from '../../middleware/audit-context.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -28,20 +30,20 @@ function grantResponse(g: UserGrant) {
  * /admin/users/:id/sessions and /grants: a user's browser sessions (by uid, never the session
  * id, which is the cookie value) and grants, and their revocation.
  */
-export function userSessionsRoutes(r: Router, sessions: UserSessions): void {
+export function userSessionsRoutes(r: Router, sessions: UserSessions, events?: DomainEvents): void {
   r.get('/users/:id/sessions', async (ctx) => {
     ctx.body = { items: (await sessions.listSessions(ctx.params.id!)).map(sessionResponse) };
   });
   r.delete('/users/:id/sessions', async (ctx) => {
     const count = await sessions.revokeSessions(ctx.params.id!);
-    ctx.state.log.info({ event: 'user.sessions_revoked', userId: ctx.params.id, count }, 'user sessions revoked');
+    events?.emit({ type: 'session.revoked', accountId: ctx.params.id!, by: adminActor(ctx), count }, auditContext(ctx));
     ctx.status = 204;
   });
   r.delete('/users/:id/sessions/:sid', async (ctx) => {
     await sessions.revokeSession(ctx.params.id!, ctx.params.sid!);
-    ctx.state.log.info(
-      { event: 'user.session_revoked', userId: ctx.params.id, sessionUid: ctx.params.sid },
-      'user session revoked',
+    events?.emit(
+      { type: 'session.revoked', accountId: ctx.params.id!, sessionId: ctx.params.sid!, by: adminActor(ctx) },
+      auditContext(ctx),
     );
     ctx.status = 204;
   });

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type NextStep, nextStep, requiredAssurance } from '../../../domain/authn/authentication-policy.js';
-import type { EnrollingAccount, EnrolmentMethod, RecoveryCodeIssuer } from '../../../domain/authn/enrolment.js';
+import type { EnrolmentMethod, RecoveryCodeIssuer } from '../../../domain/authn/enrolment.js';
 import type { Factors } from '../../../domain/authn/factors.js';
 import type { SecondFactorLimiter } from '../../../domain/authn/second-factor-limiter.js';
-import { applyProof, EMPTY_SIGN_IN, type SignInState, stateFromSession } from '../../../domain/authn/sign-in-state.js';
+import { applyProof, type SignInState } from '../../../domain/authn/sign-in-state.js';
 import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
 import type {
   AuthenticationStrategy,
@@ -20,6 +20,10 @@ import { renderErrorPage } from '../pages.js';
 import type { Details, InteractionKit } from './interaction-kit.js';
 import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
+import { enrolmentRoutes } from './enrolment-routes.js';
+import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js';
+
+export { switchingAccount };
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
 
 export interface SignInDeps {
@@ -42,34 +46,13 @@ export interface SignInDeps {
   passwordMinLength: number;
 }
 
-/** Interaction result key holding the sign-in so far (between the first and the second factor). */
-const STATE_KEY = 'gatehouseSignIn';
-
-/** Prompt reasons that ask only for more assurance from the person already signed in (a step-up). */
-const STEP_UP_REASONS = new Set(['acr_step_up', 'essential_acr', 'essential_acrs']);
-
-/** Set on the interaction by "Not you? Switch account": the login page is shown again before consent. */
-export const switchingAccount = (d: Details) =>
-  (d.result as { gatehouseSwitchAccount?: boolean } | undefined)?.gatehouseSwitchAccount === true;
-
-/** The sign-in so far: saved on the interaction, or (step-up) what the current session already proved. */
-function signInState(d: Details): SignInState {
-  const saved = (d.result as Record<string, unknown> | undefined)?.[STATE_KEY] as SignInState | undefined;
-  if (saved) return saved;
-  const session = d.session as { accountId?: string; amr?: string[] } | undefined;
-  const reasons = (d.prompt.reasons ?? []) as string[];
-  if (session?.accountId && reasons.length && reasons.every((r) => STEP_UP_REASONS.has(r)) && !switchingAccount(d))
-    return stateFromSession(session.accountId, session.amr);
-  return EMPTY_SIGN_IN;
-}
-
 /**
  * The one controller for every sign-in method (Kratos' login handler over its strategies):
  * the policy says what is still needed, the strategy named in the path does the work, and this
  * controller only moves between steps, renders view models and emits domain events.
  *
  * Routes (under /interaction): POST /:uid/login/:strategy, POST /:uid/begin/:strategy,
- * GET|POST /:uid/enrol/:method, POST /:uid/continue, and registration.
+ * enrolment (enrolment-routes.ts: GET|POST /:uid/enrol/:method, POST /:uid/continue) and registration.
  */
 export class SignInController {
   readonly pages: SignInPages;
@@ -202,67 +185,15 @@ export class SignInController {
       ctx.redirect(started.location);
     });
 
-    router.get('/:uid/enrol/:method', async (ctx) => {
-      const d = await openLogin(ctx);
-      const { method, account } = await this.enrolling(ctx, d);
-      const model = await method.start(account, `interaction:${d.uid}`);
-      this.pages.enrol(ctx, d, method.id, model);
+    enrolmentRoutes(router, {
+      ...deps,
+      kit,
+      pages: this.pages,
+      openLogin,
+      next: (ctx, d, state) => this.next(ctx, d, state),
+      progress: (ctx, d, state) => this.progress(ctx, d, state),
     });
-
-    router.post('/:uid/enrol/:method', async (ctx) => {
-      const d = await openLogin(ctx);
-      const form = ctx.request.body as Record<string, string>;
-      kit.checkCsrf(d, `enrol-${ctx.params.method}`, form);
-      const { method, account, state } = await this.enrolling(ctx, d);
-      const result = await method.finish(account, `interaction:${d.uid}`, form, kit.origin(ctx));
-      if (!result.ok) {
-        const model = await method.start(account, `interaction:${d.uid}`);
-        return this.pages.enrol(ctx, d, method.id, model, { status: result.status, message: result.message });
-      }
-      deps.events.emit(
-        {
-          type: 'factor.enrolled',
-          accountId: account.id,
-          factor: method.id,
-          credentialId: result.credentialId,
-          clientId: String(d.params.client_id),
-        },
-        kit.origin(ctx),
-      );
-      const updated = applyProof(state, method.id, account.id, result.proof);
-      if (deps.recoveryCodes && !(await deps.recoveryCodes.has(account.id))) {
-        // Shown once, in this response only: the codes are never stored in the clear, not even on the interaction.
-        const codes = await deps.recoveryCodes.generate(account.id);
-        deps.events.emit(
-          { type: 'factor.enrolled', accountId: account.id, factor: 'recovery_codes', credentialId: 'recovery_codes' },
-          kit.origin(ctx),
-        );
-        await kit.remember(d, { [STATE_KEY]: updated });
-        return this.pages.recoveryCodes(ctx, d, codes);
-      }
-      await this.progress(ctx, d, updated);
-    });
-
-    /** "Continue" after the recovery codes were shown. */
-    router.post('/:uid/continue', async (ctx) => {
-      const d = await openLogin(ctx);
-      kit.checkCsrf(d, 'continue', ctx.request.body as Record<string, string>);
-      await this.progress(ctx, d, signInState(d));
-    });
-
     registrationRoutes(router, { ...deps, throttled, kit, progress: (ctx, d, state) => this.progress(ctx, d, state) });
-  }
-
-  /** The enrolment named in the path, when the policy asks for it now. */
-  private async enrolling(ctx: Context, d: Details) {
-    const state = signInState(d);
-    const step = await this.next(ctx, d, state);
-    const method = this.deps.enrolments.find((m) => m.id === ctx.params.method);
-    if (!method || step.next !== 'enrol' || !step.methods.includes(method.id) || !state.accountId)
-      throw new GatehouseError('invalid_request', 'nothing to set up at this step of the sign-in');
-    const user = await this.deps.users.get(state.accountId);
-    const account: EnrollingAccount = { id: user.id, email: user.email, name: user.name };
-    return { method, account, state };
   }
 
   /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */

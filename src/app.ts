@@ -65,6 +65,11 @@ import { RecoveryCodeStrategy } from './domain/authn/recovery-codes/recovery-cod
 import { PasskeyEnrolment } from './domain/authn/passkeys/passkey-enrolment.js';
 import { PasskeyStrategy } from './domain/authn/passkeys/passkey-strategy.js';
 import { DomainEvents } from './domain/events/domain-events.js';
+import { Mailer } from './domain/mail/mail.js';
+import { EmailTokens } from './domain/mail/email-tokens.js';
+import { EMAIL_TEMPLATES, ViewsEmailComposer } from './mail/email-composer.js';
+import { SqlOutboxRepository } from './storage/repositories/outbox-repository.js';
+import { CounterSendLimiter, SEND_LIMIT_WINDOW_SECONDS } from './storage/send-limits.js';
 import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
 /** How long another instance may serve a client's previous metadata after an admin change. */
@@ -290,7 +295,23 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         await rememberedGrants.forgetGrant(grantId);
       },
     });
+    // Email: written to the durable outbox, sent by the outbox worker when SMTP_URL is set.
+    const outbox = new SqlOutboxRepository(database);
+    const mailer = new Mailer(
+      outbox,
+      new ViewsEmailComposer(EMAIL_TEMPLATES),
+      { productName: 'Gatehouse', issuer: config.issuer },
+      events,
+    );
+    // Links in emails live up to a day: always in SQL, which survives a Redis restart.
+    const emailTokens = new EmailTokens(new SqlOneTimeValues(database));
+    const sendLimiter = new CounterSendLimiter(attemptCounter);
     const publicHandler = createPublicHandler({
+      mailer,
+      emailTokens,
+      sendLimiter,
+      emailVerification: config.emailVerification,
+      emailSignIn: config.emailSignIn,
       providers,
       logger,
       views,
@@ -395,17 +416,17 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
 
     const sweeper = setInterval(() => {
       sweepExpired(database).catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'sweep failed'));
-      if (!redis)
-        SqlOneTimeValues.sweep(database, new Date()).catch((err) =>
-          logger.warn({ err: { message: (err as Error).message } }, 'one-time value sweep failed'),
-        );
+      SqlOneTimeValues.sweep(database, new Date()).catch((err) =>
+        logger.warn({ err: { message: (err as Error).message } }, 'one-time value sweep failed'),
+      );
       rememberedGrants
         .sweep(new Date())
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
       if (!redis) {
-        // Keeps the longest window in use (second factors: 15 min) plus a margin.
-        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - SECOND_FACTOR_WINDOW_SECONDS - 120).catch(
-          (err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
+        // Keeps the longest window in use (second factors: 15 min; email sends: 1 h) plus a margin.
+        const longest = Math.max(SECOND_FACTOR_WINDOW_SECONDS, SEND_LIMIT_WINDOW_SECONDS);
+        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - longest - 120).catch((err) =>
+          logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
         );
       }
     }, SWEEP_INTERVAL_MS);

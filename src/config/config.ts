@@ -10,6 +10,10 @@ import { LOOPBACK_AND_PRIVATE_NETWORKS, parseTrustedProxies } from './trusted-pr
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveSeconds = z.coerce.number().int().positive();
+/** `on`/`off` (also true/false/1/0): the issue's spelling of feature switches. */
+const onOff = z
+  .enum(['on', 'off', 'true', 'false', '1', '0'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1');
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const configSchema = z.object({
@@ -81,11 +85,6 @@ export const configSchema = z.object({
   /** Argon2id parallelism. @default 1 */
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
   /**
-   * Sign-in and registration attempts allowed per client address per minute, across all
-   * instances; more get 429 before any password is hashed. 0 = no limit. Behind a proxy, set
-   * TRUSTED_PROXIES so the address is the client's, not the proxy's. @default 60
-   */
-  /**
    * Every account needs a second factor (authenticator app or passkey): an account without one
    * sets one up before its sign-in finishes. Clients can require it alone (`require_mfa`). @default false
    */
@@ -109,7 +108,42 @@ export const configSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be http(s) origins, comma-separated' }))),
+  /**
+   * Sign-in and registration attempts allowed per client address per minute, across all
+   * instances; more get 429 before any password is hashed. 0 = no limit. Behind a proxy, set
+   * TRUSTED_PROXIES so the address is the client's, not the proxy's. @default 60
+   */
   SIGN_IN_ATTEMPTS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
+  /**
+   * After this many consecutive failed passwords for one email, password sign-in is locked for
+   * that account until a password reset or `POST /admin/users/:id/unlock` (NIST SP 800-63B-4
+   * allows at most 100). Slow-down starts after 5 failures. @default 20
+   */
+  ACCOUNT_LOCKOUT_THRESHOLD: z.coerce.number().int().min(6).max(100).default(20),
+  /**
+   * SMTP server for outgoing mail: `smtp://host:port` (STARTTLS when offered) or `smtps://host:port`
+   * (TLS from the start), with credentials in the URL or in SMTP_USER/SMTP_PASSWORD. Unset: mail
+   * stays queued in the outbox (readable at GET /admin/outbox on the admin port) and is logged as queued.
+   */
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  /** SMTP user name, when not in SMTP_URL. */
+  SMTP_USER: z.string().optional(),
+  /** SMTP password, when not in SMTP_URL. */
+  SMTP_PASSWORD: z.string().optional(),
+  /** Sender of every email (`Name <address>` or an address). @default "Gatehouse <no-reply@ISSUER host>" */
+  MAIL_FROM: z.string().min(3).optional(),
+  /**
+   * Email ownership at registration: `required` (the account exists once the link in the email is
+   * followed), `optional` (signed in at once, `email_verified` false until the link is used), `off`
+   * (no verification email). @default required
+   */
+  EMAIL_VERIFICATION: z.enum(['required', 'optional', 'off']).default('required'),
+  /** Offer "Email me a sign-in code" on the sign-in page (a 6-digit code, one factor). @default off */
+  EMAIL_SIGN_IN: onOff.default(false),
+  /** Offer a sign-in link by email (works when opened on another device). @default off */
+  EMAIL_SIGN_IN_LINK: onOff.default(false),
+  /** Email the owner when their account signs in from a browser it has not used before. @default on */
+  NOTIFY_NEW_DEVICE: onOff.default(true),
   /** Access token lifetime. @default 600 (10 minutes) */
   ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(600),
   /** Lifetime of access tokens for the admin API (`urn:gatehouse:admin`): short, since a leaked one is an admin. @default 300 */
@@ -122,8 +156,13 @@ export const configSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: positiveSeconds.default(14 * 24 * 3600),
   /** Absolute lifetime of a refresh-token rotation chain; then the user signs in again. @default 2592000 (30 days) */
   REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS: positiveSeconds.default(30 * 24 * 3600),
-  /** Browser session lifetime. @default 1209600 (14 days) */
-  SESSION_TTL_SECONDS: positiveSeconds.default(14 * 24 * 3600),
+  /**
+   * Absolute lifetime of a browser session, counted from sign-in: no activity and no silent
+   * `prompt=none` sign-in extends it. @default 604800 (7 days)
+   */
+  SESSION_TTL_SECONDS: positiveSeconds.default(7 * 24 * 3600),
+  /** A browser session unused this long ends (each interactive use restarts it). @default 86400 (24 hours) */
+  SESSION_IDLE_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   /** Lifetime of a login/consent interaction. @default 3600 */
   INTERACTION_TTL_SECONDS: positiveSeconds.default(3600),
   /** Grant (consent record) lifetime. @default 31536000 (1 year) */
@@ -236,6 +275,14 @@ export interface Config {
   allowHttpLocalhostRedirects: boolean;
   passwordPolicy: { minLength: number; maxLength: number };
   signInAttemptsPerMinute: number;
+  /** ACCOUNT_LOCKOUT_THRESHOLD: consecutive password failures that lock password sign-in. */
+  accountLockoutThreshold: number;
+  /** Outgoing mail: no `smtpUrl` means mail stays in the outbox. */
+  mail: { smtpUrl: string | undefined; smtpUser: string | undefined; smtpPassword: string | undefined; from: string };
+  emailVerification: 'required' | 'optional' | 'off';
+  /** EMAIL_SIGN_IN (`code`) and EMAIL_SIGN_IN_LINK (`link`). */
+  emailSignIn: { code: boolean; link: boolean };
+  notifyNewDevice: boolean;
   /** MFA_REQUIRED. */
   mfaRequired: boolean;
   /** Passkeys: RP id (WEBAUTHN_RP_ID, else the ISSUER host) and the origins responses may come from. */
@@ -248,7 +295,10 @@ export interface Config {
     idTokenSeconds: number;
     refreshTokenSeconds: number;
     refreshTokenAbsoluteSeconds: number;
+    /** Absolute, from sign-in. */
     sessionSeconds: number;
+    /** Idle: a session unused this long ends. */
+    sessionIdleSeconds: number;
     interactionSeconds: number;
     grantSeconds: number;
   };
@@ -333,6 +383,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowHttpLocalhostRedirects: e.ALLOW_HTTP_LOCALHOST_REDIRECTS ?? e.DATABASE_URL === undefined,
     passwordPolicy: { minLength: e.PASSWORD_MIN_LENGTH, maxLength: e.PASSWORD_MAX_LENGTH },
     signInAttemptsPerMinute: e.SIGN_IN_ATTEMPTS_PER_MINUTE,
+    accountLockoutThreshold: e.ACCOUNT_LOCKOUT_THRESHOLD,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      smtpUser: e.SMTP_USER,
+      smtpPassword: e.SMTP_PASSWORD,
+      from: e.MAIL_FROM ?? `Gatehouse <no-reply@${new URL(e.ISSUER ?? `http://localhost:${e.PORT}`).hostname}>`,
+    },
+    emailVerification: e.EMAIL_VERIFICATION,
+    emailSignIn: { code: e.EMAIL_SIGN_IN, link: e.EMAIL_SIGN_IN_LINK },
+    notifyNewDevice: e.NOTIFY_NEW_DEVICE,
     mfaRequired: e.MFA_REQUIRED,
     webauthn: {
       rpId: e.WEBAUTHN_RP_ID ?? new URL(e.ISSUER ?? `http://localhost:${e.PORT}`).hostname,
@@ -352,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshTokenSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       refreshTokenAbsoluteSeconds: e.REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS,
       sessionSeconds: e.SESSION_TTL_SECONDS,
+      sessionIdleSeconds: e.SESSION_IDLE_TTL_SECONDS,
       interactionSeconds: e.INTERACTION_TTL_SECONDS,
       grantSeconds: e.GRANT_TTL_SECONDS,
     },

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const VIEWS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+export const VIEWS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -65,11 +65,23 @@ function parse(template: string, file: string): Node[] {
  */
 export class Views {
   readonly #templates = new Map<string, Node[]>();
+  readonly #escape: (value: unknown) => string;
 
-  constructor(dir = VIEWS_DIR) {
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.html'))) {
-      this.#templates.set(file.slice(0, -5), parse(fs.readFileSync(path.join(dir, file), 'utf8'), file));
+  /**
+   * `dir`: the templates (`views/` by default; `views/emails/` for email). `extension` and
+   * `escape` let plain-text email bodies (`.txt`, nothing to escape) use the same language.
+   */
+  constructor(dir = VIEWS_DIR, options: { extension?: string; escape?: (value: unknown) => string } = {}) {
+    const extension = options.extension ?? '.html';
+    this.#escape = options.escape ?? escapeHtml;
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(extension))) {
+      this.#templates.set(file.slice(0, -extension.length), parse(fs.readFileSync(path.join(dir, file), 'utf8'), file));
     }
+  }
+
+  /** Whether a template of this name exists. */
+  has(name: string): boolean {
+    return this.#templates.has(name);
   }
 
   private nodes(name: string): Node[] {
@@ -94,7 +106,7 @@ export class Views {
       if (node.kind === 'text') out += node.text;
       else if (node.kind === 'var') {
         const value = this.lookup(scopes, node.name);
-        out += node.raw ? String(value ?? '') : escapeHtml(value);
+        out += node.raw ? String(value ?? '') : this.#escape(value);
       } else if (node.kind === 'partial') out += this.draw(this.nodes(node.name), scopes, depth + 1);
       else {
         const value = this.lookup(scopes, node.name);

@@ -40,6 +40,15 @@ export const AUDIT_EVENT_TYPES = [
   'second_factor.throttled',
   'session.revoked',
   'grant.revoked_by_user',
+  'email.verified',
+  'password.reset',
+  'password.changed',
+  'email.changed',
+  'account.deleted',
+  'account.locked',
+  'account.unlocked',
+  'email.send_throttled',
+  'new_device.signed_in',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

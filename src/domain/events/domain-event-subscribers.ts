@@ -19,10 +19,17 @@ export interface SignInMetrics {
 
 /** Every domain event as one audit record: actor, subject and client from the event, details in `data`. */
 export function auditSubscriber(audit: AuditRecorder): EventSubscriber {
-  return (event, origin) => audit.record({ ...toAudit(event), ...origin });
+  return (event, origin) => {
+    const record = toAudit(event);
+    if (record) audit.record({ ...record, ...origin });
+  };
 }
 
-function toAudit(event: DomainEvent): AuditEventInput {
+const actorOf = (by: string, accountId: string) =>
+  by === 'user' ? (`user:${accountId}` as const) : (by as `admin:${string}` | 'system');
+
+/** undefined: an operational event that is logged, not audited (the outbox's progress). */
+function toAudit(event: DomainEvent): AuditEventInput | undefined {
   switch (event.type) {
     case 'login.succeeded':
       return {
@@ -109,6 +116,45 @@ function toAudit(event: DomainEvent): AuditEventInput {
         subject: event.accountId,
         clientId: event.clientId,
       };
+    case 'email.verified':
+    case 'password.reset':
+    case 'email.changed':
+    case 'new_device.signed_in':
+      return { type: event.type, actor: `user:${event.accountId}`, subject: event.accountId };
+    case 'password.changed':
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        data: { other_sessions_revoked: event.otherSessionsRevoked },
+      };
+    case 'account.deleted':
+      return { type: event.type, actor: actorOf(event.by, event.accountId), subject: event.accountId };
+    case 'account.locked':
+      return {
+        type: event.type,
+        actor: 'system',
+        subject: event.accountId,
+        data: { failed_attempts: event.failedAttempts },
+      };
+    case 'account.unlocked':
+      return {
+        type: event.type,
+        actor: event.by === 'reset' ? `user:${event.accountId}` : actorOf(event.by, event.accountId),
+        subject: event.accountId,
+        data: { by: event.by === 'reset' ? 'password_reset' : 'admin' },
+      };
+    case 'email.send_throttled':
+      return {
+        type: event.type,
+        actor: 'anonymous',
+        subject: event.accountId,
+        data: { kind: event.kind, retry_after_seconds: event.retryAfterSeconds },
+      };
+    case 'mail.queued':
+    case 'mail.sent':
+    case 'mail.failed':
+      return undefined;
   }
 }
 
@@ -116,7 +162,13 @@ function toAudit(event: DomainEvent): AuditEventInput {
 export function logSubscriber(log: EventLog): EventSubscriber {
   return (event, origin) => {
     const fields = { event: event.type, requestId: origin.requestId, ...loggedFields(event) };
-    if (event.type === 'passkey.counter_regression' || event.type === 'second_factor.throttled')
+    if (
+      event.type === 'passkey.counter_regression' ||
+      event.type === 'second_factor.throttled' ||
+      event.type === 'account.locked' ||
+      event.type === 'email.send_throttled' ||
+      event.type === 'mail.failed'
+    )
       log.warn(fields, event.type);
     else log.info(fields, event.type);
   };
@@ -130,6 +182,14 @@ function loggedFields(event: DomainEvent): Record<string, unknown> {
       return { userId: event.accountId, methods: event.methods, acr: event.acr };
     case 'consent.granted':
       return { userId: event.accountId, clientId: event.clientId };
+    case 'mail.queued':
+      return { messageId: event.messageId, template: event.template };
+    case 'mail.sent':
+      return { messageId: event.messageId, attempts: event.attempts };
+    case 'mail.failed':
+      return { messageId: event.messageId, attempts: event.attempts, error: event.error, retryAt: event.retryAt };
+    case 'email.send_throttled':
+      return { userId: event.accountId, kind: event.kind };
     default:
       return { userId: event.accountId };
   }

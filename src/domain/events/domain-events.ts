@@ -42,7 +42,28 @@ export type DomainEvent =
   | { type: 'second_factor.throttled'; accountId: string; retryAfterSeconds: number }
   /** One session (`sessionId`: its uid), or all of the account's (`count`); `by`: 'user' or the admin actor. */
   | { type: 'session.revoked'; accountId: string; sessionId?: string; count?: number; by: string }
-  | { type: 'grant.revoked_by_user'; accountId: string; clientId: string };
+  | { type: 'grant.revoked_by_user'; accountId: string; clientId: string }
+  /** The owner of the address followed a verification link (registration, or a changed address). */
+  | { type: 'email.verified'; accountId: string }
+  /** A password was set through a reset link: every session, grant and refresh token was revoked. */
+  | { type: 'password.reset'; accountId: string }
+  /** The person changed their password on the account page. */
+  | { type: 'password.changed'; accountId: string; otherSessionsRevoked: boolean }
+  | { type: 'email.changed'; accountId: string }
+  /** `by`: the person (account page) or an admin actor. */
+  | { type: 'account.deleted'; accountId: string; by: string }
+  /** Password sign-in locked after ACCOUNT_LOCKOUT_THRESHOLD consecutive failures. */
+  | { type: 'account.locked'; accountId: string; failedAttempts: number }
+  /** `by`: 'reset' (a successful password reset) or the admin actor. */
+  | { type: 'account.unlocked'; accountId: string; by: string }
+  /** A send (reset, verification, sign-in code or link) refused by its limit: no email bombing. */
+  | { type: 'email.send_throttled'; kind: string; accountId?: string; retryAfterSeconds: number }
+  /** A sign-in from a browser this account had not used before (the owner is emailed). */
+  | { type: 'new_device.signed_in'; accountId: string }
+  /** Log only (not audited): a message entered the outbox. Never the address or the content. */
+  | { type: 'mail.queued'; messageId: string; template: string }
+  | { type: 'mail.sent'; messageId: string; attempts: number }
+  | { type: 'mail.failed'; messageId: string; attempts: number; error: string; retryAt?: string };
 
 export type DomainEventType = DomainEvent['type'];
 

@@ -14,6 +14,7 @@ import { TrustedProxies } from '../middleware/client-address.js';
 import { pinRequestToIssuer } from './host-pinning.js';
 import { interactionErrors, interactionRoutes, type InteractionDeps } from './interactions/interaction-routes.js';
 import { type AccountDeps, accountRoutes } from './account/account-routes.js';
+import { EMAIL_PAGE_PATHS, type EmailPagesDeps, emailRoutes } from './email/email-routes.js';
 import { servedByProvider } from './canonical-paths.js';
 import { landingPage } from './landing-page.js';
 import { notFound } from './not-found.js';
@@ -22,6 +23,7 @@ import { staticAssets } from './static-assets.js';
 
 export interface PublicAppDeps
   extends InteractionDeps,
+    Omit<EmailPagesDeps, 'views' | 'users' | 'events' | 'csrf' | 'issuer'>,
     Pick<AccountDeps, 'accountSessions' | 'userSessions' | 'clientName' | 'now'> {
   providers: LiveProvider;
   /** Cache-Control max-age of /jwks (relying parties' key-set caches; key rotation waits this long). */
@@ -83,6 +85,16 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
   app.use(async (ctx, next) => {
     if (ctx.path !== '/account' && !ctx.path.startsWith('/account/')) return next();
     await account(ctx, next);
+  });
+  // Pages reached from links in emails (verify, reset, sign-in link) and the forms that send them.
+  const emailPages = compose([
+    securityHeaders,
+    interactionErrors(deps.views),
+    emailRoutes(deps).routes(),
+  ] as Koa.Middleware[]);
+  app.use(async (ctx, next) => {
+    if (!EMAIL_PAGE_PATHS.test(ctx.path)) return next();
+    await emailPages(ctx, next);
   });
   // Whatever the provider does not serve: `/`, /assets/ scripts, POST /authorize and /logout (303 to GET), 404/405 pages.
   app.use(

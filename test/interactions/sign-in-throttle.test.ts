@@ -90,6 +90,25 @@ for (const backend of backends()) {
       const issued = await gh.admin('GET', `/admin/audit-events?type=token.issued&client=${machine.body.client_id}`);
       assert.equal(issued.body.items[0]?.ip, '192.0.2.44');
     });
+
+    it('refuses a flood before the page stack: a way back to the sign-in page, one audit event per address and window', async () => {
+      const attempt = await loginForm('203.0.113.99');
+      for (let i = 0; i < 3; i++) assert.equal((await attempt('wrong password, attempt')).status, 401);
+      for (let i = 0; i < 10; i++) {
+        const refused = await attempt('wrong password, attempt');
+        assert.equal(refused.status, 429);
+        assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+        assert.equal(refused.headers.get('cache-control'), 'no-store');
+        assert.match(refused.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+        const html = await refused.text();
+        assert.match(html, /<a [^>]*href="\/interaction\/[\w-]+"[^>]*>Back to sign-in<\/a>/);
+      }
+      const events = await gh.admin('GET', '/admin/audit-events?type=login.failed&limit=200');
+      const limited = (events.body.items as { ip: string; data: { reason?: string } }[]).filter(
+        (e) => e.ip === '203.0.113.99' && e.data.reason === 'rate_limited',
+      );
+      assert.equal(limited.length, 1, 'ten refusals, one audit event');
+    });
   });
 
   describe(`sign-in throttling with no trusted proxy (${backend})`, () => {

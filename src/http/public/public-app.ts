@@ -19,6 +19,7 @@ import { servedByProvider } from './canonical-paths.js';
 import { landingPage } from './landing-page.js';
 import { notFound } from './not-found.js';
 import { postToGet } from './post-to-get.js';
+import { earlySignInThrottle } from './early-sign-in-throttle.js';
 import { staticAssets } from './static-assets.js';
 
 export interface PublicAppDeps
@@ -130,9 +131,23 @@ export function createPublicHandler(deps: PublicAppDeps): (req: IncomingMessage,
   const discoveryCacheControl = cacheControl(deps.discoveryMaxAgeSeconds);
   const debug = deps.logger.isLevelEnabled('debug');
   const pin = pinRequestToIssuer(deps.issuer, new TrustedProxies(deps.trustedProxies));
+  const early = deps.signInThrottle
+    ? earlySignInThrottle(deps.signInThrottle, deps.views, {
+        firstRefusal: (ip) =>
+          deps.events.emit({ type: 'login.failed', method: 'password', reason: 'rate_limited' }, { ip }),
+        refusedAgain: () => deps.metrics?.loginFailed('rate_limited'),
+      })
+    : undefined;
   return (req, res) => {
     pin(req);
     if (OUR_PATHS.test(req.url ?? '/') || !servedByProvider(req.method, req.url)) {
+      if (early && req.method === 'POST') {
+        // pinRequestToIssuer wrote the one client address into X-Forwarded-For.
+        void early(req, res, String(req.headers['x-forwarded-for'] ?? '')).then((answered) => {
+          if (!answered) void ours(req, res);
+        });
+        return;
+      }
       void ours(req, res);
       return;
     }

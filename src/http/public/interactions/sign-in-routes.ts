@@ -22,6 +22,7 @@ import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
 import { enrolmentRoutes } from './enrolment-routes.js';
 import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js';
+import { throttledBeforeKoa } from '../early-sign-in-throttle.js';
 
 export { switchingAccount };
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
@@ -145,7 +146,8 @@ export class SignInController {
 
     /** Before anything that reads storage or hashes: attempts past the limit cost one counter increment. */
     const throttled = async (ctx: Context, next: () => Promise<unknown>) => {
-      if (deps.signInThrottle) {
+      // Password sign-in and registration were counted by the listener, before Koa (early-sign-in-throttle.ts).
+      if (deps.signInThrottle && !throttledBeforeKoa(ctx.method, ctx.path)) {
         const verdict = await deps.signInThrottle.check(ctx.ip);
         if (!verdict.allowed) {
           deps.events.emit({ type: 'login.failed', method: 'password', reason: 'rate_limited' }, kit.origin(ctx));

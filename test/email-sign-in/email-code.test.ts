@@ -90,7 +90,9 @@ for (const backend of backends()) {
       const again = await askByEmail(gh, signIn, refused, user.email, 'code');
       const fresh = codeIn(await lastMail(gh, user.email, 'sign-in-code'));
       assert.notEqual(fresh, code);
-      const tokens = await signIn.finish(await signIn.submit(again, { code: `${fresh.slice(0, 3)} ${fresh.slice(3)}` }));
+      const tokens = await signIn.finish(
+        await signIn.submit(again, { code: `${fresh.slice(0, 3)} ${fresh.slice(3)}` }),
+      );
       assert.equal(tokens.claims()!.sub, user.id);
     });
 

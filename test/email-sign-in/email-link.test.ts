@@ -48,7 +48,10 @@ for (const backend of backends()) {
       const waiting = await askByEmail(gh, signIn, login, user.email, 'link');
       assert.equal(waiting.res.status, 200);
       assert.match(waiting.html, /<h1>Check your email<\/h1>/);
-      assert.match(waiting.html, /<meta http-equiv="refresh" content="\d+; url&#61;\/interaction\/[\w-]+\?method&#61;email_code">/);
+      assert.match(
+        waiting.html,
+        /<meta http-equiv="refresh" content="\d+; url&#61;\/interaction\/[\w-]+\?method&#61;email_code">/,
+      );
       assert.match(waiting.html, /<a href="[^"]+">Use another way to sign in<\/a>/);
 
       const link = linkIn(await lastMail(gh, user.email, 'sign-in-link'));

@@ -36,6 +36,7 @@ async function violations(page: Page): Promise<string[]> {
   const html = await page.content();
   const check = await page.context().newPage();
   try {
+    // Without its refresh, or the checked copy would navigate away mid-check.
     await check.setContent(html.replace(/<meta http-equiv="refresh"[^>]*>/, ''));
     await check.addScriptTag({ content: AXE_SOURCE });
     const found = (await check.evaluate(

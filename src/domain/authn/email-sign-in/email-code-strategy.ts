@@ -95,7 +95,13 @@ export class EmailCodeStrategy implements AuthenticationStrategy<z.infer<typeof 
     const check = await this.emailSignIn.verifyCode(ctx.interactionUid, form.code);
     if (!check.ok) {
       const dead = check.reason !== 'invalid_code' || check.attemptsLeft === 0;
-      return { kind: 'failed', reason: check.reason, status: 401, message: dead ? DEAD : WRONG, accountId: check.accountId };
+      return {
+        kind: 'failed',
+        reason: check.reason,
+        status: 401,
+        message: dead ? DEAD : WRONG,
+        accountId: check.accountId,
+      };
     }
     return this.signedIn(check.accountId);
   }

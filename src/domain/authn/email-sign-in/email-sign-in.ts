@@ -7,7 +7,12 @@ import type { Mailer } from '../../mail/mail.js';
 import type { SendLimiter } from '../../mail/send-limiter.js';
 import type { OneTimeValues } from '../one-time-values.js';
 import type { AttemptCounter } from '../sign-in-throttle.js';
-import { EMAIL_CODE_ATTEMPTS, EMAIL_SIGN_IN_TTL_SECONDS, newSignInCode, type SignInCodeHasher } from './sign-in-codes.js';
+import {
+  EMAIL_CODE_ATTEMPTS,
+  EMAIL_SIGN_IN_TTL_SECONDS,
+  newSignInCode,
+  type SignInCodeHasher,
+} from './sign-in-codes.js';
 
 export type EmailSignInVia = 'code' | 'link';
 
@@ -42,7 +47,12 @@ export type RequestResult = { sent: true } | { sent: false; retryAfterSeconds: n
 
 export type CodeCheck =
   | { ok: true; accountId: string }
-  | { ok: false; reason: 'challenge_expired' | 'invalid_code' | 'code_replayed'; accountId?: string; attemptsLeft: number };
+  | {
+      ok: false;
+      reason: 'challenge_expired' | 'invalid_code' | 'code_replayed';
+      accountId?: string;
+      attemptsLeft: number;
+    };
 
 export type LinkState =
   | { state: 'none' }
@@ -134,7 +144,7 @@ export class EmailSignIn {
    */
   async verifyCode(uid: string, typed: string): Promise<CodeCheck> {
     const pending = await this.deps.store.peek<PendingSignIn>(pendingKey(uid));
-    if (!pending || pending.via !== 'code' || this.expired(pending))
+    if (pending?.via !== 'code' || this.expired(pending))
       return { ok: false, reason: 'challenge_expired', attemptsLeft: 0 };
     const { accountId } = pending;
     const windowStart = Math.floor(pending.issuedAt / 1000);
@@ -156,7 +166,7 @@ export class EmailSignIn {
   /** The asking browser's poll: has the link been opened (and confirmed) anywhere? Approval is taken once. */
   async linkState(uid: string): Promise<LinkState> {
     const pending = await this.deps.store.peek<PendingSignIn>(pendingKey(uid));
-    if (!pending || pending.via !== 'link') return { state: 'none' };
+    if (pending?.via !== 'link') return { state: 'none' };
     if (this.expired(pending)) {
       await this.discard(uid, pending.id);
       return { state: 'expired', accountId: pending.accountId };

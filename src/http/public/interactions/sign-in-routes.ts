@@ -243,7 +243,7 @@ export class SignInController {
 
   /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */
   private async submit(ctx: Context, d: Details, strategyId: string, form: Record<string, string>): Promise<void> {
-    const { deps, kit } = this;
+    const { deps } = this;
     const strategy = this.#strategies.get(strategyId);
     if (!strategy) throw new GatehouseError('not_found', 'no such sign-in method');
     const state = signInState(d);

@@ -58,6 +58,9 @@ import { RedisOneTimeValues, SqlOneTimeValues } from './storage/one-time-values.
 import { Factors } from './domain/authn/factors.js';
 import { SecondFactorLimiter, SECOND_FACTOR_WINDOW_SECONDS } from './domain/authn/second-factor-limiter.js';
 import { PasswordStrategy } from './domain/authn/strategies/password-strategy.js';
+import { EmailSignIn } from './domain/authn/email-sign-in/email-sign-in.js';
+import { EmailCodeStrategy } from './domain/authn/email-sign-in/email-code-strategy.js';
+import { SignInCodeHasher } from './domain/authn/email-sign-in/sign-in-codes.js';
 import { TotpStrategy } from './domain/authn/totp/totp-strategy.js';
 import { TotpEnrolment } from './domain/authn/totp/totp-enrolment.js';
 import { RecoveryCodes } from './domain/authn/recovery-codes/recovery-codes.js';
@@ -95,7 +98,10 @@ export interface Gatehouse {
 export interface GatehouseParts {
   /** Where audit batches go; by default the `audit_events` table of `database`. */
   auditRepository?: (database: Database) => AuditEventRepository;
-  /** The account page's clock for its recent sign-in rule (epoch ms); tests move it. @default Date.now */
+  /**
+   * The account page's clock for its recent sign-in rule, and the email sign-in code's lifetime
+   * (epoch ms); tests move it. @default Date.now
+   */
   now?: () => number;
 }
 
@@ -306,12 +312,27 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     // Links in emails live up to a day: always in SQL, which survives a Redis restart.
     const emailTokens = new EmailTokens(new SqlOneTimeValues(database));
     const sendLimiter = new CounterSendLimiter(attemptCounter);
+    const emailSignIn = new EmailSignIn({
+      store: oneTimeValues,
+      attempts: attemptCounter,
+      tokens: emailTokens,
+      mailer,
+      sendLimiter,
+      events,
+      users: new SqlUserRepository(database),
+      // Under the key-encryption key (stable across restarts and instances), with its own purpose label.
+      hasher: new SignInCodeHasher(Buffer.from(kekValue, 'base64url')),
+      offer: config.emailSignIn,
+      clock: parts.now,
+    });
+    const emailSignInOn = config.emailSignIn.code || config.emailSignIn.link;
     const publicHandler = createPublicHandler({
       mailer,
       emailTokens,
       sendLimiter,
       emailVerification: config.emailVerification,
       emailSignIn: config.emailSignIn,
+      signInLinks: config.emailSignIn.link ? emailSignIn : undefined,
       providers,
       logger,
       views,
@@ -324,6 +345,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         new PasskeyStrategy(config.webauthn, credentials, oneTimeValues, users, events),
         new TotpStrategy(credentials, kek),
         new RecoveryCodeStrategy(recoveryCodes, events),
+        ...(emailSignInOn ? [new EmailCodeStrategy(emailSignIn, users)] : []),
       ],
       enrolments: [
         // The authenticator app lists the code under the issuer's host: the name people sign in at.

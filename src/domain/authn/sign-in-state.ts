@@ -6,7 +6,10 @@ export type FactorKind = 'knowledge' | 'possession' | 'inherence';
 
 /** What one successful strategy proved. */
 export interface Proof {
-  /** RFC 8176 values: pwd, otp, hwk, swk, user, … (`mfa` is added by the policy, never by a strategy). */
+  /**
+   * RFC 8176 values: pwd, otp, hwk, swk, user, … and our `email` (an emailed code or link);
+   * `mfa` is added by the policy, never by a strategy.
+   */
   amr: string[];
   factors: FactorKind[];
   /** A passkey with user verification: origin-bound, so it cannot be phished, and it is two factors in one. */
@@ -44,7 +47,8 @@ export function applyProof(state: SignInState, method: StrategyId, accountId: st
 /** The factors an earlier session's amr stands for (a step-up starts from them). */
 export function stateFromSession(accountId: string, amr: readonly string[] = []): SignInState {
   const factors = new Set<FactorKind>();
-  if (amr.includes('pwd')) factors.add('knowledge');
+  // An emailed code or link counts as knowledge (email-code-strategy.ts says why).
+  if (amr.includes('pwd') || amr.includes('email')) factors.add('knowledge');
   if (amr.some((v) => v === 'otp' || v === 'hwk' || v === 'swk')) factors.add('possession');
   const phishingResistant = amr.includes('user') && (amr.includes('hwk') || amr.includes('swk'));
   if (phishingResistant) factors.add('inherence');

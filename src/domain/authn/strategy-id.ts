@@ -1,4 +1,4 @@
-/** A sign-in method's id: `password`, `totp`, `recovery_code`, `passkey`; later `email_code`, `oidc:<slug>`, `saml:<slug>`. */
+/** A sign-in method's id: `password`, `totp`, `recovery_code`, `passkey`, `email_code` (emailed code or link); later `oidc:<slug>`, `saml:<slug>`. */
 export type StrategyId =
   | 'password'
   | 'totp'

@@ -11,7 +11,7 @@ export type { StrategyId };
  * parses the input with the strategy's schema, asks the authentication policy what is still
  * needed, and renders the strategy's view model. A strategy knows nothing of HTTP.
  *
- * Ids: `password`, `totp`, `recovery_code`, `passkey`; later `email_code`, `oidc:<slug>`, `saml:<slug>`.
+ * Ids: `password`, `totp`, `recovery_code`, `passkey`, `email_code`; later `oidc:<slug>`, `saml:<slug>`.
  */
 
 /** Where in a sign-in a strategy can be used. */
@@ -66,6 +66,9 @@ export type Completion =
   /** Continue elsewhere first (an upstream identity provider). */
   | { kind: 'redirect'; location: string };
 
+/** What `begin` leads to: on elsewhere (an upstream provider, the page waiting for an email), or a refusal. */
+export type BeginResult = { kind: 'redirect'; location: string } | Extract<Completion, { kind: 'failed' }>;
+
 export interface AuthenticationStrategy<Input = unknown> {
   readonly id: StrategyId;
   readonly stage: StrategyStage;
@@ -73,9 +76,17 @@ export interface AuthenticationStrategy<Input = unknown> {
   readonly input: z.ZodType<Input>;
   /** Whether it can be offered now (for this account, after what is done so far, in this deployment). */
   available(ctx: StrategyContext): Promise<boolean>;
-  /** Starts a redirect-based method (federation); challenge-based ones issue theirs in `view`. */
-  begin?(ctx: StrategyContext): Promise<{ kind: 'redirect'; location: string }>;
+  /**
+   * Starts a method that needs a step before `complete`: a redirect (federation) or a message sent
+   * (an emailed code, with the form's `email`). Challenge-based ones issue theirs in `view`.
+   */
+  begin?(ctx: StrategyContext, form?: Record<string, string>): Promise<BeginResult>;
   complete(input: Input, ctx: StrategyContext): Promise<Completion>;
+  /**
+   * For a proof that arrives out of band (a sign-in link opened on another device): asked when
+   * the page waiting for it is shown again; undefined while there is nothing yet.
+   */
+  poll?(ctx: StrategyContext): Promise<Completion | undefined>;
   /** The data its part of the page needs (a WebAuthn challenge, whether to show a link); never markup. */
   view(ctx: StrategyContext): Promise<Record<string, unknown>>;
 }

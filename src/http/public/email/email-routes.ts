@@ -7,6 +7,7 @@ import type { SendLimiter } from '../../../domain/mail/send-limiter.js';
 import { formBody } from '../../middleware/body-parsers.js';
 import type { Views } from '../../views.js';
 import type { CsrfTokens } from '../interactions/csrf.js';
+import { type SignInLinkDeps, signInLinkRoutes } from './sign-in-link-routes.js';
 
 /** What the pages reached from email links (and the forms that send those emails) need. */
 export interface EmailPagesDeps {
@@ -25,6 +26,8 @@ export interface EmailPagesDeps {
   /** EMAIL_SIGN_IN (code) and EMAIL_SIGN_IN_LINK (link). */
   emailSignIn: { code: boolean; link: boolean };
   issuer: string;
+  /** Email sign-in (sign-in-link-routes.ts); absent when EMAIL_SIGN_IN_LINK is off. */
+  signInLinks?: SignInLinkDeps['signInLinks'];
 }
 
 const FORM_LIMIT_BYTES = 16 * 1024;
@@ -39,5 +42,6 @@ export const EMAIL_PAGE_PATHS = /^\/(verify-email|forgot-password|reset-password
 export function emailRoutes(_deps: EmailPagesDeps): Router {
   const router = new Router();
   router.use(formBody(FORM_LIMIT_BYTES));
+  signInLinkRoutes(router, _deps);
   return router;
 }

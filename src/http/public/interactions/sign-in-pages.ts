@@ -56,6 +56,15 @@ export class SignInPages {
   async firstFactor(ctx: Context, d: Details, sctx: StrategyContext, failure?: PageFailure): Promise<void> {
     const firsts = this.strategies.filter((s) => s.stage !== 'second').map((s) => s.id);
     const parts = await this.parts(d, sctx, firsts);
+    // A strategy in the middle of its own step (an emailed code or link on its way) has its own page.
+    const chosen = parts[viewKey(failure?.method ?? String(ctx.query.method ?? ''))] as StepPage | undefined;
+    if (chosen?.page && this.views.has(chosen.page))
+      return this.send(ctx, failure?.status ?? 200, chosen.page, chosen.title ?? 'Sign in', {
+        ...(await this.common(ctx, d)),
+        ...chosen,
+        error: failure?.message,
+        backHref: `/interaction/${d.uid}`,
+      });
     this.send(ctx, failure?.status ?? 200, 'login', 'Sign in', {
       ...(await this.common(ctx, d)),
       ...parts,
@@ -132,6 +141,9 @@ export class SignInPages {
     });
   }
 }
+
+/** A strategy's part that asks for a page of its own (`page`: a view name) while its step is under way. */
+type StepPage = Record<string, unknown> & { page?: string; title?: string };
 
 /** A failed attempt, shown on the page it came from. */
 export interface PageFailure {

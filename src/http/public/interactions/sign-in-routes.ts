@@ -101,7 +101,13 @@ export class SignInController {
     const step = await this.next(ctx, d, state);
     if (step.next === 'done') return this.progress(ctx, d, state);
     const sctx = this.context(ctx, d, state, step);
-    if (step.next === 'first_factor') return this.pages.firstFactor(ctx, d, sctx, failure);
+    if (step.next === 'first_factor') {
+      if (!failure) {
+        const polled = await this.poll(ctx, d, state, sctx);
+        if (polled) return;
+      }
+      return this.pages.firstFactor(ctx, d, sctx, failure);
+    }
     if (step.next === 'second_factor') {
       const asked = String(ctx.query.method ?? '') as StrategyId;
       const chosen = step.methods.includes(asked) ? asked : step.methods[0]!;
@@ -137,6 +143,41 @@ export class SignInController {
       ctx,
       { login: { accountId: step.accountId, acr: step.acr, amr: step.amr, remember: true } },
       { mergeWithLastSubmission: false },
+    );
+  }
+
+  /**
+   * GET /:uid?method=<id> of a strategy whose proof arrives out of band (a sign-in link opened
+   * elsewhere): finishes the step when it has arrived, or shows why it cannot. True when handled.
+   */
+  private async poll(ctx: Context, d: Details, state: SignInState, sctx: StrategyContext): Promise<boolean> {
+    const strategy = this.#strategies.get(String(ctx.query.method ?? ''));
+    if (!strategy?.poll || strategy.stage === 'second' || !(await strategy.available(sctx))) return false;
+    const completion = await strategy.poll(sctx);
+    if (!completion || completion.kind === 'redirect') return false;
+    if (completion.kind === 'failed') {
+      this.failed(ctx, d, strategy.id, completion, state);
+      await this.pages.firstFactor(ctx, d, sctx, { ...completion, method: strategy.id });
+    } else await this.progress(ctx, d, applyProof(state, strategy.id, completion.accountId, completion.proof));
+    return true;
+  }
+
+  private failed(
+    ctx: Context,
+    d: Details,
+    method: StrategyId,
+    completion: Extract<Completion, { kind: 'failed' }>,
+    state: SignInState,
+  ) {
+    this.deps.events.emit(
+      {
+        type: 'login.failed',
+        accountId: completion.accountId ?? state.accountId,
+        clientId: String(d.params.client_id),
+        method,
+        reason: completion.reason,
+      },
+      this.kit.origin(ctx),
     );
   }
 
@@ -182,7 +223,11 @@ export class SignInController {
       const sctx = this.context(ctx, d, state);
       if (!(await strategy.available(sctx)))
         throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
-      const started = await strategy.begin(sctx);
+      const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
+      if (started.kind === 'failed') {
+        if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
+        return this.show(ctx, d, { ...started, method: strategy.id });
+      }
       ctx.status = 303;
       ctx.redirect(started.location);
     });
@@ -200,7 +245,7 @@ export class SignInController {
 
   /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */
   private async submit(ctx: Context, d: Details, strategyId: string, form: Record<string, string>): Promise<void> {
-    const { deps, kit } = this;
+    const { deps } = this;
     const strategy = this.#strategies.get(strategyId);
     if (!strategy) throw new GatehouseError('not_found', 'no such sign-in method');
     const state = signInState(d);
@@ -229,16 +274,7 @@ export class SignInController {
       return;
     }
     if (completion.kind === 'failed') {
-      deps.events.emit(
-        {
-          type: 'login.failed',
-          accountId: completion.accountId ?? state.accountId,
-          clientId: String(d.params.client_id),
-          method: strategy.id,
-          reason: completion.reason,
-        },
-        kit.origin(ctx),
-      );
+      this.failed(ctx, d, strategy.id, completion, state);
       if (secondFactor && deps.secondFactorLimiter) {
         const verdict = await deps.secondFactorLimiter.failed(state.accountId!);
         if (!verdict.allowed) return this.tooManySecondFactors(ctx, d, state.accountId!, strategy.id, verdict);

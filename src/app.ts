@@ -1,3 +1,5 @@
+import { PasswordResets } from './domain/accounts/password-resets.js';
+import { Registrations } from './domain/accounts/registrations.js';
 import type { Server } from 'node:http';
 import http from 'node:http';
 import type Provider from 'oidc-provider';
@@ -306,7 +308,11 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     // Links in emails live up to a day: always in SQL, which survives a Redis restart.
     const emailTokens = new EmailTokens(new SqlOneTimeValues(database));
     const sendLimiter = new CounterSendLimiter(attemptCounter);
+    const registrations = new Registrations(users, emailTokens, mailer, sendLimiter, events, config.emailVerification);
+    const passwordResets = new PasswordResets(users, emailTokens, mailer, sendLimiter, events);
     const publicHandler = createPublicHandler({
+      registrations,
+      passwordResets,
       mailer,
       emailTokens,
       sendLimiter,

@@ -5,7 +5,7 @@ import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import {
   type IdTokenClaims,
   PASSWORD,
-  client,
+  type client,
   createClient,
   createUser,
   discover,
@@ -200,7 +200,7 @@ for (const backend of backends()) {
       assert.equal((await accounts(gh, email)).length, 1);
     });
 
-    it('a confirm without the link\'s CSRF token is refused', async () => {
+    it("a confirm without the link's CSRF token is refused", async () => {
       const email = unique('csrf');
       await register(gh, config, email);
       const link = await linkFrom(gh, email, 'verify-email', '/verify-email');

@@ -4,7 +4,13 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
-import { launchChromium, openPage, skipWithoutChromium, startCallbackServer, tokensAtCallback } from '../support/browser.js';
+import {
+  launchChromium,
+  openPage,
+  skipWithoutChromium,
+  startCallbackServer,
+  tokensAtCallback,
+} from '../support/browser.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import {
   type IdTokenClaims,

@@ -71,10 +71,12 @@ export function tooManyEmailsPage(views: Views, ctx: Context, retryAfterSeconds:
 
 /** The answer to a followed verification link when no sign-in of this browser is waiting for it. */
 export function verificationPage(views: Views, ctx: Context, outcome: VerificationOutcome): void {
-  if (outcome.kind === 'invalid')
-    return linkExpiredPage(views, ctx, { href: SIGN_IN_HREF, label: 'Sign in or create an account' });
-  if (outcome.kind === 'exists')
-    return noticePage(views, ctx, 200, {
+  if (outcome.kind === 'invalid') {
+    linkExpiredPage(views, ctx, { href: SIGN_IN_HREF, label: 'Sign in or create an account' });
+    return;
+  }
+  if (outcome.kind === 'exists') {
+    noticePage(views, ctx, 200, {
       heading: 'You already have an account',
       message: 'An account with this email address already exists. Sign in, or reset your password if you forgot it.',
       linkHref: SIGN_IN_HREF,
@@ -82,6 +84,8 @@ export function verificationPage(views: Views, ctx: Context, outcome: Verificati
       secondaryHref: FORGOT_HREF,
       secondaryLabel: 'Forgot password?',
     });
+    return;
+  }
   noticePage(views, ctx, 200, {
     heading: 'Email verified',
     message: `${outcome.user.email} is confirmed. You can now sign in.`,

@@ -1,3 +1,5 @@
+import { PasswordResets } from './domain/accounts/password-resets.js';
+import { Registrations } from './domain/accounts/registrations.js';
 import type { Server } from 'node:http';
 import http from 'node:http';
 import type Provider from 'oidc-provider';
@@ -326,7 +328,11 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       clock: parts.now,
     });
     const emailSignInOn = config.emailSignIn.code || config.emailSignIn.link;
+    const registrations = new Registrations(users, emailTokens, mailer, sendLimiter, events, config.emailVerification);
+    const passwordResets = new PasswordResets(users, emailTokens, mailer, sendLimiter, events);
     const publicHandler = createPublicHandler({
+      registrations,
+      passwordResets,
       mailer,
       emailTokens,
       sendLimiter,

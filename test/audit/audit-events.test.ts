@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import { linkFrom } from '../signup/mailbox.js';
 import {
   CALLBACK,
   PASSWORD,
@@ -130,6 +131,11 @@ for (const backend of backends()) {
       const email = `reg-${Math.random().toString(36).slice(2)}@example.test`;
       await ua.follow(new URL(formAction(page.html!), gh.issuer).toString(), gh.issuer, {
         form: { csrf: hiddenField(page.html!, 'csrf'), name: 'New Person', email, password: PASSWORD },
+      });
+      // EMAIL_VERIFICATION=required: the account is made when the link in the email is confirmed.
+      const confirm = await ua.follow(await linkFrom(gh, email, 'verify-email', '/verify-email'), gh.issuer);
+      await ua.follow(new URL(formAction(confirm.html!), gh.issuer).toString(), gh.issuer, {
+        form: { csrf: hiddenField(confirm.html!, 'csrf'), token: hiddenField(confirm.html!, 'token') },
       });
       const [registered] = await events({ type: 'user.registered', client: app.client_id });
       assert.ok(registered?.subject, 'no user.registered event');

@@ -4,15 +4,24 @@ import type { PasswordHasher } from './password-hasher.js';
 import { checkPassword, type PasswordPolicy } from './password-policy.js';
 import type { User, UserChanges, UserRepository, UserSessionRevoker } from './user.js';
 
+/** A new password that passed the policy, already hashed (see `Users.preparePassword`). */
+export interface PreparedPassword {
+  readonly passwordHash: string;
+}
+
 export interface CreateUserInput {
   email: string;
   password?: string;
+  /** In place of `password`: one checked and hashed earlier (a registration waiting for its email link). */
+  prepared?: PreparedPassword;
   name?: string | null;
   emailVerified?: boolean;
 }
 export interface UpdateUserInput {
   email?: string;
   password?: string;
+  /** In place of `password`: checked and hashed before a single-use reset link was spent. */
+  prepared?: PreparedPassword;
   name?: string | null;
   emailVerified?: boolean;
   disabled?: boolean;
@@ -46,10 +55,19 @@ export class Users {
     private readonly revoker: UserSessionRevoker,
   ) {}
 
+  /**
+   * Checks a new password against the policy and hashes it, so a caller can refuse a bad password
+   * before it spends anything single-use (a reset link) or keep only the hash (a pending registration).
+   */
+  async preparePassword(password: string, _context: { email?: string; name?: string | null } = {}) {
+    return { passwordHash: await this.hasher.hash(checkPassword(this.policy, password)) } as PreparedPassword;
+  }
+
   async create(input: CreateUserInput): Promise<User> {
     const email = normalizeEmail(input.email);
     const passwordHash =
-      input.password === undefined ? null : await this.hasher.hash(checkPassword(this.policy, input.password));
+      input.prepared?.passwordHash ??
+      (input.password === undefined ? null : (await this.preparePassword(input.password, input)).passwordHash);
     if (await this.repo.findByEmail(email))
       throw new GatehouseError('conflict', 'a user with this email already exists');
     return this.repo.insert({
@@ -59,6 +77,14 @@ export class Users {
       emailVerified: input.emailVerified ?? false,
       passwordHash,
     });
+  }
+
+  /** The account of an address, if any (for flows that answer the same either way). */
+  async findByEmail(email: string): Promise<User | undefined> {
+    const record = await this.repo.findByEmail(normalizeEmail(email));
+    if (!record) return undefined;
+    const { passwordHash: _hash, ...user } = record;
+    return user;
   }
 
   async get(id: string): Promise<User> {
@@ -101,10 +127,11 @@ export class Users {
     if (input.disabled !== undefined) changes.disabled = input.disabled;
     if (input.password !== undefined)
       changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password));
+    if (input.prepared) changes.passwordHash = input.prepared.passwordHash;
     const user = await this.repo.update(id, changes);
     this.#active.delete(id);
     if (!user) throw notFound('user');
-    if (input.disabled === true || input.password !== undefined) await this.revoker.revokeAllFor(id);
+    if (input.disabled === true || changes.passwordHash !== undefined) await this.revoker.revokeAllFor(id);
     return user;
   }
 

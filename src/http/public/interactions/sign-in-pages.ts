@@ -71,6 +71,7 @@ export class SignInPages {
       error: failure?.message,
       email: failure?.values?.email ?? (typeof d.params.login_hint === 'string' ? d.params.login_hint : ''),
       registerHref: this.registrationEnabled ? `/interaction/${d.uid}/register` : undefined,
+      forgotHref: `/interaction/${d.uid}/forgot-password`,
     });
   }
 

@@ -12,6 +12,8 @@ import type {
   StrategyContext,
   StrategyId,
 } from '../../../domain/authn/strategy.js';
+import type { PasswordResets } from '../../../domain/accounts/password-resets.js';
+import type { Registrations } from '../../../domain/accounts/registrations.js';
 import type { Users } from '../../../domain/accounts/users.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import type { DomainEvents } from '../../../domain/events/domain-events.js';
@@ -21,6 +23,7 @@ import type { Details, InteractionKit } from './interaction-kit.js';
 import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
 import { enrolmentRoutes } from './enrolment-routes.js';
+import { passwordResetRoutes } from './password-reset-routes.js';
 import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js';
 import { throttledBeforeKoa } from '../early-sign-in-throttle.js';
 
@@ -45,6 +48,10 @@ export interface SignInDeps {
   signInThrottle?: SignInThrottle;
   registrationEnabled: boolean;
   passwordMinLength: number;
+  /** Registration with proof of the address (EMAIL_VERIFICATION). */
+  registrations: Registrations;
+  /** "Forgot password?" from the sign-in page. */
+  passwordResets: PasswordResets;
 }
 
 /**
@@ -241,6 +248,7 @@ export class SignInController {
       progress: (ctx, d, state) => this.progress(ctx, d, state),
     });
     registrationRoutes(router, { ...deps, throttled, kit, progress: (ctx, d, state) => this.progress(ctx, d, state) });
+    passwordResetRoutes(router, { ...deps, kit });
   }
 
   /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */

@@ -88,9 +88,11 @@ export class SqlOutboxRepository implements OutboxRepository {
   }
 
   async markFailed(id: string, error: string, retryAt: Date | undefined): Promise<void> {
+    // Only a message still being sent: a worker whose lease ran out must not put back in the
+    // queue a message that another worker has sent meanwhile.
     await this.database
       .db()('outbox')
-      .where({ id })
+      .where({ id, status: 'sending' })
       .update({
         status: retryAt ? 'queued' : 'failed',
         next_attempt_at: retryAt ?? this.database.db().fn.now(),

@@ -10,7 +10,7 @@ export interface RetryPolicy {
   /**
    * A message not delivered this long after it was queued is given up (status `failed`): its
    * links have expired by then (the longest lives 24 h), and a late "your sign-in code" only
-   * confuses. With the defaults that is about 290 attempts. @default 172800000 (48 h)
+   * confuses. With the defaults that is one try every 5–10 min, some 300–550 tries. @default 172800000 (48 h)
    */
   giveUpAfterMs: number;
 }

@@ -3,8 +3,8 @@ import { freePort } from './gatehouse.js';
 
 /** One message as the SMTP sink received it, headers and bodies decoded. */
 export interface SinkMessage {
-  /** MAIL FROM / RCPT TO of the SMTP session. */
-  envelope: { from: string; to: string[] };
+  /** MAIL FROM / RCPT TO of the SMTP session, and the user it authenticated as (if any). */
+  envelope: { from: string; to: string[]; user?: string };
   /** Header values, unfolded and decoded (`from`, `to`, `subject`, `message-id`, …; lower-case names). */
   headers: Record<string, string>;
   from: string;
@@ -17,8 +17,8 @@ export interface SinkMessage {
 }
 
 export interface SmtpSinkOptions {
-  /** Require AUTH PLAIN/LOGIN with these credentials (over plain TCP: a test sink only). */
-  auth?: { user: string; pass: string };
+  /** Require AUTH PLAIN/LOGIN with one of these credentials (over plain TCP: a test sink only). */
+  auth?: { user: string; pass: string } | { user: string; pass: string }[];
 }
 
 /**
@@ -61,7 +61,8 @@ export class SmtpSink {
       closeTimeout: 50,
       logger: false,
       onAuth(a, _session, callback) {
-        if (auth && a.username === auth.user && a.password === auth.pass) callback(null, { user: a.username });
+        const accounts = auth ? [auth].flat() : [];
+        if (accounts.some((c) => a.username === c.user && a.password === c.pass)) callback(null, { user: a.username });
         else callback(new Error('invalid credentials'));
       },
       onData: (stream, session, callback) => {
@@ -73,6 +74,7 @@ export class SmtpSink {
             parseMessage(raw, {
               from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
               to: session.envelope.rcptTo.map((r) => r.address),
+              ...(session.user ? { user: String(session.user) } : {}),
             }),
           );
           callback();

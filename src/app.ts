@@ -475,7 +475,10 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         const adminPort = await listenOn(adminServer, config.adminPort, config.adminHost);
         if (outboxWorker) {
           const smtp = new URL(config.mail.smtpUrl!);
-          logger.info({ smtp: `${smtp.protocol}//${smtp.host}`, from: config.mail.from }, 'sending email from the outbox');
+          logger.info(
+            { smtp: `${smtp.protocol}//${smtp.host}`, from: config.mail.from },
+            'sending email from the outbox',
+          );
           outboxWorker.start();
         } else logger.info('SMTP_URL is not set: email stays in the outbox, readable at GET /admin/outbox');
         return { publicPort, adminPort };

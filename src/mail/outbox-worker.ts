@@ -156,7 +156,10 @@ export class OutboxWorker {
       await this.outbox.markFailed(m.id, error, retryAt);
     } catch (err) {
       // Not recorded: the lease runs out and the next worker tries again.
-      this.log.warn({ messageId: m.id, err: { message: (err as Error).message } }, 'outbox: recording a failure failed');
+      this.log.warn(
+        { messageId: m.id, err: { message: (err as Error).message } },
+        'outbox: recording a failure failed',
+      );
     }
     this.events.emit({
       type: 'mail.failed',

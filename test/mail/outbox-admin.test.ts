@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -6,6 +11,8 @@ import { outboxMessageResponse } from '../../src/http/admin/admin-schemas.js';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { mailTo, waitForMail, linkIn } from '../support/mailbox.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/gatehouse.mjs');
 
 for (const backend of backends()) {
   describe(`GET /admin/outbox without SMTP_URL (${backend})`, () => {
@@ -22,7 +29,9 @@ for (const backend of backends()) {
       // Alternating recipients, one at a time: created_at orders them.
       for (let i = 0; i < 7; i++) {
         const to = i % 2 ? bob : alice;
-        ids.push(await mailer.send(to, 'password-reset', { link: mailer.link(`/reset-password?token=t${i}`), minutes: 30 }));
+        ids.push(
+          await mailer.send(to, 'password-reset', { link: mailer.link(`/reset-password?token=t${i}`), minutes: 30 }),
+        );
       }
     });
     after(async () => {
@@ -95,6 +104,23 @@ for (const backend of backends()) {
       assert.deepEqual(await mailTo(gh, bob.slice(0, -1)), [], 'no prefix match');
       const newest = await waitForMail(gh, alice, { template: 'password-reset' });
       assert.equal(newest.id, ids[6]);
+    });
+
+    it('is listed by the CLI: gatehouse outbox list --to', {
+      skip: backend !== 'pglite' && 'CLI: one backend',
+    }, async () => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [BIN, 'outbox', 'list', '--to', bob, '--limit', '2'],
+        {
+          cwd: os.tmpdir(),
+          env: { ...process.env, GATEHOUSE_ADMIN_URL: gh.adminUrl, GATEHOUSE_ADMIN_KEY: gh.adminKey },
+        },
+      );
+      assert.deepEqual(
+        JSON.parse(stdout).map((m: { id: string }) => m.id),
+        [ids[5], ids[3]],
+      );
     });
 
     it('validates limit and needs the admin key', async () => {

@@ -33,7 +33,8 @@ describe(`SMTP down for ${OUTAGE_MS / 1000} s: mail waits and nothing is lost ($
   it('retries with backoff while the server is down and delivers each message once when it is back', async () => {
     const stamp = Date.now().toString(36);
     // Delivered before the outage: the pooled connection is open when the server goes away.
-    for (const gh of instances) await gh.instance.mailer.send(`warm.${gh.backend}.${stamp}@example.test`, 'password-changed', { when: 'now' });
+    for (const gh of instances)
+      await gh.instance.mailer.send(`warm.${gh.backend}.${stamp}@example.test`, 'password-changed', { when: 'now' });
     await sink.waitFor(instances.length);
 
     await sink.stop();

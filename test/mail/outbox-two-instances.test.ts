@@ -16,7 +16,12 @@ describe('two instances share one outbox: every message is sent exactly once (po
   const instances: RunningGatehouse[] = [];
   before(async () => {
     // Each instance logs in as its own SMTP user: the sink tells who sent what.
-    sink = await SmtpSink.start({ auth: [{ user: 'a', pass: 'pa' }, { user: 'b', pass: 'pb' }] });
+    sink = await SmtpSink.start({
+      auth: [
+        { user: 'a', pass: 'pa' },
+        { user: 'b', pass: 'pb' },
+      ],
+    });
     storage = await createTestStorage('postgres');
     for (const user of ['a', 'b'])
       instances.push(
@@ -52,7 +57,11 @@ describe('two instances share one outbox: every message is sent exactly once (po
     assert.deepEqual([...sent].sort(), [...ids].sort());
     const bySender = new Set(sink.messages.map((m) => m.envelope.user));
     assert.deepEqual([...bySender].sort(), ['a', 'b'], 'both workers sent');
-    const outbox = (await instances[1]!.admin('GET', '/admin/outbox?limit=200')).body as { id: string; status: string; attempts: number }[];
+    const outbox = (await instances[1]!.admin('GET', '/admin/outbox?limit=200')).body as {
+      id: string;
+      status: string;
+      attempts: number;
+    }[];
     const mine = outbox.filter((m) => ids.includes(m.id));
     assert.equal(mine.length, MESSAGES);
     assert.ok(mine.every((m) => m.status === 'sent' && m.attempts === 1));

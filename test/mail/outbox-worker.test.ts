@@ -53,9 +53,17 @@ class MemoryOutbox implements OutboxRepository {
   }
 }
 
-function setup(send: (m: OutgoingMail) => Promise<void>, options: { stopGraceMs?: number; pollIntervalMs?: number } = {}) {
+function setup(
+  send: (m: OutgoingMail) => Promise<void>,
+  options: { stopGraceMs?: number; pollIntervalMs?: number } = {},
+) {
   let now = T0;
-  const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
+  const clock = {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
   const outbox = new MemoryOutbox(clock.now);
   const events: DomainEvent[] = [];
   const bus = new DomainEvents().subscribe((e) => void events.push(e));
@@ -65,12 +73,18 @@ function setup(send: (m: OutgoingMail) => Promise<void>, options: { stopGraceMs?
     close: () => void closed++,
   };
   const warnings: string[] = [];
-  const worker = new OutboxWorker(outbox, transport, bus, { warn: (_f, m) => void warnings.push(m) }, {
-    now: clock.now,
-    random: () => 0,
-    pollIntervalMs: options.pollIntervalMs ?? 10,
-    stopGraceMs: options.stopGraceMs ?? 200,
-  });
+  const worker = new OutboxWorker(
+    outbox,
+    transport,
+    bus,
+    { warn: (_f, m) => void warnings.push(m) },
+    {
+      now: clock.now,
+      random: () => 0,
+      pollIntervalMs: options.pollIntervalMs ?? 10,
+      stopGraceMs: options.stopGraceMs ?? 200,
+    },
+  );
   return { clock, outbox, events, worker, warnings, closed: () => closed };
 }
 
@@ -80,7 +94,10 @@ describe('outbox worker', () => {
     const { outbox, events, worker } = setup(async (m) => void sent.push(m));
     outbox.add('m1');
     assert.equal(await worker.runOnce(), 1);
-    assert.deepEqual(sent.map((m) => [m.id, m.to, m.subject]), [['m1', 'm1@example.test', 's m1']]);
+    assert.deepEqual(
+      sent.map((m) => [m.id, m.to, m.subject]),
+      [['m1', 'm1@example.test', 's m1']],
+    );
     assert.equal(outbox.rows.get('m1')!.status, 'sent');
     assert.deepEqual(events, [{ type: 'mail.sent', messageId: 'm1', attempts: 1 }]);
   });

@@ -106,7 +106,8 @@ export class SmtpSink {
     for (;;) {
       const found = this.messages.filter(filter);
       if (found.length >= count) return found;
-      if (Date.now() > deadline) throw new Error(`smtp sink: ${found.length} of ${count} messages after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`smtp sink: ${found.length} of ${count} messages after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -181,8 +182,6 @@ function decodeWords(value: string): string {
   return value
     .replace(/(=\?[^?]+\?[QB]\?[^?]*\?=)\s+(?==\?)/gi, '$1')
     .replace(/=\?[^?]+\?([QB])\?([^?]*)\?=/gi, (_, enc: string, data: string) =>
-      enc.toUpperCase() === 'B'
-        ? Buffer.from(data, 'base64').toString('utf8')
-        : decodeQp(data.replace(/_/g, ' ')),
+      enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64').toString('utf8') : decodeQp(data.replace(/_/g, ' ')),
     );
 }

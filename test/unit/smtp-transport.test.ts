@@ -32,10 +32,13 @@ describe('SMTP transport options (SMTP_URL, SMTP_USER, SMTP_PASSWORD)', () => {
       user: 'u',
       pass: 'p',
     });
-    assert.deepEqual(smtpTransportOptions(mail('smtp://x:y@mail.example.com', { smtpUser: 'u', smtpPassword: 'p' })).auth, {
-      user: 'x',
-      pass: 'y',
-    });
+    assert.deepEqual(
+      smtpTransportOptions(mail('smtp://x:y@mail.example.com', { smtpUser: 'u', smtpPassword: 'p' })).auth,
+      {
+        user: 'x',
+        pass: 'y',
+      },
+    );
   });
 
   it('bounds every step so a hung server cannot hold a worker', () => {

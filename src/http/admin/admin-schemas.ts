@@ -181,7 +181,9 @@ export const outboxMessageResponse = z
     html: z.string().describe('HTML body.'),
     status: z
       .enum(['queued', 'sending', 'sent', 'failed'])
-      .describe('queued: waiting (no SMTP_URL, or a retry is due later); sending: claimed by a worker; failed: given up.'),
+      .describe(
+        'queued: waiting (no SMTP_URL, or a retry is due later); sending: claimed by a worker; failed: given up.',
+      ),
     attempts: z.number().int().describe('Send attempts so far.'),
     last_error: z.string().nullable().describe('Why the last attempt failed (SMTP answer or network error).'),
     created_at: isoTime,
@@ -189,7 +191,7 @@ export const outboxMessageResponse = z
   })
   .strict();
 export const outboxQuery = z.object({
-    limit: z.coerce.number().int().min(1).max(200).optional().describe('Items per page, 1–200. @default 50'),
-    after: z.string().max(100).optional().describe('The id of the last message of the previous page.'),
-    to: z.string().trim().max(320).optional().describe('Only messages to this address (exact, case-insensitive).'),
-  });
+  limit: z.coerce.number().int().min(1).max(200).optional().describe('Items per page, 1–200. @default 50'),
+  after: z.string().max(100).optional().describe('The id of the last message of the previous page.'),
+  to: z.string().trim().max(320).optional().describe('Only messages to this address (exact, case-insensitive).'),
+});

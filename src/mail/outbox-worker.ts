@@ -131,6 +131,11 @@ export class OutboxWorker {
       await this.#fail(m, 'not delivered in time; given up without sending', undefined);
       return;
     }
+    // Bodies are emptied once sent or given up: a row put back in the queue by hand has nothing to send.
+    if (!m.text && !m.html) {
+      await this.#fail(m, 'no body (emptied after an earlier send); not sent', undefined);
+      return;
+    }
     try {
       await this.transport.send({ id: m.id, to: m.to, subject: m.subject, text: m.text, html: m.html });
     } catch (err) {

@@ -148,6 +148,16 @@ describe('outbox worker', () => {
     assert.match(outbox.rows.get('old')!.lastError!, /given up without sending/);
   });
 
+  it('never sends a message whose bodies were emptied (queued again by hand after sending)', async () => {
+    const sent: string[] = [];
+    const { outbox, worker } = setup(async (m) => void sent.push(m.id));
+    outbox.add('m1');
+    Object.assign(outbox.rows.get('m1')!, { text: '', html: '' });
+    await worker.runOnce();
+    assert.deepEqual(sent, []);
+    assert.equal(outbox.rows.get('m1')!.status, 'failed');
+  });
+
   it('wakes at once when told, without waiting for the poll', async () => {
     const sent: string[] = [];
     const { outbox, worker } = setup(async (m) => void sent.push(m.id), { pollIntervalMs: 60_000 });

@@ -177,8 +177,8 @@ export const outboxMessageResponse = z
     to: z.string().describe('Recipient address.'),
     template: z.string().describe('The email template, e.g. verify-email, password-reset.'),
     subject: z.string(),
-    text: z.string().describe('Plain-text body.'),
-    html: z.string().describe('HTML body.'),
+    text: z.string().describe('Plain-text body; empty once sent or failed (it holds working links).'),
+    html: z.string().describe('HTML body; empty once sent or failed.'),
     status: z
       .enum(['queued', 'sending', 'sent', 'failed'])
       .describe(

@@ -80,11 +80,17 @@ export class SqlOutboxRepository implements OutboxRepository {
     return (result as { rows: OutboxRow[] }).rows.map(toMessage);
   }
 
+  // Once a message is sent (or given up) its bodies are emptied: they hold working links, and the
+  // token store keeps only hashes so that a database read yields none. Queued mail keeps them.
   async markSent(id: string): Promise<void> {
-    await this.database
-      .db()('outbox')
-      .where({ id })
-      .update({ status: 'sent', sent_at: this.database.db().fn.now(), lease_until: null, last_error: null });
+    await this.database.db()('outbox').where({ id }).update({
+      status: 'sent',
+      sent_at: this.database.db().fn.now(),
+      lease_until: null,
+      last_error: null,
+      text_body: '',
+      html_body: '',
+    });
   }
 
   async markFailed(id: string, error: string, retryAt: Date | undefined): Promise<void> {
@@ -98,6 +104,7 @@ export class SqlOutboxRepository implements OutboxRepository {
         next_attempt_at: retryAt ?? this.database.db().fn.now(),
         lease_until: null,
         last_error: error.slice(0, 500),
+        ...(retryAt ? {} : { text_body: '', html_body: '' }),
       });
   }
 }

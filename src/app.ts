@@ -74,6 +74,8 @@ import { Mailer } from './domain/mail/mail.js';
 import { EmailTokens } from './domain/mail/email-tokens.js';
 import { EMAIL_TEMPLATES, ViewsEmailComposer } from './mail/email-composer.js';
 import { SqlOutboxRepository } from './storage/repositories/outbox-repository.js';
+import { OutboxWorker, type OutboxWorkerOptions } from './mail/outbox-worker.js';
+import { createSmtpTransport } from './mail/smtp-transport.js';
 import { CounterSendLimiter, SEND_LIMIT_WINDOW_SECONDS } from './storage/send-limits.js';
 import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
@@ -94,6 +96,8 @@ export interface Gatehouse {
   redis?: Redis;
   /** The kids published right now. */
   readonly kids: string[];
+  /** Writes email to the outbox (what flows use; harnesses and tests queue mail through it). */
+  mailer: Mailer;
 }
 
 /** Parts a harness may put in place of the stock ones (the bench; nothing in production sets them). */
@@ -105,7 +109,13 @@ export interface GatehouseParts {
    * (epoch ms); tests move it. @default Date.now
    */
   now?: () => number;
+  /** The outbox worker's poll interval, backoff, clock and random source (tests shorten them). */
+  outboxWorker?: Partial<OutboxWorkerOptions>;
 }
+
+/** Without SMTP_URL a queued email is not sent: the log line says where to read it. */
+const MAIL_KEPT_MESSAGE =
+  'mail.queued: email kept in the outbox, not sent (SMTP_URL is not set); read it on the admin port: GET /admin/outbox?to=<address>';
 
 /** The one composition root: storage → domain → provider → both HTTP servers. */
 export async function createGatehouse(config: Config, logger: Logger, parts: GatehouseParts = {}): Promise<Gatehouse> {
@@ -287,7 +297,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       logger.error({ err, event: event.type }, 'a domain event subscriber failed'),
     )
       .subscribe(auditSubscriber(audit))
-      .subscribe(logSubscriber(logger))
+      .subscribe(logSubscriber(logger, config.mail.smtpUrl ? {} : { 'mail.queued': MAIL_KEPT_MESSAGE }))
       .subscribe(metricsSubscriber(metrics));
     const credentials = new SqlCredentialRepository(database);
     const oneTimeValues = redis ? new RedisOneTimeValues(redis, config.redisKeyPrefix) : new SqlOneTimeValues(database);
@@ -311,6 +321,15 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       { productName: 'Gatehouse', issuer: config.issuer },
       events,
     );
+    // Only with SMTP_URL; without it mail stays queued and is read at GET /admin/outbox.
+    const outboxWorker = config.mail.smtpUrl
+      ? new OutboxWorker(outbox, createSmtpTransport(config.mail), events, logger, parts.outboxWorker)
+      : undefined;
+    // A send queued here is picked up at once; other instances' sends wait for the next poll.
+    if (outboxWorker)
+      events.subscribe((event) => {
+        if (event.type === 'mail.queued') outboxWorker.wake();
+      });
     // Links in emails live up to a day: always in SQL, which survives a Redis restart.
     const emailTokens = new EmailTokens(new SqlOneTimeValues(database));
     const sendLimiter = new CounterSendLimiter(attemptCounter);
@@ -434,6 +453,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       keys: { signingKeys, changed: () => keyWatcher.changed() },
       factors,
       events,
+      outbox,
     });
     await keyWatcher.start(keys.nextTransitionAt);
 
@@ -474,12 +494,21 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       adminServer,
       database,
       redis,
+      mailer,
       get kids() {
         return providers.keys.kids;
       },
       async listen() {
         const publicPort = await listenOn(publicServer, config.port, config.host);
         const adminPort = await listenOn(adminServer, config.adminPort, config.adminHost);
+        if (outboxWorker) {
+          const smtp = new URL(config.mail.smtpUrl!);
+          logger.info(
+            { smtp: `${smtp.protocol}//${smtp.host}`, from: config.mail.from },
+            'sending email from the outbox',
+          );
+          outboxWorker.start();
+        } else logger.info('SMTP_URL is not set: email stays in the outbox, readable at GET /admin/outbox');
         return { publicPort, adminPort };
       },
       async close() {
@@ -499,7 +528,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
         const deadline = new Promise<void>((resolve) =>
           setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref(),
         );
-        await Promise.race([drained, deadline]);
+        // The outbox worker finishes (or abandons to their lease) its sends while the database is open.
+        await Promise.all([Promise.race([drained, deadline]), outboxWorker?.stop()]);
         publicServer.closeAllConnections();
         adminServer.closeAllConnections();
         // After the drain (in-flight requests may still record), before the database closes.

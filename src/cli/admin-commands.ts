@@ -46,6 +46,7 @@ const COLUMNS = {
   roles: ['name', 'description', 'permissions'],
   keys: ['kid', 'alg', 'state', 'activated_at', 'retired_at'],
   factors: ['id', 'type', 'name', 'created_at', 'last_used_at'],
+  outbox: ['id', 'to', 'template', 'status', 'attempts', 'created_at', 'sent_at'],
 };
 
 const show = (ctx: CommandContext, value: unknown, columns?: string[]) =>
@@ -203,6 +204,21 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
       show(ctx, ctx.table ? result.items : result, COLUMNS.keys);
     },
     revoke: async (ctx) => show(ctx, await ctx.api.post(`/admin/keys/${enc(one(ctx, 'kid'))}/revoke`)),
+  },
+  outbox: {
+    /** The newest emails (all, or to one address): read mail when SMTP_URL is not set, or check delivery. */
+    list: async (ctx) => {
+      if (ctx.args.length) throw new UsageError('outbox list takes flags only: [--to address] [--limit N]');
+      const query = new URLSearchParams();
+      if (str(ctx.flags.to)) query.set('to', str(ctx.flags.to)!);
+      const limit = str(ctx.flags.limit);
+      if (limit !== undefined) {
+        if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 200)
+          throw new UsageError('--limit must be an integer from 1 to 200');
+        query.set('limit', limit);
+      }
+      show(ctx, await ctx.api.get(`/admin/outbox${query.size ? `?${query}` : ''}`), COLUMNS.outbox);
+    },
   },
 };
 

@@ -28,6 +28,7 @@ export const USAGE = `usage: gatehouse <command> [options]
             assign|unassign <role> (--user <id|email> | --client <client_id>)
   keys      list | revoke <kid>
             rotate [--alg ES256|RS256|EdDSA] [--publish-seconds N] [--emergency]
+  outbox    list [--to address] [--limit N]        newest emails first (read mail when SMTP_URL is unset)
   audit     tail [--type T] [--user ID] [--client ID] [--limit N] [--follow] [--interval ms]
   plan -f gatehouse.yaml     what apply would change
   apply -f gatehouse.yaml    make the server match the file (objects it did not create are never changed)

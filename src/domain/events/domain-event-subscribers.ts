@@ -158,10 +158,17 @@ function toAudit(event: DomainEvent): AuditEventInput | undefined {
   }
 }
 
-/** Sign-in outcomes in the logs (never codes or secrets: events carry none). */
-export function logSubscriber(log: EventLog): EventSubscriber {
+/**
+ * Sign-in outcomes in the logs (never codes or secrets: events carry none). `messages` replaces
+ * the message of some event types (default: the type), e.g. to tell where queued mail is read.
+ */
+export function logSubscriber(
+  log: EventLog,
+  messages: Partial<Record<DomainEvent['type'], string>> = {},
+): EventSubscriber {
   return (event, origin) => {
     const fields = { event: event.type, requestId: origin.requestId, ...loggedFields(event) };
+    const message = messages[event.type] ?? event.type;
     if (
       event.type === 'passkey.counter_regression' ||
       event.type === 'second_factor.throttled' ||
@@ -169,8 +176,8 @@ export function logSubscriber(log: EventLog): EventSubscriber {
       event.type === 'email.send_throttled' ||
       event.type === 'mail.failed'
     )
-      log.warn(fields, event.type);
-    else log.info(fields, event.type);
+      log.warn(fields, message);
+    else log.info(fields, message);
   };
 }
 

@@ -64,8 +64,9 @@ export interface OutboxRepository {
    * `sending` with an expired lease); two workers never claim the same message at once.
    */
   claimDue(limit: number, leaseSeconds: number): Promise<OutboxMessage[]>;
+  /** `sent`, with `sentAt`; the bodies are emptied (they hold working links). */
   markSent(id: string): Promise<void>;
-  /** Back to `queued` at `retryAt`, or `failed` when `retryAt` is undefined (given up). */
+  /** Back to `queued` at `retryAt`, or `failed` when `retryAt` is undefined (given up; bodies emptied). */
   markFailed(id: string, error: string, retryAt: Date | undefined): Promise<void>;
 }
 

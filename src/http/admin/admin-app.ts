@@ -27,6 +27,8 @@ import type { AuditTrail } from '../../domain/audit/audit-log.js';
 import type { Factors } from '../../domain/authn/factors.js';
 import type { DomainEvents } from '../../domain/events/domain-events.js';
 import { userFactorsRoutes } from './routes/user-factors-routes.js';
+import { outboxRoutes } from './routes/outbox-routes.js';
+import type { OutboxRepository } from '../../domain/mail/mail.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -52,6 +54,8 @@ export interface AdminAppDeps {
   factors?: Factors;
   /** The domain-events bus (audit, logs, metrics subscribe): factor removals are emitted on it. */
   events?: DomainEvents;
+  /** The email outbox (/admin/outbox); not served when omitted. */
+  outbox?: Pick<OutboxRepository, 'list'>;
 }
 
 /** The admin port: JSON only, bearer-key auth, never the provider. */
@@ -82,6 +86,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);
   if (deps.keys) keysRoutes(r, { ...deps.keys, audit: deps.audit });
   if (deps.audit) auditRoutes(r, deps.audit);
+  if (deps.outbox) outboxRoutes(r, deps.outbox);
 
   openApiRoute(r, ADMIN_OPERATIONS, { title: 'Gatehouse admin API', version: '1' });
   app.use(r.routes());

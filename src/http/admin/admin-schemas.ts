@@ -170,3 +170,28 @@ export const permissionQuery = z.object({
   resource: z.string().describe('The API (resource indicator).'),
   scope: z.string().describe('The scope of that API.'),
 });
+
+export const outboxMessageResponse = z
+  .object({
+    id: z.string().describe('Message id; the `after` cursor. Also the local part of the Message-ID header.'),
+    to: z.string().describe('Recipient address.'),
+    template: z.string().describe('The email template, e.g. verify-email, password-reset.'),
+    subject: z.string(),
+    text: z.string().describe('Plain-text body; empty once sent or failed (it holds working links).'),
+    html: z.string().describe('HTML body; empty once sent or failed.'),
+    status: z
+      .enum(['queued', 'sending', 'sent', 'failed'])
+      .describe(
+        'queued: waiting (no SMTP_URL, or a retry is due later); sending: claimed by a worker; failed: given up.',
+      ),
+    attempts: z.number().int().describe('Send attempts so far.'),
+    last_error: z.string().nullable().describe('Why the last attempt failed (SMTP answer or network error).'),
+    created_at: isoTime,
+    sent_at: isoTime.optional().describe('When the SMTP server accepted it; only once sent.'),
+  })
+  .strict();
+export const outboxQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).optional().describe('Items per page, 1–200. @default 50'),
+  after: z.string().max(100).optional().describe('The id of the last message of the previous page.'),
+  to: z.string().trim().max(320).optional().describe('Only messages to this address (exact, case-insensitive).'),
+});

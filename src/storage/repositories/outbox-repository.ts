@@ -80,22 +80,31 @@ export class SqlOutboxRepository implements OutboxRepository {
     return (result as { rows: OutboxRow[] }).rows.map(toMessage);
   }
 
+  // Once a message is sent (or given up) its bodies are emptied: they hold working links, and the
+  // token store keeps only hashes so that a database read yields none. Queued mail keeps them.
   async markSent(id: string): Promise<void> {
-    await this.database
-      .db()('outbox')
-      .where({ id })
-      .update({ status: 'sent', sent_at: this.database.db().fn.now(), lease_until: null, last_error: null });
+    await this.database.db()('outbox').where({ id }).update({
+      status: 'sent',
+      sent_at: this.database.db().fn.now(),
+      lease_until: null,
+      last_error: null,
+      text_body: '',
+      html_body: '',
+    });
   }
 
   async markFailed(id: string, error: string, retryAt: Date | undefined): Promise<void> {
+    // Only a message still being sent: a worker whose lease ran out must not put back in the
+    // queue a message that another worker has sent meanwhile.
     await this.database
       .db()('outbox')
-      .where({ id })
+      .where({ id, status: 'sending' })
       .update({
         status: retryAt ? 'queued' : 'failed',
         next_attempt_at: retryAt ?? this.database.db().fn.now(),
         lease_until: null,
         last_error: error.slice(0, 500),
+        ...(retryAt ? {} : { text_body: '', html_body: '' }),
       });
   }
 }

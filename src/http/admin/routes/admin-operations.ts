@@ -15,6 +15,8 @@ import {
   factorsResetResponse,
   grantResponse,
   listOf,
+  outboxMessageResponse,
+  outboxQuery,
   pageOf,
   pageQuery,
   permissionQuery,
@@ -213,5 +215,14 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
     [200, 400],
     undefined,
     { query: auditQuery, responseType: 'application/x-ndjson', response: auditEventResponse },
+  ),
+
+  op(
+    'get',
+    '/admin/outbox',
+    'Email in the outbox (queued, sending, sent, failed), newest first, as a bare array; `after`: the last id of the previous page',
+    [200, 400],
+    undefined,
+    { query: outboxQuery, response: z.array(outboxMessageResponse) },
   ),
 ];

@@ -4,6 +4,8 @@ import type Provider from 'oidc-provider';
 import type { Config } from './config/config.js';
 import { PasswordHasher } from './domain/accounts/password-hasher.js';
 import { Users } from './domain/accounts/users.js';
+import { serviceWords } from './domain/accounts/password-rules.js';
+import { loadCommonPasswords } from './storage/common-passwords.js';
 import { UserSessions } from './domain/accounts/user-sessions.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
@@ -99,6 +101,9 @@ export interface GatehouseParts {
   now?: () => number;
 }
 
+/** The product's name as people see it: in emails, and a word no password may contain. */
+const PRODUCT_NAME = 'Gatehouse';
+
 /** The one composition root: storage → domain → provider → both HTTP servers. */
 export async function createGatehouse(config: Config, logger: Logger, parts: GatehouseParts = {}): Promise<Gatehouse> {
   if (config.faultInjection) {
@@ -114,6 +119,9 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to the addresses of your proxies',
     );
   }
+  // The password list is read while the database opens and migrates; awaited where Users is built.
+  const commonPasswordsLoad = loadCommonPasswords();
+  commonPasswordsLoad.catch(() => {}); // a failure is thrown by the await below, stopping start-up
   const database = await Database.open({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -186,7 +194,14 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const tokenRequests = new SqlTokenRequestStorage(database, rotations);
     const revocations = new DurableFirstRevocationStorage(database);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
-    const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
+    const commonPasswords = await commonPasswordsLoad;
+    logger.info({ entries: commonPasswords.size }, 'common password list loaded');
+    const passwordPolicy = {
+      ...config.passwordPolicy,
+      serviceWords: serviceWords(PRODUCT_NAME, config.issuer),
+      commonPasswords,
+    };
+    const users = new Users(new SqlUserRepository(database), hasher, passwordPolicy, revoker);
     // Resource servers named by an API must be registered clients (`clients` is built below).
     const clientExists = (clientId: string): Promise<boolean> =>
       clients.get(clientId).then(
@@ -300,7 +315,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const mailer = new Mailer(
       outbox,
       new ViewsEmailComposer(EMAIL_TEMPLATES),
-      { productName: 'Gatehouse', issuer: config.issuer },
+      { productName: PRODUCT_NAME, issuer: config.issuer },
       events,
     );
     // Links in emails live up to a day: always in SQL, which survives a Redis restart.

@@ -48,8 +48,9 @@ export class Users {
 
   async create(input: CreateUserInput): Promise<User> {
     const email = normalizeEmail(input.email);
+    const context = { email, name: input.name };
     const passwordHash =
-      input.password === undefined ? null : await this.hasher.hash(checkPassword(this.policy, input.password));
+      input.password === undefined ? null : await this.hasher.hash(checkPassword(this.policy, input.password, context));
     if (await this.repo.findByEmail(email))
       throw new GatehouseError('conflict', 'a user with this email already exists');
     return this.repo.insert({
@@ -99,8 +100,16 @@ export class Users {
     if (input.name !== undefined) changes.name = input.name;
     if (input.emailVerified !== undefined) changes.emailVerified = input.emailVerified;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
-    if (input.password !== undefined)
-      changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password));
+    if (input.password !== undefined) {
+      // The rules compare the password with the account's email and name as they will be after the change.
+      const current = await this.repo.findById(id);
+      if (!current) throw notFound('user');
+      const context = {
+        email: changes.email ?? current.email,
+        name: input.name === undefined ? current.name : input.name,
+      };
+      changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password, context));
+    }
     const user = await this.repo.update(id, changes);
     this.#active.delete(id);
     if (!user) throw notFound('user');

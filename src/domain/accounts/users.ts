@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GatehouseError, notFound } from '../errors.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { checkPassword, type PasswordPolicy } from './password-policy.js';
+import { checkPassword, type PasswordContext, type PasswordPolicy } from './password-policy.js';
 import type { User, UserChanges, UserRepository, UserSessionRevoker } from './user.js';
 
 export interface CreateUserInput {
@@ -60,6 +60,14 @@ export class Users {
       emailVerified: input.emailVerified ?? false,
       passwordHash,
     });
+  }
+
+  /**
+   * The password rules alone, changing nothing: for a flow that must know before it spends something
+   * (a single-use reset token). Throws `invalid_password` naming the rule; `create`/`update` check anyway.
+   */
+  checkNewPassword(password: string, context: PasswordContext): void {
+    checkPassword(this.policy, password, context);
   }
 
   async get(id: string): Promise<User> {

@@ -6,6 +6,8 @@ import type Provider from 'oidc-provider';
 import type { Config } from './config/config.js';
 import { PasswordHasher } from './domain/accounts/password-hasher.js';
 import { Users } from './domain/accounts/users.js';
+import { serviceWords } from './domain/accounts/password-rules.js';
+import { loadCommonPasswords } from './storage/common-passwords.js';
 import { UserSessions } from './domain/accounts/user-sessions.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
@@ -116,6 +118,8 @@ export interface GatehouseParts {
 /** Without SMTP_URL a queued email is not sent: the log line says where to read it. */
 const MAIL_KEPT_MESSAGE =
   'mail.queued: email kept in the outbox, not sent (SMTP_URL is not set); read it on the admin port: GET /admin/outbox?to=<address>';
+/** The product's name as people see it: in emails, and a word no password may contain. */
+const PRODUCT_NAME = 'Gatehouse';
 
 /** The one composition root: storage → domain → provider → both HTTP servers. */
 export async function createGatehouse(config: Config, logger: Logger, parts: GatehouseParts = {}): Promise<Gatehouse> {
@@ -132,6 +136,9 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       'TRUST_PROXY is deprecated: set TRUSTED_PROXIES to the addresses of your proxies',
     );
   }
+  // The password list is read while the database opens and migrates; awaited where Users is built.
+  const commonPasswordsLoad = loadCommonPasswords();
+  commonPasswordsLoad.catch(() => {}); // a failure is thrown by the await below, stopping start-up
   const database = await Database.open({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -204,7 +211,14 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const tokenRequests = new SqlTokenRequestStorage(database, rotations);
     const revocations = new DurableFirstRevocationStorage(database);
     const hasher = new PasswordHasher(config.argon2, config.passwordPepper);
-    const users = new Users(new SqlUserRepository(database), hasher, config.passwordPolicy, revoker);
+    const commonPasswords = await commonPasswordsLoad;
+    logger.info({ entries: commonPasswords.size }, 'common password list loaded');
+    const passwordPolicy = {
+      ...config.passwordPolicy,
+      serviceWords: serviceWords(PRODUCT_NAME, config.issuer),
+      commonPasswords,
+    };
+    const users = new Users(new SqlUserRepository(database), hasher, passwordPolicy, revoker);
     // Resource servers named by an API must be registered clients (`clients` is built below).
     const clientExists = (clientId: string): Promise<boolean> =>
       clients.get(clientId).then(
@@ -318,7 +332,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const mailer = new Mailer(
       outbox,
       new ViewsEmailComposer(EMAIL_TEMPLATES),
-      { productName: 'Gatehouse', issuer: config.issuer },
+      { productName: PRODUCT_NAME, issuer: config.issuer },
       events,
     );
     // Only with SMTP_URL; without it mail stays queued and is read at GET /admin/outbox.

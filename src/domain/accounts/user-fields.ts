@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * The rules for a user's fields, shared by every way an account is made or changed (the admin
  * API, self-service registration), so a name or email one path refuses cannot come in through
- * the other. The password policy (length) is the domain's own check in `Users`, applied to both.
+ * the other. The password policy (length, blocklist: password-policy.ts) is the domain's own check in
+ * `Users`, applied to both.
  */
 
 /** Longest email (RFC 5321: 64 + 1 + 255). */
@@ -27,7 +28,11 @@ export const nameField = z
 export const passwordField = z
   .string()
   .max(PASSWORD_INPUT_MAX_LENGTH)
-  .describe('Password (write-only); the length policy is PASSWORD_MIN_LENGTH–PASSWORD_MAX_LENGTH.');
+  .describe(
+    'Password (write-only); PASSWORD_MIN_LENGTH–PASSWORD_MAX_LENGTH characters, not common or breached, ' +
+      'not containing the service name or the user’s email or name, not repetitive or sequential: ' +
+      '400 invalid_password names the rule that failed.',
+  );
 
 /** A self-service registration form. */
 export const registrationSchema = z.object({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GatehouseError, notFound } from '../errors.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { checkPassword, type PasswordPolicy } from './password-policy.js';
+import { checkPassword, type PasswordContext, type PasswordPolicy } from './password-policy.js';
 import type { User, UserChanges, UserRepository, UserSessionRevoker } from './user.js';
 
 /** A new password that passed the policy, already hashed (see `Users.preparePassword`). */
@@ -59,15 +59,16 @@ export class Users {
    * Checks a new password against the policy and hashes it, so a caller can refuse a bad password
    * before it spends anything single-use (a reset link) or keep only the hash (a pending registration).
    */
-  async preparePassword(password: string, _context: { email?: string; name?: string | null } = {}) {
-    return { passwordHash: await this.hasher.hash(checkPassword(this.policy, password)) } as PreparedPassword;
+  async preparePassword(password: string, context: PasswordContext = {}) {
+    return { passwordHash: await this.hasher.hash(checkPassword(this.policy, password, context)) } as PreparedPassword;
   }
 
   async create(input: CreateUserInput): Promise<User> {
     const email = normalizeEmail(input.email);
+    const context = { email, name: input.name };
     const passwordHash =
       input.prepared?.passwordHash ??
-      (input.password === undefined ? null : (await this.preparePassword(input.password, input)).passwordHash);
+      (input.password === undefined ? null : (await this.preparePassword(input.password, context)).passwordHash);
     if (await this.repo.findByEmail(email))
       throw new GatehouseError('conflict', 'a user with this email already exists');
     return this.repo.insert({
@@ -85,6 +86,14 @@ export class Users {
     if (!record) return undefined;
     const { passwordHash: _hash, ...user } = record;
     return user;
+  }
+
+  /**
+   * The password rules alone, changing nothing: for a flow that must know before it spends something
+   * (a single-use reset token). Throws `invalid_password` naming the rule; `create`/`update` check anyway.
+   */
+  checkNewPassword(password: string, context: PasswordContext): void {
+    checkPassword(this.policy, password, context);
   }
 
   async get(id: string): Promise<User> {
@@ -125,8 +134,16 @@ export class Users {
     if (input.name !== undefined) changes.name = input.name;
     if (input.emailVerified !== undefined) changes.emailVerified = input.emailVerified;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
-    if (input.password !== undefined)
-      changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password));
+    if (input.password !== undefined) {
+      // The rules compare the password with the account's email and name as they will be after the change.
+      const current = await this.repo.findById(id);
+      if (!current) throw notFound('user');
+      const context = {
+        email: changes.email ?? current.email,
+        name: input.name === undefined ? current.name : input.name,
+      };
+      changes.passwordHash = await this.hasher.hash(checkPassword(this.policy, input.password, context));
+    }
     if (input.prepared) changes.passwordHash = input.prepared.passwordHash;
     const user = await this.repo.update(id, changes);
     this.#active.delete(id);

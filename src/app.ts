@@ -5,6 +5,9 @@ import type { Config } from './config/config.js';
 import { PasswordHasher } from './domain/accounts/password-hasher.js';
 import { Users } from './domain/accounts/users.js';
 import { UserSessions } from './domain/accounts/user-sessions.js';
+import { KnownDevices } from './domain/accounts/known-devices.js';
+import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
+import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
 import { SigningKeys } from './domain/keys/signing-keys.js';
@@ -306,7 +309,16 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     // Links in emails live up to a day: always in SQL, which survives a Redis restart.
     const emailTokens = new EmailTokens(new SqlOneTimeValues(database));
     const sendLimiter = new CounterSendLimiter(attemptCounter);
+    // New-device notices: known browsers per account in SQL, shared by every instance.
+    const knownDevices = new KnownDevices({
+      repo: new SqlKnownDeviceRepository(database),
+      users,
+      mailer,
+      events,
+      notify: config.notifyNewDevice,
+    });
     const publicHandler = createPublicHandler({
+      devices: signInDevices(knownDevices, config.issuer),
       mailer,
       emailTokens,
       sendLimiter,

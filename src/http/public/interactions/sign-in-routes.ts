@@ -25,6 +25,7 @@ import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js'
 
 export { switchingAccount };
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
+import type { SignInDevices } from './device-cookie.js';
 
 export interface SignInDeps {
   views: Views;
@@ -44,6 +45,8 @@ export interface SignInDeps {
   signInThrottle?: SignInThrottle;
   registrationEnabled: boolean;
   passwordMinLength: number;
+  /** New-device notices (device-cookie.ts); none when omitted. */
+  devices?: SignInDevices;
 }
 
 /**
@@ -132,6 +135,7 @@ export class SignInController {
       },
       this.kit.origin(ctx),
     );
+    await this.deps.devices?.recordSignIn(ctx, step.accountId);
     await this.kit.finish(
       ctx,
       { login: { accountId: step.accountId, acr: step.acr, amr: step.amr, remember: true } },

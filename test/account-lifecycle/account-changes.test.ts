@@ -49,7 +49,10 @@ for (const backend of backends()) {
       assert.match(page.html!, /<label for="new-password">New password<\/label>/);
       assert.match(page.html!, /Sign out of other sessions<\/label>/);
 
-      const wrong = await submit(gh, ua, form, { current_password: 'not my password at all', new_password: NEW_PASSWORD });
+      const wrong = await submit(gh, ua, form, {
+        current_password: 'not my password at all',
+        new_password: NEW_PASSWORD,
+      });
       assert.equal(wrong.res.status, 400);
       assert.match(wrong.html!, /The current password is wrong/);
       assert.match(wrong.html!, /Back to your account/);
@@ -202,7 +205,10 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const ua = new UserAgent();
       await openAccount(gh, ua, user);
-      const [form] = formsWithButton((await ua.follow(`${gh.issuer}/account/delete`, gh.issuer)).html!, 'Delete account');
+      const [form] = formsWithButton(
+        (await ua.follow(`${gh.issuer}/account/delete`, gh.issuer)).html!,
+        'Delete account',
+      );
       clock.offsetMs = 6 * 60_000;
       try {
         for (const path of ['/account/email', '/account/delete']) {

@@ -9,6 +9,9 @@ import { Users } from './domain/accounts/users.js';
 import { serviceWords } from './domain/accounts/password-rules.js';
 import { loadCommonPasswords } from './storage/common-passwords.js';
 import { UserSessions } from './domain/accounts/user-sessions.js';
+import { KnownDevices } from './domain/accounts/known-devices.js';
+import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
+import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
 import { SigningKeys } from './domain/keys/signing-keys.js';
@@ -363,7 +366,16 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     const emailSignInOn = config.emailSignIn.code || config.emailSignIn.link;
     const registrations = new Registrations(users, emailTokens, mailer, sendLimiter, events, config.emailVerification);
     const passwordResets = new PasswordResets(users, emailTokens, mailer, sendLimiter, events);
+    // New-device notices: known browsers per account in SQL, shared by every instance.
+    const knownDevices = new KnownDevices({
+      repo: new SqlKnownDeviceRepository(database),
+      users,
+      mailer,
+      events,
+      notify: config.notifyNewDevice,
+    });
     const publicHandler = createPublicHandler({
+      devices: signInDevices(knownDevices, config.issuer),
       registrations,
       passwordResets,
       mailer,

@@ -8,6 +8,8 @@ export interface UserSession {
   loginAt: Date | null;
   /** Clients this session has authorized (each with a grant). */
   clientIds: string[];
+  /** The grants of those authorizations (what "sign out of other sessions" keeps for this one). */
+  grantIds: string[];
 }
 
 /** A user's grant to one client: what was consented (OpenID scopes, API scopes per resource). */
@@ -65,6 +67,20 @@ export class UserSessions {
   async revokeSessions(userId: string): Promise<number> {
     await this.users.get(userId);
     return this.store.deleteSessions(userId);
+  }
+
+  /**
+   * Ends every session of the user but `keepUid` (this browser), and every grant that session
+   * does not use, with their tokens: "Sign out of other sessions" after a password change.
+   */
+  async revokeOtherSessions(userId: string, keepUid: string): Promise<{ sessions: number; grants: number }> {
+    const sessions = await this.listSessions(userId);
+    const kept = new Set(sessions.find((s) => s.uid === keepUid)?.grantIds ?? []);
+    let ended = 0;
+    for (const s of sessions) if (s.uid !== keepUid && (await this.store.deleteSession(userId, s.uid))) ended++;
+    const grants = (await this.store.listGrants(userId)).filter((g) => !kept.has(g.id));
+    for (const g of grants) await this.revoker.revokeGrant(g.id);
+    return { sessions: ended, grants: grants.length };
   }
 
   async listGrants(userId: string): Promise<UserGrant[]> {

@@ -160,6 +160,36 @@ export class Users {
   }
 
   /**
+   * "Change password" on the account page: the current password must match (an account without
+   * one, e.g. passkeys only, sets its first). Unlike `update`, sessions are left alone: the person
+   * chooses whether to sign out elsewhere, and the browser they are using stays signed in.
+   */
+  async changePassword(id: string, current: string, next: string): Promise<User> {
+    const record = await this.repo.findById(id);
+    if (!record || record.disabled) throw notFound('user');
+    const matches = record.passwordHash
+      ? await this.hasher.verify(record.passwordHash, current.normalize('NFC'))
+      : current === '';
+    if (!matches) throw new GatehouseError('invalid_credentials', 'the current password is wrong');
+    const passwordHash = await this.hasher.hash(checkPassword(this.policy, next));
+    const user = await this.repo.update(id, { passwordHash });
+    this.#active.delete(id);
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /** Whether an account other than `exceptId` uses `email` (for the account page's change of address). */
+  async emailInUse(email: string, exceptId: string): Promise<boolean> {
+    const other = await this.repo.findByEmail(normalizeEmail(email));
+    return other !== undefined && other.id !== exceptId;
+  }
+
+  /** Whether the account has a password (passkey-only accounts have none). */
+  async hasPassword(id: string): Promise<boolean> {
+    return Boolean((await this.repo.findById(id))?.passwordHash);
+  }
+
+  /**
    * Email + password check with the same work for every outcome: an unknown email still costs
    * one Argon2 verification, so neither the answer nor its timing tells whether the account exists.
    */

@@ -25,7 +25,10 @@ import { staticAssets } from './static-assets.js';
 export interface PublicAppDeps
   extends InteractionDeps,
     Omit<EmailPagesDeps, 'views' | 'users' | 'events' | 'csrf' | 'issuer'>,
-    Pick<AccountDeps, 'accountSessions' | 'userSessions' | 'clientName' | 'now'> {
+    Pick<
+      AccountDeps,
+      'accountSessions' | 'userSessions' | 'clientName' | 'now' | 'mailer' | 'emailTokens' | 'sendLimiter'
+    > {
   providers: LiveProvider;
   /** Cache-Control max-age of /jwks (relying parties' key-set caches; key rotation waits this long). */
   jwksMaxAgeSeconds: number;

@@ -37,6 +37,9 @@ export class SqlUserSessionRepository implements UserSessionStore {
           expiresAt: fromEpoch(p.exp) ?? toDate(r.expires_at),
           loginAt: fromEpoch(p.loginTs),
           clientIds: Object.keys((p.authorizations as Payload | undefined) ?? {}),
+          grantIds: Object.values((p.authorizations as Record<string, Payload> | undefined) ?? {})
+            .map((a) => a?.grantId)
+            .filter((id): id is string => typeof id === 'string'),
         };
       })
       .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));

@@ -3,7 +3,16 @@ import type { AccountSession } from '../../../oidc/account-session.js';
 import type { CsrfTokens } from '../interactions/csrf.js';
 
 /** The account page's forms, by what they change (each has its own CSRF token). */
-export type AccountForm = 'factor' | 'recovery' | 'session' | 'app' | 'enrol-totp' | 'enrol-passkey';
+export type AccountForm =
+  | 'factor'
+  | 'recovery'
+  | 'session'
+  | 'app'
+  | 'enrol-totp'
+  | 'enrol-passkey'
+  | 'password'
+  | 'email'
+  | 'delete';
 
 /**
  * The account page's form addresses and CSRF tokens. A token is an HMAC of the provider
@@ -42,6 +51,11 @@ export class AccountForms {
   signOutSessionAction(uid: string): string {
     return `/account/sessions/${encodeURIComponent(uid)}/sign-out`;
   }
+
+  readonly passwordAction = '/account/password';
+  readonly emailAction = '/account/email';
+  readonly emailVerifyAction = '/account/email/verify';
+  readonly deleteAction = '/account/delete';
 
   removeAccessAction(clientId: string): string {
     return `/account/apps/${encodeURIComponent(clientId)}/remove-access`;

@@ -1,6 +1,12 @@
 import type { Context, Next } from 'koa';
+import type { AccountChanges, AccountChangesUsers } from '../../../domain/accounts/account-changes.js';
 import type { User } from '../../../domain/accounts/user.js';
+import type { Users } from '../../../domain/accounts/users.js';
+import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
 import type { DomainEvents } from '../../../domain/events/domain-events.js';
+import type { EmailTokens } from '../../../domain/mail/email-tokens.js';
+import type { Mailer } from '../../../domain/mail/mail.js';
+import type { SendLimiter } from '../../../domain/mail/send-limiter.js';
 import type { AccountSession, AccountSessions } from '../../../oidc/account-session.js';
 import { auditContext } from '../../middleware/audit-context.js';
 import type { Views } from '../../views.js';
@@ -15,8 +21,18 @@ export const BACK_TO_ACCOUNT = { href: '/account', label: 'Back to your account'
 export interface AccountDeps extends AccountPageDeps {
   /** The provider's browser session (src/oidc/account-session.ts). */
   accountSessions: AccountSessions;
-  users: { findActive(id: string): Promise<User | undefined> };
+  users: Pick<Users, 'findActive' | 'hasPassword'> & AccountChangesUsers;
   events: DomainEvents;
+  /** Email for changes of password and address and for deletion (written to the outbox). */
+  mailer: Mailer;
+  /** The change-of-address link's token (durable, hashed, single use). */
+  emailTokens: EmailTokens;
+  /** Limits the change-of-address emails per address and per client address. */
+  sendLimiter: SendLimiter;
+  /** Guesses at the current password count with sign-in attempts per client address. */
+  signInThrottle?: SignInThrottle;
+  /** The password policy's minimum, shown beside "New password". */
+  passwordMinLength: number;
   views: Views;
   csrf: CsrfTokens;
   issuer: string;
@@ -34,6 +50,8 @@ export interface SignedIn {
 export interface AccountKit {
   deps: AccountDeps;
   forms: AccountForms;
+  /** Password, address and deletion (the domain service; each change is emailed and audited). */
+  changes: AccountChanges;
   signedIn(ctx: Context): SignedIn;
   /** Middleware: a change needs a sign-in within the last five minutes; else "Confirm it is you". */
   recent(returnTo: (ctx: Context) => string): (ctx: Context, next: Next) => Promise<void>;
@@ -43,10 +61,16 @@ export interface AccountKit {
 }
 
 /** The shared part of the account routes, over `deps`, with the clock `now`. */
-export function accountKit(deps: AccountDeps, forms: AccountForms, now: () => number): AccountKit {
+export function accountKit(
+  deps: AccountDeps,
+  forms: AccountForms,
+  now: () => number,
+  changes: AccountChanges,
+): AccountKit {
   const kit: AccountKit = {
     deps,
     forms,
+    changes,
     signedIn: (ctx) => ctx.state.account as SignedIn,
     recent: (returnTo) => async (ctx, next) => {
       if (isRecentSignIn(kit.signedIn(ctx).session.loginTs, now())) return next();

@@ -1,3 +1,4 @@
+import type { User } from '../../../domain/accounts/user.js';
 import type { UserGrant, UserSessions } from '../../../domain/accounts/user-sessions.js';
 import type { EnrolmentMethod, RecoveryCodeIssuer } from '../../../domain/authn/enrolment.js';
 import type { Factors } from '../../../domain/authn/factors.js';
@@ -26,6 +27,9 @@ export const NOTICES = {
   'passkey-removed': 'Passkey removed.',
   'session-ended': 'That session is signed out.',
   'access-removed': 'Access removed. The app has to ask you again before it can use your account.',
+  'password-changed': 'Password changed.',
+  'password-changed-signed-out': 'Password changed. Your other sessions are signed out.',
+  'password-set': 'Password set. You can now sign in with it.',
 } as const;
 export type Notice = keyof typeof NOTICES;
 
@@ -38,7 +42,7 @@ export async function accountPageModel(
   deps: AccountPageDeps,
   forms: AccountForms,
   session: AccountSession,
-  email: string,
+  user: Pick<User, 'email' | 'emailVerified'> & { hasPassword: boolean },
   notice?: string,
 ): Promise<ViewModel> {
   const userId = session.accountId;
@@ -48,9 +52,14 @@ export async function accountPageModel(
   const canEnrol = (id: string) => deps.enrolments.some((m) => m.id === id);
   const hasSecondFactor = totp !== undefined || passkeys.length > 0;
   return {
-    email,
+    email: user.email,
+    emailVerified: user.emailVerified,
     notice,
     signOutHref: '/logout',
+    changeEmailHref: forms.emailAction,
+    changePasswordHref: forms.passwordAction,
+    hasPassword: user.hasPassword,
+    deleteHref: forms.deleteAction,
     totp: totp && {
       created: when(totp.createdAt),
       createdIso: iso(totp.createdAt),

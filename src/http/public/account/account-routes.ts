@@ -1,11 +1,15 @@
 import Router from '@koa/router';
+import { AccountChanges } from '../../../domain/accounts/account-changes.js';
 import { formBody } from '../../middleware/body-parsers.js';
 import { AccountForms } from './account-forms.js';
 import { type AccountDeps, accountKit, BACK_TO_ACCOUNT } from './account-kit.js';
 import { accountPageModel, NOTICES, type Notice } from './account-page.js';
 import { AccountSignIn } from './account-sign-in.js';
 import { signInRoutes } from './account-sign-in-routes.js';
+import { deleteRoutes } from './delete-routes.js';
+import { emailChangeRoutes, emailLinkRoutes } from './email-change-routes.js';
 import { factorRoutes } from './factor-routes.js';
+import { passwordRoutes } from './password-routes.js';
 import { sessionRoutes } from './session-routes.js';
 
 export type { AccountDeps } from './account-kit.js';
@@ -28,18 +32,31 @@ export function accountRoutes(deps: AccountDeps): Router {
   });
   router.use(formBody(FORM_LIMIT_BYTES));
 
-  const kit = accountKit(deps, forms, now);
+  const changes = new AccountChanges({ ...deps, now });
+  const kit = accountKit(deps, forms, now, changes);
 
+  // Before the sign-in guard: the change-of-address link works in any browser, signed in or not.
+  emailLinkRoutes(router, kit);
   signInRoutes(router, kit, new AccountSignIn(deps.issuer, deps.csrf, now));
 
   router.get('/account', async (ctx) => {
     const { session, user } = kit.signedIn(ctx);
     const done = String(ctx.query.done ?? '');
     const notice = Object.hasOwn(NOTICES, done) ? NOTICES[done as Notice] : undefined;
-    kit.send(ctx, 200, 'account', 'Your account', await accountPageModel(deps, forms, session, user.email, notice));
+    const hasPassword = await deps.users.hasPassword(user.id);
+    kit.send(
+      ctx,
+      200,
+      'account',
+      'Your account',
+      await accountPageModel(deps, forms, session, { ...user, hasPassword }, notice),
+    );
   });
 
   factorRoutes(router, kit);
   sessionRoutes(router, kit);
+  passwordRoutes(router, kit);
+  emailChangeRoutes(router, kit);
+  deleteRoutes(router, kit);
   return router;
 }

@@ -8,7 +8,7 @@ import type { CsrfTokens } from '../interactions/csrf.js';
 const PENDING_SIGN_IN_SECONDS = 15 * 60;
 
 /** The account page's GET pages: the only places a sign-in may return to. */
-const RETURN_TO = /^\/account(\/enrol\/(totp|passkey))?$/;
+const RETURN_TO = /^\/account(\/enrol\/(totp|passkey)|\/password|\/email|\/delete)?$/;
 
 export const safeReturnTo = (value: unknown): string =>
   typeof value === 'string' && RETURN_TO.test(value) ? value : '/account';

@@ -29,6 +29,7 @@ import { throttledBeforeKoa } from '../early-sign-in-throttle.js';
 
 export { switchingAccount };
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
+import type { SignInDevices } from './device-cookie.js';
 
 export interface SignInDeps {
   views: Views;
@@ -52,6 +53,8 @@ export interface SignInDeps {
   registrations: Registrations;
   /** "Forgot password?" from the sign-in page. */
   passwordResets: PasswordResets;
+  /** New-device notices (device-cookie.ts); none when omitted. */
+  devices?: SignInDevices;
 }
 
 /**
@@ -146,6 +149,7 @@ export class SignInController {
       },
       this.kit.origin(ctx),
     );
+    await this.deps.devices?.recordSignIn(ctx, step.accountId);
     await this.kit.finish(
       ctx,
       { login: { accountId: step.accountId, acr: step.acr, amr: step.amr, remember: true } },

@@ -1,0 +1,35 @@
+import type { Context } from 'koa';
+import type { KnownDevices } from '../../../domain/accounts/known-devices.js';
+import { auditContext } from '../../middleware/audit-context.js';
+
+/** The browser's device cookie: a random value; the server keeps only its hash (known_devices). */
+export const DEVICE_COOKIE = 'gatehouse.device';
+/** 400 days: the longest lifetime browsers keep a cookie (RFC 6265bis); renewed at every sign-in. */
+const DEVICE_COOKIE_MAX_AGE_MS = 400 * 24 * 60 * 60 * 1000;
+
+/** What the sign-in controller calls once a sign-in is complete. */
+export interface SignInDevices {
+  recordSignIn(ctx: Context, accountId: string): Promise<void>;
+}
+
+/**
+ * The HTTP side of new-device notices: reads this browser's device cookie, lets KnownDevices
+ * decide (and email the owner when the browser is new to the account), and sets the cookie again
+ * for another 400 days. HttpOnly (no script needs it), SameSite=Lax, Secure on an https issuer.
+ */
+export function signInDevices(devices: KnownDevices, issuer: string): SignInDevices {
+  const secure = new URL(issuer).protocol === 'https:';
+  return {
+    async recordSignIn(ctx, accountId) {
+      const device = await devices.signedIn(accountId, ctx.cookies.get(DEVICE_COOKIE), auditContext(ctx));
+      ctx.cookies.set(DEVICE_COOKIE, device, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure,
+        path: '/',
+        maxAge: DEVICE_COOKIE_MAX_AGE_MS,
+        overwrite: true,
+      });
+    },
+  };
+}

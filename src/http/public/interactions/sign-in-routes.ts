@@ -21,7 +21,7 @@ import type { Details, InteractionKit } from './interaction-kit.js';
 import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
 import { enrolmentRoutes } from './enrolment-routes.js';
-import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js';
+import { STATE_KEY, signInState, switchingAccount, withStaySignedIn } from './sign-in-progress.js';
 
 export { switchingAccount };
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
@@ -132,9 +132,18 @@ export class SignInController {
       },
       this.kit.origin(ctx),
     );
+    // Without a choice on this sign-in: a step-up keeps the session's (omitted = unchanged), a new one ends with the browser.
+    const remember = state.staySignedIn ?? (d.session?.accountId === step.accountId ? undefined : false);
     await this.kit.finish(
       ctx,
-      { login: { accountId: step.accountId, acr: step.acr, amr: step.amr, remember: true } },
+      {
+        login: {
+          accountId: step.accountId,
+          acr: step.acr,
+          amr: step.amr,
+          ...(remember === undefined ? {} : { remember }),
+        },
+      },
       { mergeWithLastSubmission: false },
     );
   }
@@ -180,6 +189,9 @@ export class SignInController {
       const sctx = this.context(ctx, d, state);
       if (!(await strategy.available(sctx)))
         throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
+      // "Stay signed in" on a first factor's form, kept for when the method comes back.
+      if ((await this.next(ctx, d, state)).next === 'first_factor')
+        await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
       const started = await strategy.begin(sctx);
       ctx.status = 303;
       ctx.redirect(started.location);
@@ -245,11 +257,12 @@ export class SignInController {
       return this.show(ctx, d, {
         status: completion.status,
         message: completion.message,
-        values: completion.values,
+        values: { ...completion.values, ...(form.remember ? { remember: form.remember } : {}) },
         method: strategy.id,
       });
     }
-    await this.progress(ctx, d, applyProof(state, strategy.id, completion.accountId, completion.proof));
+    const proven = applyProof(state, strategy.id, completion.accountId, completion.proof);
+    await this.progress(ctx, d, step.next === 'first_factor' ? withStaySignedIn(proven, form) : proven);
   }
 
   private async tooManySecondFactors(

@@ -55,10 +55,10 @@ async function signIn(
   let step = await ua.follow(request.url.toString(), gh.issuer);
   const html = step.html ?? '';
   // The checkbox is labelled exactly "Stay signed in", inside the password form, unticked by default.
-  const box =
-    /<label class="check"><input type="checkbox" name="remember" value="yes"( checked)?> Stay signed in<\/label>/.exec(
-      html,
-    );
+  const box = new RegExp(
+    '<label class="check" for="remember"><input id="remember" type="checkbox" name="remember" value="yes"( checked)?>' +
+      ' Stay signed in</label>',
+  ).exec(html);
   assert.ok(box, 'the sign-in page has a "Stay signed in" checkbox');
   assert.equal(box[1], undefined, 'unticked by default');
   assert.ok(html.indexOf(box[0]) < html.indexOf('<button type="submit">Sign in</button>'), 'inside the password form');

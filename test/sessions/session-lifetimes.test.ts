@@ -56,8 +56,8 @@ async function signIn(
   const html = step.html ?? '';
   // The checkbox is labelled exactly "Stay signed in", inside the password form, unticked by default.
   const box = new RegExp(
-    '<label class="check" for="remember"><input id="remember" type="checkbox" name="remember" value="yes"( checked)?>' +
-      ' Stay signed in</label>',
+    '<label class="check" for="remember">\\s*<input id="remember" type="checkbox" name="remember" value="yes"( checked)?>' +
+      '\\s*Stay signed in\\s*</label>',
   ).exec(html);
   assert.ok(box, 'the sign-in page has a "Stay signed in" checkbox');
   assert.equal(box[1], undefined, 'unticked by default');

@@ -132,7 +132,8 @@ export class SignInController {
       },
       this.kit.origin(ctx),
     );
-    // Without a choice on this sign-in: a step-up keeps the session's (omitted = unchanged), a new one ends with the browser.
+    // No "Stay signed in" choice on this sign-in: a step-up keeps the session's (remember left out),
+    // a new session ends with the browser (the unticked default).
     const remember = state.staySignedIn ?? (d.session?.accountId === step.accountId ? undefined : false);
     await this.kit.finish(
       ctx,

@@ -407,7 +407,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       mfaRequired: config.mfaRequired,
       secondFactorLimiter: new SecondFactorLimiter(attemptCounter),
       resources,
-      accountSessions: accountSessions(providers, config.issuer),
+      accountSessions: accountSessions(providers, config.issuer, config.ttl.sessionSeconds),
       userSessions,
       clientName: (clientId) =>
         clients.get(clientId).then(

@@ -161,7 +161,10 @@ export const configSchema = z.object({
    * `prompt=none` sign-in extends it. @default 604800 (7 days)
    */
   SESSION_TTL_SECONDS: positiveSeconds.default(7 * 24 * 3600),
-  /** A browser session unused this long ends (each interactive use restarts it). @default 86400 (24 hours) */
+  /**
+   * A browser session unused this long ends; each use (any /authorize request of the browser,
+   * silent ones too) restarts it, never past the absolute end. @default 86400 (24 hours)
+   */
   SESSION_IDLE_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   /** Lifetime of a login/consent interaction. @default 3600 */
   INTERACTION_TTL_SECONDS: positiveSeconds.default(3600),

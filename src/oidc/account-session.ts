@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import { ACCOUNT_CLIENT_ID, accountCallbackUrl } from './account-client.js';
 import type { ProviderRef } from './live-provider.js';
+import { sessionEnded } from './session-lifetime.js';
 
 /** The provider's browser session, as the account page needs it. */
 export interface AccountSession {
@@ -44,13 +45,16 @@ const sameText = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-export function accountSessions(providers: ProviderRef, issuer: string): AccountSessions {
+/** `sessionSeconds`: SESSION_TTL_SECONDS, the absolute lifetime a session has from its sign-in. */
+export function accountSessions(providers: ProviderRef, issuer: string, sessionSeconds: number): AccountSessions {
   return {
     async current(ctx) {
       // Session.get reads the signed session cookie with the provider's cookie keys; an unknown,
       // expired or deleted session comes back without an accountId.
       const session = await providers.current.Session.get(ctx as never);
       if (!session.accountId || typeof session.loginTs !== 'number') return undefined;
+      // Stored with a later expiry by an older release: the absolute lifetime still applies.
+      if (sessionEnded(session.loginTs, Math.floor(Date.now() / 1000), sessionSeconds)) return undefined;
       return {
         accountId: session.accountId,
         uid: session.uid,

@@ -45,6 +45,7 @@ import { logoutSource } from './logout-confirmation.js';
 import type { RememberedGrants } from '../domain/accounts/remembered-grants.js';
 import { ACR_VALUES } from '../domain/authn/authentication-policy.js';
 import { accountClientMetadata } from './account-client.js';
+import { sessionTtl, withSessionLifetime } from './session-lifetime.js';
 
 export const ROUTES = {
   authorization: '/authorize',
@@ -169,7 +170,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       AuthorizationCode: ttl.authorizationCodeSeconds,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,
-      Session: ttl.sessionSeconds,
+      // Idle since last use, never past the absolute end from sign-in (session-lifetime.ts).
+      Session: sessionTtl({ absoluteSeconds: ttl.sessionSeconds, idleSeconds: ttl.sessionIdleSeconds }),
       Grant: ttl.grantSeconds,
       PushedAuthorizationRequest: 60,
       DeviceCode: 600,
@@ -182,8 +184,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     interactions: {
-      // Login (with step-up to a stronger acr), then consent.
-      policy: interactionPolicyWithStepUp({ mfaRequired: config.mfaRequired }),
+      // Login (with step-up to a stronger acr, and again once the session's absolute end is reached), then consent.
+      policy: withSessionLifetime(interactionPolicyWithStepUp({ mfaRequired: config.mfaRequired }), ttl.sessionSeconds),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     features: {

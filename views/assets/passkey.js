@@ -34,6 +34,15 @@
 
     function send(response) {
       form.querySelector('input[name="credential"]').value = JSON.stringify(response);
+      // "Stay signed in" sits in the password form when there is one: a passkey sign-in takes the same choice.
+      const stay = document.querySelector('input[name="remember"]');
+      if (kind === 'sign-in' && stay && !form.contains(stay) && stay.checked) {
+        const copy = document.createElement('input');
+        copy.type = 'hidden';
+        copy.name = 'remember';
+        copy.value = stay.value;
+        form.appendChild(copy);
+      }
       form.submit();
     }
     function fail(err) {

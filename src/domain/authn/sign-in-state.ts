@@ -24,6 +24,12 @@ export interface SignInState {
   amr: string[];
   factors: FactorKind[];
   phishingResistant: boolean;
+  /**
+   * "Stay signed in", as ticked on the first factor's form: a persistent session cookie (true) or
+   * one that ends with the browser session (false). Unset when no such form was shown (a step-up
+   * keeps the session's earlier choice).
+   */
+  staySignedIn?: boolean;
   /** Recovery codes to show once before the sign-in finishes (right after a first second factor is set up). */
   pendingRecoveryCodes?: string[];
 }

@@ -70,6 +70,8 @@ export class SignInPages {
       ...parts,
       error: failure?.message,
       email: failure?.values?.email ?? (typeof d.params.login_hint === 'string' ? d.params.login_hint : ''),
+      // "Stay signed in" is unticked unless the person ticked it on the form that failed.
+      staySignedIn: failure?.values?.remember === 'yes',
       registerHref: this.registrationEnabled ? `/interaction/${d.uid}/register` : undefined,
       forgotHref: `/interaction/${d.uid}/forgot-password`,
     });

@@ -21,3 +21,9 @@ export function signInState(d: Details): SignInState {
     return stateFromSession(session.accountId, session.amr);
   return EMPTY_SIGN_IN;
 }
+
+/** The first factor's "Stay signed in" checkbox (`remember=yes`; an unticked box sends nothing). */
+export const withStaySignedIn = (state: SignInState, form: Record<string, string>): SignInState => ({
+  ...state,
+  staySignedIn: form.remember === 'yes',
+});

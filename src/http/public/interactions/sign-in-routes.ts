@@ -24,7 +24,7 @@ import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
 import { enrolmentRoutes } from './enrolment-routes.js';
 import { passwordResetRoutes } from './password-reset-routes.js';
-import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js';
+import { STATE_KEY, signInState, switchingAccount, withStaySignedIn } from './sign-in-progress.js';
 import { throttledBeforeKoa } from '../early-sign-in-throttle.js';
 
 export { switchingAccount };
@@ -150,9 +150,19 @@ export class SignInController {
       this.kit.origin(ctx),
     );
     await this.deps.devices?.recordSignIn(ctx, step.accountId);
+    // No "Stay signed in" choice on this sign-in: a step-up keeps the session's (remember left out),
+    // a new session ends with the browser (the unticked default).
+    const remember = state.staySignedIn ?? (d.session?.accountId === step.accountId ? undefined : false);
     await this.kit.finish(
       ctx,
-      { login: { accountId: step.accountId, acr: step.acr, amr: step.amr, remember: true } },
+      {
+        login: {
+          accountId: step.accountId,
+          acr: step.acr,
+          amr: step.amr,
+          ...(remember === undefined ? {} : { remember }),
+        },
+      },
       { mergeWithLastSubmission: false },
     );
   }
@@ -234,6 +244,9 @@ export class SignInController {
       const sctx = this.context(ctx, d, state);
       if (!(await strategy.available(sctx)))
         throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
+      // "Stay signed in" on a first factor's form, kept for when the method comes back.
+      if ((await this.next(ctx, d, state)).next === 'first_factor')
+        await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
       const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
       if (started.kind === 'failed') {
         if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
@@ -295,11 +308,12 @@ export class SignInController {
       return this.show(ctx, d, {
         status: completion.status,
         message: completion.message,
-        values: completion.values,
+        values: { ...completion.values, ...(form.remember ? { remember: form.remember } : {}) },
         method: strategy.id,
       });
     }
-    await this.progress(ctx, d, applyProof(state, strategy.id, completion.accountId, completion.proof));
+    const proven = applyProof(state, strategy.id, completion.accountId, completion.proof);
+    await this.progress(ctx, d, step.next === 'first_factor' ? withStaySignedIn(proven, form) : proven);
   }
 
   private async tooManySecondFactors(

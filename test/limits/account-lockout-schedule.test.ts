@@ -68,28 +68,39 @@ for (const backend of backends()) {
       await storage?.drop();
     });
 
+    /** One wrong password: allowed (and counted) or refused. */
+    const fail = async (email: string, accountId?: string) => {
+      const attempt = await lockout.attempt(email);
+      await lockout.failed(attempt, accountId);
+      return attempt;
+    };
+
     it('waits after each failure past the 5th, for exactly the scheduled time', async () => {
       const email = 'slow@example.test';
       for (let i = 1; i <= 7; i++) {
-        const verdict = await lockout.check(email);
-        assert.equal(verdict.allowed, true, `attempt ${i} is allowed once the previous wait is over`);
-        await lockout.failed(email);
+        const verdict = await fail(email);
+        assert.deepEqual(verdict, { allowed: true, failedAttempts: i }, `attempt ${i}: allowed once the wait is over`);
         const wait = delaySeconds(i);
         if (wait) {
-          const held = await lockout.check(email);
+          const held = await lockout.attempt(email);
           assert.deepEqual(held, { allowed: false, hardLocked: false, retryAfterSeconds: wait });
           now += wait * 1000 - 1;
-          assert.equal((await lockout.check(email)).allowed, false, 'one millisecond early');
+          assert.equal((await lockout.attempt(email)).allowed, false, 'one millisecond early');
           now += 1;
         }
       }
       assert.deepEqual(await lockout.status(email), { failedAttempts: 7, lockedUntil: null, hardLocked: false });
     });
 
-    it('counts concurrent failures one by one (one atomic upsert each)', async () => {
+    it('counts concurrent attempts one by one, and a burst past the 5th gets one through', async () => {
       const email = 'burst@example.test';
-      await Promise.all(Array.from({ length: 5 }, () => lockout.failed(email)));
+      await Promise.all(Array.from({ length: 5 }, () => fail(email)));
       assert.equal((await lockout.status(email)).failedAttempts, 5);
+      now += 1000;
+      // 20 guesses at once when the wait ends: the first one counted sets the next wait for the others.
+      const burst = await Promise.all(Array.from({ length: 20 }, () => lockout.attempt(email)));
+      assert.equal(burst.filter((v) => v.allowed).length, 1);
+      assert.equal((await lockout.status(email)).failedAttempts, 6);
     });
 
     it('locks at the threshold, emails the owner once, and a reset unlocks', async () => {
@@ -97,10 +108,10 @@ for (const backend of backends()) {
       accounts.set('acc-1', email);
       for (let i = 0; i < 8; i++) {
         now += MAX_DELAY_SECONDS * 1000;
-        await lockout.failed(email, 'acc-1');
+        await fail(email, 'acc-1');
       }
       now += 365 * 24 * 3600_000;
-      const verdict = await lockout.check(' OWNER@example.test');
+      const verdict = await lockout.attempt(' OWNER@example.test');
       assert.equal(verdict.allowed, false);
       assert.equal(verdict.allowed === false && verdict.hardLocked, true);
       assert.deepEqual(await lockout.status(email), {
@@ -123,18 +134,22 @@ for (const backend of backends()) {
         seen.filter((e) => e.type === 'account.unlocked'),
         [{ type: 'account.unlocked', accountId: 'acc-1', by: 'reset' }],
       );
-      assert.deepEqual(await lockout.check(email), { allowed: true, failedAttempts: 0 });
+      assert.deepEqual(await lockout.attempt(email), { allowed: true, failedAttempts: 1 }, 'counting from the start');
     });
 
     it('a success clears the count; the sweep forgets old counts but keeps locks', async () => {
       const email = 'typo@example.test';
-      await lockout.failed(email);
-      await lockout.succeeded(email, await lockout.check(email));
+      await fail(email);
+      assert.equal((await lockout.attempt(email)).allowed, true);
+      await lockout.succeeded(email);
       assert.equal((await lockout.status(email)).failedAttempts, 0);
 
       accounts.set('acc-2', 'held@example.test');
-      for (let i = 0; i < 8; i++) await lockout.failed('held@example.test', 'acc-2');
-      await lockout.failed('old@example.test');
+      for (let i = 0; i < 8; i++) {
+        now += MAX_DELAY_SECONDS * 1000;
+        await fail('held@example.test', 'acc-2');
+      }
+      await fail('old@example.test');
       now += 31 * 24 * 3600_000;
       await lockout.sweep(30 * 24 * 3600);
       assert.equal((await lockout.status('old@example.test')).failedAttempts, 0, 'forgotten');

@@ -60,10 +60,12 @@ export interface LockoutRecord {
 export interface AccountLockoutRepository {
   find(key: string): Promise<LockoutRecord | undefined>;
   /**
-   * Adds one failure and sets `locked_until` from `schedule` for the new count, in one atomic
-   * upsert (concurrent failures on other instances are all counted); returns the new row.
+   * Counts one attempt in advance, as a failure, unless the key is held at `now` — in one atomic
+   * conditional upsert that also sets `locked_until` from `schedule` for the new count. Concurrent
+   * attempts (other instances included) are serialised by the row: each sees the previous one's
+   * wait. `counted` false: held, nothing written, `record` is the holding row.
    */
-  recordFailure(key: string, now: Date, schedule: LockSchedule): Promise<LockoutRecord>;
+  reserve(key: string, now: Date, schedule: LockSchedule): Promise<{ counted: boolean; record: LockoutRecord }>;
   /** Removes the row; returns what it held (undefined when there was none). */
   clear(key: string): Promise<LockoutRecord | undefined>;
   /** Deletes rows not updated since `olderThan`, except hard locks (they wait for a reset). */
@@ -71,8 +73,8 @@ export interface AccountLockoutRepository {
 }
 
 export type LockoutVerdict =
-  | { allowed: true; failedAttempts: number }
-  | { allowed: false; retryAfterSeconds: number; hardLocked: boolean };
+  /** `failedAttempts`: the consecutive count with this attempt counted as a failure in advance. */
+  { allowed: true; failedAttempts: number } | { allowed: false; retryAfterSeconds: number; hardLocked: boolean };
 
 /** What the admin API shows for an account. */
 export interface LockoutStatus {
@@ -105,24 +107,32 @@ export class AccountLockout {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Before the password is hashed: is an attempt for this email allowed now? */
-  async check(email: string): Promise<LockoutVerdict> {
-    const row = await this.repo.find(emailKey(email));
-    return verdictOf(row, this.#now());
+  /**
+   * Before the password is hashed: may this attempt go ahead? An allowed attempt is counted as a
+   * failure at once (and the next attempt's wait set), so that a burst of concurrent guesses
+   * cannot all pass one check; `succeeded` takes it back.
+   */
+  async attempt(email: string): Promise<LockoutVerdict> {
+    const now = this.#now();
+    const { counted, record } = await this.repo.reserve(emailKey(email), new Date(now), this.#schedule);
+    if (counted) return { allowed: true, failedAttempts: record.failedAttempts };
+    return verdictOf(record, now);
   }
 
-  /** A wrong password (or an unknown email). Emails the owner once, when the count reaches the threshold. */
-  async failed(email: string, accountId?: string): Promise<void> {
-    const row = await this.repo.recordFailure(emailKey(email), new Date(this.#now()), this.#schedule);
-    if (row.failedAttempts !== this.#schedule.threshold || !accountId) return;
-    this.notify.events.emit({ type: 'account.locked', accountId, failedAttempts: row.failedAttempts });
+  /**
+   * The attempt failed (a wrong password, an unknown email): it is already counted. The attempt
+   * that reached the threshold emails the owner and emits `account.locked`, exactly once.
+   */
+  async failed(attempt: LockoutVerdict, accountId?: string): Promise<void> {
+    if (!attempt.allowed || attempt.failedAttempts !== this.#schedule.threshold || !accountId) return;
+    this.notify.events.emit({ type: 'account.locked', accountId, failedAttempts: attempt.failedAttempts });
     const to = await this.notify.accountEmail(accountId);
     await this.notify.mailer.send(to, 'account-locked', { resetLink: this.notify.mailer.link('/forgot-password') });
   }
 
-  /** A correct password: the consecutive count starts again (no write when there was nothing to clear). */
-  async succeeded(email: string, checked: LockoutVerdict): Promise<void> {
-    if (checked.allowed && checked.failedAttempts > 0) await this.repo.clear(emailKey(email));
+  /** A correct password: the consecutive count (this attempt included) starts again. */
+  async succeeded(email: string): Promise<void> {
+    await this.repo.clear(emailKey(email));
   }
 
   /** Reset or admin unlock: clears the count and any lock; says whether password sign-in was held. */

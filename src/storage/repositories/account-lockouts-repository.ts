@@ -15,6 +15,8 @@ const toRecord = (r: Row): LockoutRecord => ({
   updatedAt: new Date(r.updated_at),
 });
 
+const EMPTY = { failedAttempts: 0, lockedUntil: null };
+
 /** What `raw` answers: pg's result and PGlite's both carry `rows`. */
 const rowsOf = (result: unknown) => (result as { rows: Row[] }).rows;
 
@@ -34,11 +36,12 @@ export class SqlAccountLockoutRepository implements AccountLockoutRepository {
   }
 
   /**
-   * One statement: the count goes up by one whatever another instance did meanwhile, and the
-   * new `locked_until` follows from the new count (the domain's schedule, passed as an array
-   * literal so the schedule is written in one place).
+   * One statement: unless the row is held at `now`, the count goes up by one whatever another
+   * instance did meanwhile, and the new `locked_until` follows from the new count (the domain's
+   * schedule, passed as an array literal so the schedule is written in one place). A held row is
+   * left alone (the `where` of `do update`): no row comes back, and the holding row is read.
    */
-  async recordFailure(key: string, now: Date, schedule: LockSchedule): Promise<LockoutRecord> {
+  async reserve(key: string, now: Date, schedule: LockSchedule) {
     const delays = `{${schedule.delays.map((d) => Math.floor(d)).join(',')}}`;
     const first =
       schedule.threshold <= 1
@@ -46,22 +49,29 @@ export class SqlAccountLockoutRepository implements AccountLockoutRepository {
         : schedule.delays[0]
           ? new Date(now.getTime() + schedule.delays[0] * 1000)
           : null;
-    const result = await this.database.db().raw(
-      `insert into account_lockouts as l (email_key, failed_attempts, locked_until, updated_at)
-       values (?, 1, ?, ?)
-       on conflict (email_key) do update set
-         failed_attempts = l.failed_attempts + 1,
-         locked_until = case
-           when l.failed_attempts + 1 >= ? then ?::timestamptz
-           when coalesce((?::int[])[l.failed_attempts + 1], 0) > 0
-             then ?::timestamptz + (?::int[])[l.failed_attempts + 1] * interval '1 second'
-           else null
-         end,
-         updated_at = excluded.updated_at
-       returning failed_attempts, locked_until, updated_at`,
-      [key, first, now, schedule.threshold, schedule.hardLockUntil, delays, now, delays],
-    );
-    return toRecord(rowsOf(result)[0]!);
+    // A row deleted between the upsert and the read (a success or an unlock elsewhere): try again.
+    for (let tries = 0; ; tries++) {
+      const result = await this.database.db().raw(
+        `insert into account_lockouts as l (email_key, failed_attempts, locked_until, updated_at)
+         values (?, 1, ?, ?)
+         on conflict (email_key) do update set
+           failed_attempts = l.failed_attempts + 1,
+           locked_until = case
+             when l.failed_attempts + 1 >= ? then ?::timestamptz
+             when coalesce((?::int[])[l.failed_attempts + 1], 0) > 0
+               then ?::timestamptz + (?::int[])[l.failed_attempts + 1] * interval '1 second'
+             else null
+           end,
+           updated_at = excluded.updated_at
+         where l.locked_until is null or l.locked_until <= excluded.updated_at
+         returning failed_attempts, locked_until, updated_at`,
+        [key, first, now, schedule.threshold, schedule.hardLockUntil, delays, now, delays],
+      );
+      const counted = rowsOf(result)[0];
+      if (counted) return { counted: true, record: toRecord(counted) };
+      const holding = await this.find(key);
+      if (holding || tries >= 2) return { counted: false, record: holding ?? { ...EMPTY, updatedAt: now } };
+    }
   }
 
   async clear(key: string): Promise<LockoutRecord | undefined> {

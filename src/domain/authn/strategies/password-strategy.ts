@@ -71,13 +71,13 @@ export class PasswordStrategy implements AuthenticationStrategy<z.infer<typeof i
         message: INCORRECT,
         values: { email: email.slice(0, EMAIL_MAX) },
       };
-    // Before any hashing: an attempt inside a wait costs one indexed read.
-    const checked = await this.lockout?.check(email);
-    if (checked && !checked.allowed) return refused(checked, email);
+    // Before any hashing: an attempt inside a wait costs one conditional upsert and nothing else.
+    const attempt = await this.lockout?.attempt(email);
+    if (attempt && !attempt.allowed) return refused(attempt, email);
     const outcome = await this.users.authenticate(email, password);
     if (!outcome.ok) {
       // Every failure counts, a disabled account's too: the count must not hint at the password.
-      await this.lockout?.failed(email, outcome.userId);
+      if (attempt) await this.lockout?.failed(attempt, outcome.userId);
       return {
         kind: 'failed',
         reason: outcome.reason,
@@ -87,7 +87,7 @@ export class PasswordStrategy implements AuthenticationStrategy<z.infer<typeof i
         values: { email },
       };
     }
-    if (checked) await this.lockout?.succeeded(email, checked);
+    await this.lockout?.succeeded(email);
     return {
       kind: 'authenticated',
       accountId: outcome.user.id,

@@ -37,9 +37,6 @@ export const userDetailResponse = userResponse
       'Until when password sign-in is held (slow-down or lock); null when it is not. ' +
         '9999-12-31T23:59:59.000Z: locked until a password reset or POST /admin/users/{id}/unlock.',
     ),
-    password_locked: z
-      .boolean()
-      .describe('Password sign-in is locked (ACCOUNT_LOCKOUT_THRESHOLD reached) until a reset or an unlock.'),
   })
   .strict();
 

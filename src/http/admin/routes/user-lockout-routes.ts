@@ -7,15 +7,14 @@ import { adminActor, auditContext } from '../../middleware/audit-context.js';
 
 /**
  * The per-account password limit as the admin API shows it: `failed_attempts` (consecutive),
- * `locked_until` (null when not held now; `9999-12-31T23:59:59.000Z` with `password_locked`
- * true: locked until a password reset or an unlock).
+ * `locked_until` (null when not held now; `9999-12-31T23:59:59.000Z`: locked until a password
+ * reset or an unlock).
  */
 export async function lockoutFields(lockout: AccountLockout, user: User) {
   const status = await lockout.status(user.email);
   return {
     failed_attempts: status.failedAttempts,
     locked_until: status.lockedUntil ? status.lockedUntil.toISOString() : null,
-    password_locked: status.hardLocked,
   };
 }
 

@@ -81,7 +81,9 @@ import { EMAIL_TEMPLATES, ViewsEmailComposer } from './mail/email-composer.js';
 import { SqlOutboxRepository } from './storage/repositories/outbox-repository.js';
 import { OutboxWorker, type OutboxWorkerOptions } from './mail/outbox-worker.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
-import { CounterSendLimiter, SEND_LIMIT_WINDOW_SECONDS } from './storage/send-limits.js';
+import { redisSendLimiter, sqlSendLimiter, sweepRateLimits } from './storage/send-limits.js';
+import { AccountLockout } from './domain/authn/account-lockout.js';
+import { SqlAccountLockoutRepository } from './storage/repositories/account-lockouts-repository.js';
 import { auditSubscriber, logSubscriber, metricsSubscriber } from './domain/events/domain-event-subscribers.js';
 
 /** How long another instance may serve a client's previous metadata after an admin change. */
@@ -89,6 +91,9 @@ const CLIENT_CACHE_TTL_MS = 5_000;
 
 /** How often expired short-lived rows are deleted when they live in SQL. */
 const SWEEP_INTERVAL_MS = 60_000;
+
+/** Failed-password counts untouched this long are forgotten (hard locks stay until a reset or an unlock). */
+const LOCKOUT_ROW_MAX_AGE_SECONDS = 30 * 24 * 3600;
 
 export interface Gatehouse {
   publicServer: Server;
@@ -110,8 +115,8 @@ export interface GatehouseParts {
   /** Where audit batches go; by default the `audit_events` table of `database`. */
   auditRepository?: (database: Database) => AuditEventRepository;
   /**
-   * The account page's clock for its recent sign-in rule, and the email sign-in code's lifetime
-   * (epoch ms); tests move it. @default Date.now
+   * The clock (epoch ms) of the account page's recent sign-in rule, the email sign-in code's
+   * lifetime and the per-account password limits (waits, locks); tests move it. @default Date.now
    */
   now?: () => number;
   /** The outbox worker's poll interval, backoff, clock and random source (tests shorten them). */
@@ -349,7 +354,18 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       });
     // Links in emails live up to a day: always in SQL, which survives a Redis restart.
     const emailTokens = new EmailTokens(new SqlOneTimeValues(database));
-    const sendLimiter = new CounterSendLimiter(attemptCounter);
+    const sendLimiter = redis ? redisSendLimiter(redis, config.redisKeyPrefix) : sqlSendLimiter(database);
+    // Per-account password limits: durable SQL on both backends, shared by every instance.
+    const lockout = new AccountLockout(
+      new SqlAccountLockoutRepository(database),
+      { threshold: config.accountLockoutThreshold, now: parts.now },
+      { mailer, events, accountEmail: async (id) => (await users.get(id)).email },
+    );
+    events.subscribe(
+      lockout.resetSubscriber((err) =>
+        logger.error({ err: { message: (err as Error).message } }, 'unlocking after a password reset failed'),
+      ),
+    );
     const emailSignIn = new EmailSignIn({
       store: oneTimeValues,
       attempts: attemptCounter,
@@ -392,7 +408,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       events,
       factors,
       strategies: [
-        new PasswordStrategy(users),
+        new PasswordStrategy(users, lockout),
         new PasskeyStrategy(config.webauthn, credentials, oneTimeValues, users, events),
         new TotpStrategy(credentials, kek),
         new RecoveryCodeStrategy(recoveryCodes, events),
@@ -480,6 +496,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       factors,
       events,
       outbox,
+      lockout,
     });
     await keyWatcher.start(keys.nextTransitionAt);
 
@@ -496,11 +513,16 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       rememberedGrants
         .sweep(new Date())
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'remembered grant sweep failed'));
+      lockout
+        .sweep(LOCKOUT_ROW_MAX_AGE_SECONDS)
+        .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'account lockout sweep failed'));
       if (!redis) {
-        // Keeps the longest window in use (second factors: 15 min; email sends: 1 h) plus a margin.
-        const longest = Math.max(SECOND_FACTOR_WINDOW_SECONDS, SEND_LIMIT_WINDOW_SECONDS);
-        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - longest - 120).catch((err) =>
-          logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
+        // Keeps the longest window in use (second factors: 15 min) plus a margin.
+        SqlAttemptCounter.sweep(database, Math.floor(Date.now() / 1000) - SECOND_FACTOR_WINDOW_SECONDS - 120).catch(
+          (err) => logger.warn({ err: { message: (err as Error).message } }, 'attempt counter sweep failed'),
+        );
+        sweepRateLimits(database).catch((err) =>
+          logger.warn({ err: { message: (err as Error).message } }, 'send limit sweep failed'),
         );
       }
     }, SWEEP_INTERVAL_MS);

@@ -114,6 +114,13 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
         await ctx.api.post(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}/enable`),
         COLUMNS.users,
       ),
+    // Clears the failed-password count and any wait or lock (audited as account.unlocked by the admin).
+    unlock: async (ctx) =>
+      show(ctx, await ctx.api.post(`/admin/users/${enc(await userId(ctx, one(ctx, 'user id or email')))}/unlock`), [
+        ...COLUMNS.users,
+        'failed_attempts',
+        'locked_until',
+      ]),
     delete: async (ctx) => {
       const id = await userId(ctx, one(ctx, 'user id or email'));
       await ctx.api.delete(`/admin/users/${enc(id)}`);

@@ -18,6 +18,7 @@ export const USAGE = `usage: gatehouse <command> [options]
   clients   list | get <client_id> | delete <client_id>
             create [--name N] [--redirect-uri U]… [--grant-type G]… [--scope S] [--auth-method M] [--json '{…}']
   users     list [--q text] | get|disable|enable|delete <id|email>
+            unlock <id|email>                       clear failed passwords and a password lock
             create --email E [--name N] [--email-verified] [--password-env VAR]
             factors <id|email>                      second factors (authenticator app, passkeys, recovery codes)
             reset-factors <id|email> [--factor ID]  remove all second factors, or one; the password stays

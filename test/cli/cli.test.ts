@@ -110,6 +110,10 @@ describe('gatehouse CLI commands (pglite)', () => {
     const disabled = await cli(gh, ['users', 'disable', user.json.id]);
     ok(disabled);
     assert.equal(disabled.json.disabled, true);
+    const unlocked = await cli(gh, ['users', 'unlock', 'cli-ada@example.test']);
+    ok(unlocked);
+    assert.equal(unlocked.json.failed_attempts, 0);
+    assert.equal(unlocked.json.locked_until, null);
 
     ok(
       await cli(gh, [

@@ -29,6 +29,8 @@ import type { DomainEvents } from '../../domain/events/domain-events.js';
 import { userFactorsRoutes } from './routes/user-factors-routes.js';
 import { outboxRoutes } from './routes/outbox-routes.js';
 import type { OutboxRepository } from '../../domain/mail/mail.js';
+import { userLockoutRoutes } from './routes/user-lockout-routes.js';
+import type { AccountLockout } from '../../domain/authn/account-lockout.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -56,6 +58,8 @@ export interface AdminAppDeps {
   events?: DomainEvents;
   /** The email outbox (/admin/outbox); not served when omitted. */
   outbox?: Pick<OutboxRepository, 'list'>;
+  /** Per-account password limits: shown on GET /admin/users/:id, cleared by POST /admin/users/:id/unlock. */
+  lockout?: AccountLockout;
 }
 
 /** The admin port: JSON only, bearer-key auth, never the provider. */
@@ -79,7 +83,8 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   const r = new Router({ prefix: '/admin' });
 
   clientsRoutes(r, deps.clients, deps.audit);
-  usersRoutes(r, deps.users, deps.audit);
+  usersRoutes(r, deps.users, deps.audit, deps.lockout);
+  if (deps.lockout && deps.events) userLockoutRoutes(r, deps.users, deps.lockout, deps.events);
   userSessionsRoutes(r, deps.userSessions, deps.events);
   if (deps.factors && deps.events) userFactorsRoutes(r, deps.users, deps.factors, deps.events);
   resourcesRoutes(r, deps.resources, deps.audit);

@@ -25,6 +25,21 @@ export const userResponse = z
   })
   .strict();
 
+/** One user (GET /admin/users/:id, POST …/unlock): the user with the state of the per-account password limit. */
+export const userDetailResponse = userResponse
+  .extend({
+    failed_attempts: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Consecutive failed passwords for this email (cleared by a success, a reset or an unlock).'),
+    locked_until: nullableTime.describe(
+      'Until when password sign-in is held (slow-down or lock); null when it is not. ' +
+        '9999-12-31T23:59:59.000Z: locked until a password reset or POST /admin/users/{id}/unlock.',
+    ),
+  })
+  .strict();
+
 export const clientResponse = clientMetadataSchema
   .extend({
     client_id: z.string().describe('The client identifier (generated).'),

@@ -25,6 +25,7 @@ import {
   secretRotationResponse,
   sessionResponse,
   signingKeyResponse,
+  userDetailResponse,
   userResponse,
   usersQuery,
 } from '../admin-schemas.js';
@@ -74,7 +75,16 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
     query: usersQuery,
     response: pageOf(userResponse),
   }),
-  op('get', '/admin/users/:id', 'Read a user', [200, 404], undefined, { response: userResponse }),
+  op(
+    'get',
+    '/admin/users/:id',
+    'Read a user, with the password limit (failed_attempts, locked_until)',
+    [200, 404],
+    undefined,
+    {
+      response: userDetailResponse,
+    },
+  ),
   op(
     'patch',
     '/admin/users/:id',
@@ -93,6 +103,14 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
     { response: userResponse },
   ),
   op('post', '/admin/users/:id/enable', 'Enable a user', [200, 404], undefined, { response: userResponse }),
+  op(
+    'post',
+    '/admin/users/:id/unlock',
+    'Unlock password sign-in: clears the failed-password count, any wait and any lock (audited)',
+    [200, 404],
+    undefined,
+    { response: userDetailResponse },
+  ),
   op('get', '/admin/users/:id/sessions', 'A user’s browser sessions', [200, 404], undefined, {
     response: listOf(sessionResponse),
   }),

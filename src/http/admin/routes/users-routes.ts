@@ -7,6 +7,8 @@ import type { Users } from '../../../domain/accounts/users.js';
 import type { AuditLog } from '../../../domain/audit/audit-log.js';
 import { recordAdminChange } from '../admin-audit.js';
 import { pageParams, parseBody } from '../validate.js';
+import type { AccountLockout } from '../../../domain/authn/account-lockout.js';
+import { lockoutFields } from './user-lockout-routes.js';
 
 export const createUserSchema = z
   .object({
@@ -44,7 +46,7 @@ function searchParam(query: Record<string, unknown>): string | undefined {
 }
 
 /** /admin/users: accounts; passwords go in, never come out. */
-export function usersRoutes(r: Router, users: Users, audit?: AuditLog): void {
+export function usersRoutes(r: Router, users: Users, audit?: AuditLog, lockout?: AccountLockout): void {
   r.post('/users', async (ctx) => {
     const input = parseBody(createUserSchema, ctx.request.body);
     const user = await users.create({
@@ -68,8 +70,10 @@ export function usersRoutes(r: Router, users: Users, audit?: AuditLog): void {
     const items = (await users.list({ ...page, q: searchParam(ctx.query) })).map(publicUser);
     ctx.body = { items, next_cursor: items.length === page.limit ? items.at(-1)!.id : null };
   });
+  // One user: with the password limit's state (failed_attempts, locked_until) when limits are on.
   r.get('/users/:id', async (ctx) => {
-    ctx.body = publicUser(await users.get(ctx.params.id!));
+    const user = await users.get(ctx.params.id!);
+    ctx.body = lockout ? { ...publicUser(user), ...(await lockoutFields(lockout, user)) } : publicUser(user);
   });
   r.patch('/users/:id', async (ctx) => {
     const input = parseBody(updateUserSchema, ctx.request.body);

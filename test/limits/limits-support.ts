@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunningGatehouse } from '../support/gatehouse.js';
+import { CALLBACK, client } from '../support/relying-party.js';
+import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
+
+/**
+ * A sign-in page opened on `gh` (one browser), and a function posting email + password to it.
+ * Every post is a fresh attempt on the same interaction, as a person retyping would make.
+ */
+export async function passwordForm(gh: RunningGatehouse, config: client.Configuration) {
+  const ua = new UserAgent();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: 'openid',
+    state: 's',
+    code_challenge_method: 'S256',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+  });
+  const page = await ua.follow(url.toString(), gh.issuer);
+  if (!page.html?.includes('name="password"')) throw new Error('no sign-in form');
+  const action = new URL(formAction(page.html), gh.issuer).toString();
+  const csrf = hiddenField(page.html, 'csrf');
+  return async (email: string, password: string) => {
+    const res = await ua.request(action, { form: { csrf, email, password } });
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), html: await res.text() };
+  };
+}
+
+/** The error line the sign-in page shows (the page's role="alert" text), whitespace folded. */
+export function pageMessage(html: string): string {
+  const m = /role="alert"[^>]*>([\s\S]*?)<\//.exec(html);
+  return (m?.[1] ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** Outbox rows for `to` (the outbox helper's admin route may not be on this branch: read the table). */
+export async function outboxFor(gh: RunningGatehouse, to: string, template: string) {
+  return (await gh.instance.database
+    .db()('outbox')
+    .whereRaw('lower(to_address) = lower(?)', [to])
+    .andWhere({ template })) as Array<{ subject: string; text_body: string }>;
+}
+
+/** The account's audit events of `type`, once at least `n` arrived (audit batches flush every 200 ms). */
+export async function auditEvents(gh: RunningGatehouse, type: string, userId: string, n = 1) {
+  for (let tries = 0; ; tries++) {
+    const res = await gh.admin('GET', `/admin/audit-events?type=${type}&user=${encodeURIComponent(userId)}`);
+    const items = res.body.items as Array<{ actor: string; data: Record<string, unknown> }>;
+    if (items.length >= n || tries > 30) return items;
+    await sleep(100);
+  }
+}

@@ -118,8 +118,9 @@ for (const backend of backends()) {
         'password.reset audited',
       );
       assert.ok(!JSON.stringify(audit.body).includes(NEW_PASSWORD));
+      // The sign-in after the reset came from a new browser: its notice is the new-device helper's test.
       assert.deepEqual(
-        (await mailTo(gh, user.email)).map((m) => m.template),
+        (await mailTo(gh, user.email)).map((m) => m.template).filter((t) => t !== 'new-device'),
         ['password-reset', 'password-changed'],
       );
 

@@ -2,8 +2,14 @@ import type { Context } from 'koa';
 import type { KnownDevices } from '../../../domain/accounts/known-devices.js';
 import { auditContext } from '../../middleware/audit-context.js';
 
-/** The browser's device cookie: a random value; the server keeps only its hash (known_devices). */
+/**
+ * The browser's device cookie: a random value; the server keeps only its hash (known_devices).
+ * On an https issuer it is `__Host-` prefixed, like the session cookie: Secure, Path=/, no Domain,
+ * so no sibling subdomain can plant or overwrite it.
+ */
 export const DEVICE_COOKIE = 'gatehouse.device';
+export const deviceCookieName = (issuer: string) =>
+  new URL(issuer).protocol === 'https:' ? `__Host-${DEVICE_COOKIE}` : DEVICE_COOKIE;
 /** 400 days: the longest lifetime browsers keep a cookie (RFC 6265bis); renewed at every sign-in. */
 const DEVICE_COOKIE_MAX_AGE_MS = 400 * 24 * 60 * 60 * 1000;
 
@@ -19,10 +25,11 @@ export interface SignInDevices {
  */
 export function signInDevices(devices: KnownDevices, issuer: string): SignInDevices {
   const secure = new URL(issuer).protocol === 'https:';
+  const name = deviceCookieName(issuer);
   return {
     async recordSignIn(ctx, accountId) {
-      const device = await devices.signedIn(accountId, ctx.cookies.get(DEVICE_COOKIE), auditContext(ctx));
-      ctx.cookies.set(DEVICE_COOKIE, device, {
+      const device = await devices.signedIn(accountId, ctx.cookies.get(name), auditContext(ctx));
+      ctx.cookies.set(name, device, {
         httpOnly: true,
         sameSite: 'lax',
         secure,

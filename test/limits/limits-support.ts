@@ -32,14 +32,6 @@ export function pageMessage(html: string): string {
   return (m?.[1] ?? '').replace(/\s+/g, ' ').trim();
 }
 
-/** Outbox rows for `to` (the outbox helper's admin route may not be on this branch: read the table). */
-export async function outboxFor(gh: RunningGatehouse, to: string, template: string) {
-  return (await gh.instance.database
-    .db()('outbox')
-    .whereRaw('lower(to_address) = lower(?)', [to])
-    .andWhere({ template })) as Array<{ subject: string; text_body: string }>;
-}
-
 /** The account's audit events of `type`, once at least `n` arrived (audit batches flush every 200 ms). */
 export async function auditEvents(gh: RunningGatehouse, type: string, userId: string, n = 1) {
   for (let tries = 0; ; tries++) {

@@ -21,7 +21,7 @@ import {
   createUser,
   discover,
 } from '../support/relying-party.js';
-import { linkFrom } from './mailbox.js';
+import { linkFrom } from '../support/mailbox.js';
 
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];

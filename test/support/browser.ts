@@ -116,6 +116,24 @@ export async function startCallbackServer() {
   };
 }
 
+/**
+ * After a first factor was set up: the recovery codes are shown once when an issuer is configured
+ * (then `onCodes` runs on that page and "Continue" is pressed), else the page goes on to the callback.
+ * (The losing wait times out later: its rejection is dropped on purpose.)
+ */
+export async function continuePastRecoveryCodes(page: Page, callbackUrl: string, onCodes?: () => Promise<void>) {
+  await Promise.race([
+    page.waitForURL((u) => u.href.startsWith(callbackUrl)).catch(() => undefined),
+    page
+      .getByRole('heading', { name: 'Save your recovery codes' })
+      .waitFor()
+      .catch(() => undefined),
+  ]);
+  if (page.url().startsWith(callbackUrl)) return;
+  await onCodes?.();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
 /** Waits until the page lands on the callback and redeems the code there as the relying party does. */
 export async function tokensAtCallback(
   page: Page,

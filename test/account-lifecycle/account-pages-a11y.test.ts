@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { formsWithButton, openAccount, startAccountGatehouse, submit } from '../account/account-agent.js';
 import { backends } from '../support/backends.js';
-import { launchChromium, skipWithoutChromium } from '../support/browser.js';
+import { axeViolations, launchChromium, skipWithoutChromium } from '../support/browser.js';
 import type { RunningGatehouse } from '../support/gatehouse.js';
 import { createUser } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-import { linkIn, mailTo } from './outbox.js';
-
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+import { linkIn, mailTo } from '../support/mailbox.js';
 
 /**
  * The account pages this part of issue 14 adds (password, email, deletion), fetched over HTTP
@@ -42,8 +37,8 @@ describe('account change pages are accessible (axe-core)', { skip: skipWithoutCh
     pages['change email, invalid'] = (await submit(gh, ua, email!, { new_email: 'not an address' })).html!;
     const newEmail = `a11y-${Math.random().toString(36).slice(2)}@example.test`;
     pages['check your new inbox'] = (await submit(gh, ua, email!, { new_email: newEmail })).html!;
-    const [mail] = await mailTo(gh, newEmail, 'verify-new-email');
-    const link = linkIn(mail!, gh, '/account/email/verify?token=');
+    const [mail] = await mailTo(gh, newEmail, { template: 'verify-new-email' });
+    const link = linkIn(mail!, `${gh.issuer}/account/email/verify?token=`).href;
     pages['confirm new email'] = (await new UserAgent().follow(link, gh.issuer)).html!;
     const [confirm] = formsWithButton(pages['confirm new email'], 'Confirm new email');
     pages['email changed'] = (await submit(gh, new UserAgent(), confirm!)).html!;
@@ -67,27 +62,9 @@ describe('account change pages are accessible (axe-core)', { skip: skipWithoutCh
 
   it('has no axe violations on any of them', async () => {
     const found: string[] = [];
-    for (const [name, html] of Object.entries(pages)) {
-      const context = await browser.newContext();
-      try {
-        const page = await context.newPage();
-        await page.setContent(html);
-        await page.addScriptTag({ content: AXE_SOURCE });
-        const violations = (await page.evaluate(
-          async (tags) =>
-            (
-              await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: unknown[] }> } }).axe.run(
-                { runOnly: { type: 'tag', values: tags } },
-              )
-            ).violations,
-          AXE_TAGS,
-        )) as Array<{ id: string; help: string; nodes: Array<{ html: string }> }>;
-        for (const v of violations)
-          found.push(`${name}: ${v.id} (${v.help}) at ${v.nodes.map((n) => n.html.slice(0, 120)).join(' | ')}`);
-      } finally {
-        await context.close();
-      }
-    }
+    for (const [name, html] of Object.entries(pages))
+      for (const v of await axeViolations(browser, html))
+        found.push(`${name}: ${v.id} (${v.help}) at ${v.nodes.map((n) => n.html.slice(0, 120)).join(' | ')}`);
     assert.deepEqual(found, []);
   });
 });

@@ -5,7 +5,7 @@ import { backends } from '../support/backends.js';
 import { type RunningGatehouse, startGatehouse } from '../support/gatehouse.js';
 import { PASSWORD, codeFlow, createClient, createUser, discover } from '../support/relying-party.js';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.js';
-import { mailTo } from './outbox.js';
+import { mailTo } from '../support/mailbox.js';
 
 const FIREFOX_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0';
 
@@ -56,16 +56,20 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const laptop = new UserAgent();
       await openAccount(gh, laptop, user);
-      assert.equal((await mailTo(gh, user.email, 'new-device')).length, 0, 'no email for the first sign-in');
+      assert.equal(
+        (await mailTo(gh, user.email, { template: 'new-device' })).length,
+        0,
+        'no email for the first sign-in',
+      );
 
       // The same browser signing in again (another app, a fresh sign-in): still known.
       const config = await discover(gh, await createClient(gh));
       await codeFlow(gh, config, { ua: laptop, user, extra: { prompt: 'login consent' } });
-      assert.equal((await mailTo(gh, user.email, 'new-device')).length, 0, 'a known browser');
+      assert.equal((await mailTo(gh, user.email, { template: 'new-device' })).length, 0, 'a known browser');
 
       const phone = new Browser(FIREFOX_ON_WINDOWS);
       await openAccount(gh, phone, user);
-      const mails = await mailTo(gh, user.email, 'new-device');
+      const mails = await mailTo(gh, user.email, { template: 'new-device' });
       assert.equal(mails.length, 1, 'a sign-in from a new browser is told');
       assert.match(mails[0]!.subject, /New sign-in/);
       assert.match(mails[0]!.text, /Browser: Firefox on Windows/);
@@ -77,11 +81,11 @@ for (const backend of backends()) {
 
       // Both browsers are known now.
       await openAccount(gh, new UserAgent(), user);
-      const after = await mailTo(gh, user.email, 'new-device');
+      const after = await mailTo(gh, user.email, { template: 'new-device' });
       assert.equal(after.length, 2, 'a third browser is new too');
       const again = await discover(gh, await createClient(gh));
       await codeFlow(gh, again, { ua: phone, user, extra: { prompt: 'login consent' } });
-      assert.equal((await mailTo(gh, user.email, 'new-device')).length, 2, 'the phone is known');
+      assert.equal((await mailTo(gh, user.email, { template: 'new-device' })).length, 2, 'the phone is known');
     });
 
     it('a browser used by two accounts is new to each account on its own', async () => {
@@ -94,8 +98,12 @@ for (const backend of backends()) {
       for (const name of [...shared.cookies.keys()]) if (name !== 'gatehouse.device') shared.cookies.delete(name);
       const config = await discover(gh, await createClient(gh));
       await codeFlow(gh, config, { ua: shared, user: b, extra: { prompt: 'login consent' } });
-      assert.equal((await mailTo(gh, a.email, 'new-device')).length, 0);
-      assert.equal((await mailTo(gh, b.email, 'new-device')).length, 1, "new to b, though a's cookie is there");
+      assert.equal((await mailTo(gh, a.email, { template: 'new-device' })).length, 0);
+      assert.equal(
+        (await mailTo(gh, b.email, { template: 'new-device' })).length,
+        1,
+        "new to b, though a's cookie is there",
+      );
     });
 
     it("signing up is no new device; the account's next new browser is", async () => {
@@ -107,9 +115,9 @@ for (const backend of backends()) {
         form: { csrf: hiddenField(register.html!, 'csrf'), email, password: PASSWORD },
       });
       assert.equal(done.url, `${gh.issuer}/account`, 'registered and signed in');
-      assert.equal((await mailTo(gh, email, 'new-device')).length, 0, 'no surprise email on sign-up');
+      assert.equal((await mailTo(gh, email, { template: 'new-device' })).length, 0, 'no surprise email on sign-up');
       await openAccount(gh, new UserAgent(), { email, password: PASSWORD });
-      assert.equal((await mailTo(gh, email, 'new-device')).length, 1);
+      assert.equal((await mailTo(gh, email, { template: 'new-device' })).length, 1);
     });
   });
 }

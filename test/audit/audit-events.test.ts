@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { linkFrom } from '../signup/mailbox.js';
+import { linkFrom } from '../support/mailbox.js';
 import {
   CALLBACK,
   PASSWORD,

@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { enrolTotp, linkTo, SignIn } from '../mfa/mfa-flow.js';
 import { backends } from '../support/backends.js';
-import { launchChromium, skipWithoutChromium } from '../support/browser.js';
+import { type AxeViolation, axeViolations, launchChromium, skipWithoutChromium } from '../support/browser.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { type client, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** WCAG 2.1 A and AA, plus axe's best practices (landmarks, one h1, …). */
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
-
-interface AxeViolation {
-  id: string;
-  help: string;
-  nodes: Array<{ html: string }>;
-}
 
 /**
  * Every sign-in and account page that issue 13 adds, checked with axe-core in Chromium. The pages
@@ -83,24 +70,8 @@ describe('sign-in and account pages are accessible (axe-core)', { skip: skipWith
 
   /** axe's violations on `html`, checked as a document in Chromium. */
   async function violationsOf(html: string): Promise<AxeViolation[]> {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      // Our own scripts (passkeys) would be fetched from the page's origin: none when checked as a document.
-      await page.setContent(html.replace(/<script src="[^"]+" defer><\/script>/g, ''));
-      await page.addScriptTag({ content: AXE_SOURCE });
-      return (await page.evaluate(
-        async (tags) =>
-          (
-            await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: unknown[] }> } }).axe.run({
-              runOnly: { type: 'tag', values: tags },
-            })
-          ).violations,
-        AXE_TAGS,
-      )) as AxeViolation[];
-    } finally {
-      await context.close();
-    }
+    // Our own scripts (passkeys) would be fetched from the page's origin: none when checked as a document.
+    return axeViolations(browser, html.replace(/<script src="[^"]+" defer><\/script>/g, ''));
   }
 
   it('finds the violations of a page that has them (the check itself works)', async () => {

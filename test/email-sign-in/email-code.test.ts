@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { type client, createClient, createUser, discover } from '../support/relying-party.js';
-import { askByEmail, codeIn, lastMail, mailTo, SignIn } from './email-sign-in-kit.js';
+import { codeIn, lastMail, mailTo } from '../support/mailbox.js';
+import { askByEmail, SignIn } from './email-sign-in-kit.js';
 
 const ACR_ONE_FACTOR = 'urn:gatehouse:acr:password';
 const WRONG = /That code is not right/;

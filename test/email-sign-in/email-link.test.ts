@@ -4,7 +4,8 @@ import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { type client, createClient, createUser, discover } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-import { askByEmail, lastMail, linkIn, mailTo, SignIn } from './email-sign-in-kit.js';
+import { lastMail, linkIn, mailTo } from '../support/mailbox.js';
+import { askByEmail, SignIn } from './email-sign-in-kit.js';
 
 const decode = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
 
@@ -54,7 +55,7 @@ for (const backend of backends()) {
       );
       assert.match(waiting.html, /<a href="[^"]+">Use another way to sign in<\/a>/);
 
-      const link = linkIn(await lastMail(gh, user.email, 'sign-in-link'));
+      const link = linkIn(await lastMail(gh, user.email, 'sign-in-link'), '/sign-in-link').href;
       assert.ok(link.startsWith(`${gh.issuer}/sign-in-link?token=`), link);
       // Still waiting: the poll shows the same page.
       const poll = await signIn.get(waiting.url);
@@ -97,7 +98,7 @@ for (const backend of backends()) {
       const user = await createUser(gh);
       const signIn = new SignIn(gh, config);
       const waiting = await askByEmail(gh, signIn, await signIn.open(), user.email, 'link');
-      const link = linkIn(await lastMail(gh, user.email, 'sign-in-link'));
+      const link = linkIn(await lastMail(gh, user.email, 'sign-in-link'), '/sign-in-link').href;
       const forged = await new UserAgent().request(`${link.slice(0, -3)}AAA`);
       assert.equal(forged.status, 400);
       skewMs = 10 * 60_000 + 1000;

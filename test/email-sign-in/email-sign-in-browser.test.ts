@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
 import {
+  axeViolations,
   openPage,
   skipWithoutChromium,
   startCallbackServer,
@@ -20,10 +19,8 @@ import {
   discover,
   type IdTokenClaims,
 } from '../support/relying-party.js';
-import { codeIn, lastMail, linkIn } from './email-sign-in-kit.js';
+import { codeIn, lastMail, linkIn } from '../support/mailbox.js';
 
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 /**
  * The waiting page refreshes itself so it works without JavaScript (meta refresh); axe's
  * `meta-refresh` rule objects to any timed refresh. The page says that it carries on by itself,
@@ -33,25 +30,10 @@ const ACCEPTED = new Set(['meta-refresh']);
 
 /** axe's violations on the page as it is now (its own markup and styles). */
 async function violations(page: Page): Promise<string[]> {
-  const html = await page.content();
-  const check = await page.context().newPage();
-  try {
-    // Without its refresh, or the checked copy would navigate away mid-check.
-    await check.setContent(html.replace(/<meta http-equiv="refresh"[^>]*>/, ''));
-    await check.addScriptTag({ content: AXE_SOURCE });
-    const found = (await check.evaluate(
-      async (tags) =>
-        (
-          await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: unknown[] }> } }).axe.run({
-            runOnly: { type: 'tag', values: tags },
-          })
-        ).violations,
-      AXE_TAGS,
-    )) as Array<{ id: string; help: string }>;
-    return found.filter((v) => !ACCEPTED.has(v.id)).map((v) => `${v.id}: ${v.help}`);
-  } finally {
-    await check.close();
-  }
+  // Without its refresh, or the checked copy would navigate away mid-check.
+  const html = (await page.content()).replace(/<meta http-equiv="refresh"[^>]*>/, '');
+  const found = await axeViolations(page.context().browser()!, html);
+  return found.filter((v) => !ACCEPTED.has(v.id)).map((v) => `${v.id}: ${v.help}`);
 }
 
 describe('email sign-in in Chromium', { skip: skipWithoutChromium }, () => {
@@ -114,7 +96,7 @@ describe('email sign-in in Chromium', { skip: skipWithoutChromium }, () => {
       await page.getByText('Waiting for the link to be opened').waitFor();
       assert.deepEqual(await violations(page), [], 'waiting page');
 
-      await other.page.goto(linkIn(await lastMail(gh, user.email, 'sign-in-link')));
+      await other.page.goto(linkIn(await lastMail(gh, user.email, 'sign-in-link'), '/sign-in-link').href);
       assert.deepEqual(await violations(other.page), [], 'confirm page');
       await other.page.getByRole('button', { name: 'Yes, sign me in there' }).click();
       await other.page.getByRole('heading', { name: 'You are signed in on the other device' }).waitFor();

@@ -2,44 +2,6 @@ import assert from 'node:assert/strict';
 import type { RunningGatehouse } from '../support/gatehouse.js';
 import { type Page, SignIn } from '../mfa/mfa-flow.js';
 
-/** The mail in the outbox (read through the instance's database; the admin outbox route is another helper's). */
-export interface Mail {
-  template: string;
-  subject: string;
-  text: string;
-}
-
-export async function mailTo(gh: RunningGatehouse, to: string): Promise<Mail[]> {
-  const rows = await gh.instance.database
-    .db()('outbox')
-    .whereRaw('lower(to_address) = ?', [to.toLowerCase()])
-    .orderBy('created_at', 'asc')
-    .select('template', 'subject', 'text_body');
-  return rows.map((r: { template: string; subject: string; text_body: string }) => ({
-    template: r.template,
-    subject: r.subject,
-    text: r.text_body,
-  }));
-}
-
-export async function lastMail(gh: RunningGatehouse, to: string, template: string): Promise<Mail> {
-  const mails = (await mailTo(gh, to)).filter((m) => m.template === template);
-  assert.ok(mails.length, `no ${template} mail to ${to}`);
-  return mails[mails.length - 1]!;
-}
-
-export const codeIn = (mail: Mail) => {
-  const m = /\b(\d{6})\b/.exec(mail.text);
-  assert.ok(m, 'no 6-digit code in the mail');
-  return m[1]!;
-};
-
-export const linkIn = (mail: Mail) => {
-  const m = /(http\S+\/sign-in-link\?token=[\w%-]+)/.exec(mail.text);
-  assert.ok(m, 'no sign-in link in the mail');
-  return m[1]!;
-};
-
 const decode = (s: string) => s.replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)));
 
 /** The `formaction` of the sign-in page's button with this text. */

@@ -13,7 +13,7 @@ import {
   startAuthorization,
 } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
-import { linkFrom } from '../signup/mailbox.js';
+import { linkFrom } from '../support/mailbox.js';
 
 /** Traces of internals that must never reach a browser. */
 const LEAKS = [

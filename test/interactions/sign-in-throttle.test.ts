@@ -5,7 +5,14 @@ import { createGatehouse } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { backends, createTestStorage } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, PASSWORD, client, createClient, createUser, discover } from '../support/relying-party.js';
+import {
+  PASSWORD,
+  type client,
+  createClient,
+  createUser,
+  discover,
+  startAuthorization,
+} from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
 
 for (const backend of backends()) {
@@ -30,14 +37,7 @@ for (const backend of backends()) {
       const ua = new UserAgent((url, init) =>
         fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': address } }),
       );
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK,
-        scope: 'openid',
-        state: 's',
-        code_challenge_method: 'S256',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-      });
-      const page = await ua.follow(url.toString(), gh.issuer);
+      const { step: page } = await startAuthorization(gh, config, { scope: 'openid' }, ua);
       assert.ok(page.html?.includes('name="password"'));
       const action = new URL(formAction(page.html!), gh.issuer).toString();
       const csrf = hiddenField(page.html!, 'csrf');
@@ -132,14 +132,7 @@ for (const backend of backends()) {
           headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': `198.51.100.${++n}` },
         }),
       );
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: CALLBACK,
-        scope: 'openid',
-        state: 's',
-        code_challenge_method: 'S256',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-      });
-      const page = await ua.follow(url.toString(), gh.issuer);
+      const { step: page } = await startAuthorization(gh, config, { scope: 'openid' }, ua);
       const action = new URL(formAction(page.html!), gh.issuer).toString();
       const csrf = hiddenField(page.html!, 'csrf');
       const attempt = (password: string) => ua.request(action, { form: { csrf, email: user.email, password } });

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { PASSWORD, type client, createClient, createUser, discover } from '../support/relying-party.js';
-import { auditEvents, outboxFor, pageMessage, passwordForm } from './limits-support.js';
+import { mailTo } from '../support/mailbox.js';
+import { auditEvents, pageMessage, passwordForm } from './limits-support.js';
 
 /** Small, so a test reaches it quickly (the product default is 20; config allows 6–100). */
 const THRESHOLD = 6;
@@ -86,9 +87,9 @@ for (const backend of backends()) {
       assert.equal(detail.body.failed_attempts, THRESHOLD);
       assert.equal(detail.body.locked_until, HARD_LOCK);
 
-      const mails = await outboxFor(gh, user.email, 'account-locked');
+      const mails = await mailTo(gh, user.email, { template: 'account-locked' });
       assert.equal(mails.length, 1, 'emailed once');
-      assert.ok(mails[0]!.text_body.includes(`${gh.issuer}/forgot-password`), 'with a link to reset');
+      assert.ok(mails[0]!.text.includes(`${gh.issuer}/forgot-password`), 'with a link to reset');
       const lockedEvents = await auditEvents(gh, 'account.locked', user.id);
       assert.equal(lockedEvents.length, 1);
       assert.equal(lockedEvents[0]!.data.failed_attempts, THRESHOLD);
@@ -144,6 +145,10 @@ describe('two instances share the count (postgres + Redis)', { skip: !backends()
     assert.equal((await onA(user.email, PASSWORD)).status, 429);
     assert.equal((await onB(user.email, PASSWORD)).status, 429);
     assert.equal((await a.admin('GET', `/admin/users/${user.id}`)).body.locked_until, HARD_LOCK);
-    assert.equal((await outboxFor(a, user.email, 'account-locked')).length, 1, 'one email, whichever instance locked');
+    assert.equal(
+      (await mailTo(a, user.email, { template: 'account-locked' })).length,
+      1,
+      'one email, whichever instance locked',
+    );
   });
 });

@@ -1,22 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningGatehouse } from '../support/gatehouse.js';
-import { CALLBACK, client } from '../support/relying-party.js';
-import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
+import { type client, startAuthorization } from '../support/relying-party.js';
+import { formAction, hiddenField } from '../support/user-agent.js';
 
 /**
  * A sign-in page opened on `gh` (one browser), and a function posting email + password to it.
  * Every post is a fresh attempt on the same interaction, as a person retyping would make.
  */
 export async function passwordForm(gh: RunningGatehouse, config: client.Configuration) {
-  const ua = new UserAgent();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid',
-    state: 's',
-    code_challenge_method: 'S256',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-  });
-  const page = await ua.follow(url.toString(), gh.issuer);
+  const { ua, step: page } = await startAuthorization(gh, config, { scope: 'openid' });
   if (!page.html?.includes('name="password"')) throw new Error('no sign-in form');
   const action = new URL(formAction(page.html), gh.issuer).toString();
   const csrf = hiddenField(page.html, 'csrf');
@@ -30,14 +22,6 @@ export async function passwordForm(gh: RunningGatehouse, config: client.Configur
 export function pageMessage(html: string): string {
   const m = /role="alert"[^>]*>([\s\S]*?)<\//.exec(html);
   return (m?.[1] ?? '').replace(/\s+/g, ' ').trim();
-}
-
-/** Outbox rows for `to` (the outbox helper's admin route may not be on this branch: read the table). */
-export async function outboxFor(gh: RunningGatehouse, to: string, template: string) {
-  return (await gh.instance.database
-    .db()('outbox')
-    .whereRaw('lower(to_address) = lower(?)', [to])
-    .andWhere({ template })) as Array<{ subject: string; text_body: string }>;
 }
 
 /** The account's audit events of `type`, once at least `n` arrived (audit batches flush every 200 ms). */

@@ -5,6 +5,7 @@ import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import {
   addVirtualAuthenticator,
+  continuePastRecoveryCodes,
   openPage,
   skipWithoutChromium,
   startCallbackServer,
@@ -80,14 +81,7 @@ describe('"Stay signed in" in a real browser', { skip: skipWithoutChromium }, ()
         await page.getByRole('link', { name: 'Add a passkey' }).click();
         await page.getByLabel('Passkey name').fill('Test browser');
         await page.getByRole('button', { name: 'Add a passkey' }).click();
-        await Promise.race([
-          page.waitForURL((u) => u.href.startsWith(callback.url)).catch(() => undefined),
-          page
-            .getByRole('heading', { name: 'Save your recovery codes' })
-            .waitFor()
-            .catch(() => undefined),
-        ]);
-        if (!page.url().startsWith(callback.url)) await page.getByRole('button', { name: 'Continue' }).click();
+        await continuePastRecoveryCodes(page, callback.url);
         await tokensAtCallback(page, config, callback.url, request);
         const cookie = await sessionCookie();
         assert.ok(cookie.expires > Date.now() / 1000, 'a persistent cookie');

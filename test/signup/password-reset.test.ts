@@ -11,7 +11,8 @@ import {
   startAuthorization,
 } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
-import { linkFrom, mailTo, masked } from './mailbox.js';
+import { linkFrom, mailTo } from '../support/mailbox.js';
+import { masked } from './page-mask.js';
 
 const NEW_PASSWORD = 'a brand new passphrase for this account';
 
@@ -120,7 +121,7 @@ for (const backend of backends()) {
       assert.ok(!JSON.stringify(audit.body).includes(NEW_PASSWORD));
       // The sign-in after the reset came from a new browser: its notice is the new-device helper's test.
       assert.deepEqual(
-        (await mailTo(gh, user.email)).map((m) => m.template).filter((t) => t !== 'new-device'),
+        (await mailTo(gh, user.email, { oldestFirst: true })).map((m) => m.template).filter((t) => t !== 'new-device'),
         ['password-reset', 'password-changed'],
       );
 

@@ -13,7 +13,8 @@ import {
   startAuthorization,
 } from '../support/relying-party.js';
 import { UserAgent, formAction, hiddenField } from '../support/user-agent.js';
-import { linkFrom, mailTo, masked } from './mailbox.js';
+import { linkFrom, mailTo } from '../support/mailbox.js';
+import { masked } from './page-mask.js';
 
 const unique = (tag: string) => `${tag}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.test`;
 

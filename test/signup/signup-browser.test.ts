@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { backends } from '../support/backends.js';
 import {
+  axeViolations,
   launchChromium,
   openPage,
   skipWithoutChromium,
@@ -21,10 +20,7 @@ import {
   createUser,
   discover,
 } from '../support/relying-party.js';
-import { linkFrom } from './mailbox.js';
-
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+import { linkFrom } from '../support/mailbox.js';
 
 /**
  * Registration and password reset as a person does them in Chromium: real cookies (the
@@ -52,26 +48,7 @@ describe('register → verify → signed in, forgot → reset (Chromium)', { ski
 
   const violations: string[] = [];
   async function axe(page: Page, name: string) {
-    // The page's CSP forbids inline scripts: check a copy as a document instead.
-    const html = await page.content();
-    const context = await browser.newContext();
-    try {
-      const copy = await context.newPage();
-      await copy.setContent(html);
-      await copy.addScriptTag({ content: AXE_SOURCE });
-      const found = (await copy.evaluate(
-        async (tags) =>
-          (
-            await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: unknown[] }> } }).axe.run({
-              runOnly: { type: 'tag', values: tags },
-            })
-          ).violations,
-        AXE_TAGS,
-      )) as Array<{ id: string; help: string }>;
-      for (const v of found) violations.push(`${name}: ${v.id} (${v.help})`);
-    } finally {
-      await context.close();
-    }
+    for (const v of await axeViolations(browser, await page.content())) violations.push(`${name}: ${v.id} (${v.help})`);
   }
 
   async function authorize(page: Page) {

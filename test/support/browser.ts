@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
 import type { Browser, BrowserContext, BrowserContextOptions, CDPSession, Page } from 'playwright-core';
@@ -115,6 +116,24 @@ export async function startCallbackServer() {
   };
 }
 
+/**
+ * After a first factor was set up: the recovery codes are shown once when an issuer is configured
+ * (then `onCodes` runs on that page and "Continue" is pressed), else the page goes on to the callback.
+ * (The losing wait times out later: its rejection is dropped on purpose.)
+ */
+export async function continuePastRecoveryCodes(page: Page, callbackUrl: string, onCodes?: () => Promise<void>) {
+  await Promise.race([
+    page.waitForURL((u) => u.href.startsWith(callbackUrl)).catch(() => undefined),
+    page
+      .getByRole('heading', { name: 'Save your recovery codes' })
+      .waitFor()
+      .catch(() => undefined),
+  ]);
+  if (page.url().startsWith(callbackUrl)) return;
+  await onCodes?.();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
 /** Waits until the page lands on the callback and redeems the code there as the relying party does. */
 export async function tokensAtCallback(
   page: Page,
@@ -124,4 +143,39 @@ export async function tokensAtCallback(
 ) {
   await page.waitForURL((u) => u.href.startsWith(callbackUrl));
   return redeemCode(config, new URL(page.url()), request);
+}
+
+/** WCAG 2.1 A and AA, plus axe's best practices (landmarks, one h1, …). */
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+let axeSource: string | undefined;
+
+export interface AxeViolation {
+  id: string;
+  help: string;
+  nodes: Array<{ html: string }>;
+}
+
+/**
+ * axe-core's violations (AXE_TAGS) on `html`, checked as a document in a fresh context of `browser`:
+ * the page's CSP forbids inline scripts, so the axe script goes into the checked copy only.
+ */
+export async function axeViolations(browser: Browser, html: string): Promise<AxeViolation[]> {
+  axeSource ??= fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.setContent(html);
+    await page.addScriptTag({ content: axeSource });
+    return (await page.evaluate(
+      async (tags) =>
+        (
+          await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: unknown[] }> } }).axe.run({
+            runOnly: { type: 'tag', values: tags },
+          })
+        ).violations,
+      AXE_TAGS,
+    )) as AxeViolation[];
+  } finally {
+    await context.close();
+  }
 }

@@ -1,8 +1,8 @@
-/** A sign-in method's id: `password`, `totp`, `recovery_code`, `passkey`, `email_code` (emailed code or link); later `oidc:<slug>`, `saml:<slug>`. */
+/** A sign-in method's id: `password`, `totp`, `recovery_code`, `passkey`, `email_code` (emailed code or link); federation `oidc:<slug>`, `oauth2:<slug>`, `saml:<slug>` (a connection's type and slug). */
 export type StrategyId =
   | 'password'
   | 'totp'
   | 'recovery_code'
   | 'passkey'
   | 'email_code'
-  | `${'oidc' | 'saml'}:${string}`;
+  | `${'oidc' | 'oauth2' | 'saml'}:${string}`;

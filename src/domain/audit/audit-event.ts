@@ -49,6 +49,9 @@ export const AUDIT_EVENT_TYPES = [
   'account.unlocked',
   'email.send_throttled',
   'new_device.signed_in',
+  'identity.linked',
+  'identity.unlinked',
+  'federation.failed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -48,7 +48,29 @@ function toAudit(event: DomainEvent): AuditEventInput | undefined {
         data: { reason: event.reason, step: event.method },
       };
     case 'user.registered':
-      return { type: event.type, actor: `user:${event.accountId}`, subject: event.accountId, clientId: event.clientId };
+      return {
+        type: event.type,
+        actor: `user:${event.accountId}`,
+        subject: event.accountId,
+        clientId: event.clientId,
+        ...(event.connectionId ? { data: { connection_id: event.connectionId } } : {}),
+      };
+    case 'identity.linked':
+    case 'identity.unlinked':
+      return {
+        type: event.type,
+        actor:
+          event.by === 'user' || event.by === 'jit' ? `user:${event.accountId}` : actorOf(event.by, event.accountId),
+        subject: event.accountId,
+        data: { connection_id: event.connectionId, identity_id: event.identityId, by: event.by },
+      };
+    case 'federation.failed':
+      return {
+        type: event.type,
+        actor: 'anonymous',
+        subject: event.accountId,
+        data: { connection_id: event.connectionId, reason: event.reason },
+      };
     case 'consent.granted':
       return {
         type: event.type,

@@ -21,7 +21,8 @@ export type DomainEvent =
       method: StrategyId;
       reason: string;
     }
-  | { type: 'user.registered'; accountId: string; clientId?: string }
+  /** `connectionId`: created just in time on a first federated sign-in. */
+  | { type: 'user.registered'; accountId: string; clientId?: string; connectionId?: string }
   | {
       type: 'consent.granted';
       accountId: string;
@@ -60,6 +61,11 @@ export type DomainEvent =
   | { type: 'email.send_throttled'; kind: string; accountId?: string; retryAfterSeconds: number }
   /** A sign-in from a browser this account had not used before (the owner is emailed). */
   | { type: 'new_device.signed_in'; accountId: string }
+  /** An upstream identity was linked to the account (`by`: 'jit' on creation, 'user' after confirming, or an admin). */
+  | { type: 'identity.linked'; accountId: string; connectionId: string; identityId: string; by: string }
+  | { type: 'identity.unlinked'; accountId: string; connectionId: string; identityId: string; by: string }
+  /** A federated sign-in failed (`reason`: upstream error, state, nonce, id_token, link refused, …). */
+  | { type: 'federation.failed'; connectionId: string; reason: string; accountId?: string }
   /** Log only (not audited): a message entered the outbox. Never the address or the content. */
   | { type: 'mail.queued'; messageId: string; template: string }
   | { type: 'mail.sent'; messageId: string; attempts: number }

@@ -63,6 +63,9 @@ import { SqlRememberedGrants } from './storage/repositories/remembered-grants-re
 import { SqlCredentialRepository } from './storage/repositories/credentials-repository.js';
 import { RedisOneTimeValues, SqlOneTimeValues } from './storage/one-time-values.js';
 import { Factors } from './domain/authn/factors.js';
+import { LinkedIdentities } from './domain/federation/linked-identities.js';
+import { SqlConnectionRepository } from './storage/repositories/connections-repository.js';
+import { SqlFederatedIdentityRepository } from './storage/repositories/federated-identities-repository.js';
 import { SecondFactorLimiter, SECOND_FACTOR_WINDOW_SECONDS } from './domain/authn/second-factor-limiter.js';
 import { PasswordStrategy } from './domain/authn/strategies/password-strategy.js';
 import { EmailSignIn } from './domain/authn/email-sign-in/email-sign-in.js';
@@ -390,7 +393,17 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       events,
       notify: config.notifyNewDevice,
     });
+    // Linked upstream identities (account page "Linked accounts", /admin/users/:id/identities).
+    const linkedIdentities = new LinkedIdentities({
+      identities: new SqlFederatedIdentityRepository(database),
+      connections: new SqlConnectionRepository(database),
+      users,
+      factors,
+      emailSignIn: emailSignInOn,
+      events,
+    });
     const publicHandler = createPublicHandler({
+      linkedIdentities,
       devices: signInDevices(knownDevices, config.issuer),
       registrations,
       passwordResets,
@@ -497,6 +510,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       events,
       outbox,
       lockout,
+      linkedIdentities,
     });
     await keyWatcher.start(keys.nextTransitionAt);
 

@@ -125,6 +125,19 @@ export const factorResponse = z
   })
   .strict();
 
+export const linkedIdentityResponse = z
+  .object({
+    id: z.string().describe('Linked identity id (for DELETE /admin/users/{id}/identities/{identityId}).'),
+    connection_id: z.string(),
+    connection_slug: z.string(),
+    connection_name: z.string().describe('The connection’s name (its button text).'),
+    subject: z.string().describe('The upstream subject: OIDC `sub`, OAuth 2.0 user id or SAML NameID.'),
+    email: z.string().nullable().describe('The upstream’s email at link time (shown only; never used to find the account).'),
+    linked_at: isoTime,
+    last_used_at: nullableTime,
+  })
+  .strict();
+
 export const factorsResetResponse = z
   .object({ removed: z.number().int().describe('How many factors were removed (0: there were none).') })
   .strict();

@@ -27,7 +27,14 @@ export interface PublicAppDeps
     Omit<EmailPagesDeps, 'views' | 'users' | 'events' | 'csrf' | 'issuer'>,
     Pick<
       AccountDeps,
-      'accountSessions' | 'userSessions' | 'clientName' | 'now' | 'mailer' | 'emailTokens' | 'sendLimiter'
+      | 'accountSessions'
+      | 'userSessions'
+      | 'clientName'
+      | 'now'
+      | 'mailer'
+      | 'emailTokens'
+      | 'sendLimiter'
+      | 'linkedIdentities'
     > {
   providers: LiveProvider;
   /** Cache-Control max-age of /jwks (relying parties' key-set caches; key rotation waits this long). */

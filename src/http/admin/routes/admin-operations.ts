@@ -14,6 +14,7 @@ import {
   factorResponse,
   factorsResetResponse,
   grantResponse,
+  linkedIdentityResponse,
   listOf,
   outboxMessageResponse,
   outboxQuery,
@@ -133,6 +134,15 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
     'delete',
     '/admin/users/:id/factors/:factorId',
     'Remove one second factor (the recovery codes go with the last authenticator app or passkey)',
+    [204, 404],
+  ),
+  op('get', '/admin/users/:id/identities', 'A user’s linked upstream identities', [200, 404], undefined, {
+    response: z.array(linkedIdentityResponse),
+  }),
+  op(
+    'delete',
+    '/admin/users/:id/identities/:identityId',
+    'Unlink an upstream identity (even the last way to sign in; audited as identity.unlinked)',
     [204, 404],
   ),
 

@@ -12,7 +12,8 @@ export type AccountForm =
   | 'enrol-passkey'
   | 'password'
   | 'email'
-  | 'delete';
+  | 'delete'
+  | 'identity';
 
 /**
  * The account page's form addresses and CSRF tokens. A token is an HMAC of the provider
@@ -56,6 +57,10 @@ export class AccountForms {
   readonly emailAction = '/account/email';
   readonly emailVerifyAction = '/account/email/verify';
   readonly deleteAction = '/account/delete';
+
+  unlinkAction(identityId: string): string {
+    return `/account/linked/${encodeURIComponent(identityId)}/unlink`;
+  }
 
   removeAccessAction(clientId: string): string {
     return `/account/apps/${encodeURIComponent(clientId)}/remove-access`;

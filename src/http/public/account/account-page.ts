@@ -2,6 +2,7 @@ import type { User } from '../../../domain/accounts/user.js';
 import type { UserGrant, UserSessions } from '../../../domain/accounts/user-sessions.js';
 import type { EnrolmentMethod, RecoveryCodeIssuer } from '../../../domain/authn/enrolment.js';
 import type { Factors } from '../../../domain/authn/factors.js';
+import type { LinkedIdentities } from '../../../domain/federation/linked-identities.js';
 import { ACCOUNT_CLIENT_ID } from '../../../oidc/account-client.js';
 import type { AccountSession } from '../../../oidc/account-session.js';
 import type { ViewModel } from '../../views.js';
@@ -17,6 +18,8 @@ export interface AccountPageDeps {
   /** An application's display name (its client_name), for sessions and connected apps. */
   clientName(clientId: string): Promise<string | undefined>;
   resources?: ResourceNames;
+  /** "Linked accounts" (upstream identities); the section is left out when omitted. */
+  linkedIdentities?: LinkedIdentities;
 }
 
 /** Confirmations after a change (`/account?done=…`): a fixed set, never text from the request. */
@@ -30,6 +33,7 @@ export const NOTICES = {
   'password-changed': 'Password changed.',
   'password-changed-signed-out': 'Password changed. Your other sessions are signed out.',
   'password-set': 'Password set. You can now sign in with it.',
+  'identity-unlinked': 'Account unlinked. You can no longer sign in with it.',
 } as const;
 export type Notice = keyof typeof NOTICES;
 
@@ -90,7 +94,22 @@ export async function accountPageModel(
         : undefined,
     sessions: await sessionsModel(deps, forms, session),
     apps: await appsModel(deps, forms, session),
+    linked: deps.linkedIdentities && { items: await linkedModel(deps.linkedIdentities, forms, session) },
   };
+}
+
+/** Each linked account with "Unlink", or why it cannot be unlinked (it is the last way in). */
+async function linkedModel(linked: LinkedIdentities, forms: AccountForms, session: AccountSession) {
+  return (await linked.listWithVerdicts(session.accountId)).map((i) => ({
+    name: i.connectionName,
+    linked: when(i.linkedAt),
+    linkedIso: iso(i.linkedAt),
+    // Present even when absent: a section's lookup must not fall through to an outer scope.
+    action: i.unlink.allowed ? forms.unlinkAction(i.id) : undefined,
+    csrf: forms.token(session, 'identity'),
+    refusal: i.unlink.allowed ? undefined : i.unlink.message,
+    setPasswordHref: !i.unlink.allowed && i.unlink.reason === 'set_password_first' ? forms.passwordAction : undefined,
+  }));
 }
 
 async function recoveryStatus(deps: AccountPageDeps, userId: string, hasSet: boolean): Promise<string> {

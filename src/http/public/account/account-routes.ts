@@ -9,6 +9,7 @@ import { signInRoutes } from './account-sign-in-routes.js';
 import { deleteRoutes } from './delete-routes.js';
 import { emailChangeRoutes, emailLinkRoutes } from './email-change-routes.js';
 import { factorRoutes } from './factor-routes.js';
+import { linkedIdentitiesRoutes } from './linked-identities-routes.js';
 import { passwordRoutes } from './password-routes.js';
 import { sessionRoutes } from './session-routes.js';
 
@@ -58,5 +59,6 @@ export function accountRoutes(deps: AccountDeps): Router {
   passwordRoutes(router, kit);
   emailChangeRoutes(router, kit);
   deleteRoutes(router, kit);
+  linkedIdentitiesRoutes(router, kit);
   return router;
 }

@@ -19,8 +19,7 @@ export type UnlinkVerdict = { allowed: true } | { allowed: false; reason: Unlink
 
 const REFUSALS: Record<UnlinkRefusal, string> = {
   set_password_first: 'Set a password first: this is your only way to sign in.',
-  sso_enforced:
-    'This is your only way to sign in: your organisation requires single sign-on for your email address.',
+  sso_enforced: 'This is your only way to sign in: your organisation requires single sign-on for your email address.',
 };
 
 /** The person may not unlink their last way in (409; the message says what to do instead). */

@@ -132,7 +132,10 @@ export const linkedIdentityResponse = z
     connection_slug: z.string(),
     connection_name: z.string().describe('The connection’s name (its button text).'),
     subject: z.string().describe('The upstream subject: OIDC `sub`, OAuth 2.0 user id or SAML NameID.'),
-    email: z.string().nullable().describe('The upstream’s email at link time (shown only; never used to find the account).'),
+    email: z
+      .string()
+      .nullable()
+      .describe('The upstream’s email at link time (shown only; never used to find the account).'),
     linked_at: isoTime,
     last_used_at: nullableTime,
   })

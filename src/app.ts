@@ -26,6 +26,8 @@ import { adminApiResource } from './domain/admin/admin-api-resource.js';
 import { BufferedAuditLog, type AuditEventRepository } from './domain/audit/audit-log.js';
 import { DisabledAuditLog } from './domain/audit/disabled-audit-log.js';
 import { createAdminApp } from './http/admin/admin-app.js';
+import { Connections } from './domain/federation/connections.js';
+import { SqlConnectionRepository } from './storage/repositories/connections-repository.js';
 import { CsrfTokens } from './http/public/interactions/csrf.js';
 import { providerPages } from './http/public/pages.js';
 import { createPublicHandler } from './http/public/public-app.js';
@@ -497,6 +499,12 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       events,
       outbox,
       lockout,
+      connections: {
+        connections: new Connections(new SqlConnectionRepository(database), kek, {
+          allowHttpLocalhost: config.allowHttpLocalhostRedirects,
+        }),
+        issuer: config.issuer,
+      },
     });
     await keyWatcher.start(keys.nextTransitionAt);
 

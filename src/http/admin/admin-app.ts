@@ -31,6 +31,8 @@ import { outboxRoutes } from './routes/outbox-routes.js';
 import type { OutboxRepository } from '../../domain/mail/mail.js';
 import { userLockoutRoutes } from './routes/user-lockout-routes.js';
 import type { AccountLockout } from '../../domain/authn/account-lockout.js';
+import type { Connections } from '../../domain/federation/connections.js';
+import { connectionsRoutes } from './routes/connections-routes.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -60,6 +62,8 @@ export interface AdminAppDeps {
   outbox?: Pick<OutboxRepository, 'list'>;
   /** Per-account password limits: shown on GET /admin/users/:id, cleared by POST /admin/users/:id/unlock. */
   lockout?: AccountLockout;
+  /** Upstream identity providers (/admin/connections) and the ISSUER their callback URLs are under. */
+  connections?: { connections: Connections; issuer: string };
 }
 
 /** The admin port: JSON only, bearer-key auth, never the provider. */
@@ -87,6 +91,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   if (deps.lockout && deps.events) userLockoutRoutes(r, deps.users, deps.lockout, deps.events);
   userSessionsRoutes(r, deps.userSessions, deps.events);
   if (deps.factors && deps.events) userFactorsRoutes(r, deps.users, deps.factors, deps.events);
+  if (deps.connections) connectionsRoutes(r, deps.connections.connections, deps.connections.issuer, deps.audit);
   resourcesRoutes(r, deps.resources, deps.audit);
   if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);
   if (deps.keys) keysRoutes(r, { ...deps.keys, audit: deps.audit });

@@ -1,6 +1,7 @@
 import type { AdminClient } from './admin-client.js';
 import type { ConfigFile } from './config-file.js';
 import { MANAGED_CONTACT, withTag } from './managed-marker.js';
+import { connectionChanges } from './plan-connections.js';
 import {
   clientAsConfig,
   isManagedClient,
@@ -16,7 +17,7 @@ export type ChangeAction = 'create' | 'update' | 'delete' | 'assign' | 'unassign
 /** One step of a plan; `run` performs it and may return a line to show once (a new client secret). */
 export interface Change {
   action: ChangeAction;
-  kind: 'resource' | 'role' | 'client' | 'user_role' | 'client_role';
+  kind: 'resource' | 'role' | 'client' | 'user_role' | 'client_role' | 'connection';
   key: string;
   fields?: string[];
   run(api: AdminClient): Promise<string | undefined>;
@@ -47,7 +48,7 @@ const sortedSet = (xs: unknown[] | undefined) => [...(xs ?? [])].sort(byName);
  * Fields of `desired` that differ from `current`. Only fields the file sets are compared: the
  * admin API cannot unset a field, so leaving one out of the file means "leave it as it is".
  */
-function changedFields(
+export function changedFields(
   desired: Record<string, unknown>,
   current: Record<string, unknown>,
   sets: string[] = [],
@@ -279,6 +280,8 @@ export function computePlan(file: ConfigFile, state: ServerState): Plan {
       });
     }
   }
+
+  changes.push(...connectionChanges(file, state, conflicts));
 
   // Deletions last, roles before the resources their permissions name.
   for (const have of state.roles.filter(isManagedRole)) {

@@ -1,6 +1,6 @@
 import type { AdminClient } from './admin-client.js';
 import type { ConfigFile } from './config-file.js';
-import { changedFields, type Change } from './plan.js';
+import { type Change, changedFields } from './plan-diff.js';
 
 const enc = encodeURIComponent;
 const SECRET = 'client_secret';

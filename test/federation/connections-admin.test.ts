@@ -85,7 +85,13 @@ for (const backend of backends()) {
         assert.deepEqual(res.body.scopes, scopes);
         assert.equal(res.body.preset, preset);
       }
-      const gh2 = await create({ type: 'oauth2', preset: 'github', name: 'GitHub', client_id: 'x', client_secret: 's' });
+      const gh2 = await create({
+        type: 'oauth2',
+        preset: 'github',
+        name: 'GitHub',
+        client_id: 'x',
+        client_secret: 's',
+      });
       assert.equal(gh2.status, 201, JSON.stringify(gh2.body));
       assert.equal(gh2.body.slug, 'github');
       assert.equal(gh2.body.authorization_endpoint, 'https://github.com/login/oauth/authorize');

@@ -60,9 +60,18 @@ for (const backend of backends().slice(0, 1)) {
       assert.match(created.stderr, /client_secret: required/);
       const made = await cli(
         gh,
-        ['connections', 'create', '--type', 'oauth2', '--preset', 'github', '--name', 'GitHub', '--client-id', 'x'].concat(
-          ['--client-secret-env', 'GH_SECRET', '--domain', 'github-users.example'],
-        ),
+        [
+          'connections',
+          'create',
+          '--type',
+          'oauth2',
+          '--preset',
+          'github',
+          '--name',
+          'GitHub',
+          '--client-id',
+          'x',
+        ].concat(['--client-secret-env', 'GH_SECRET', '--domain', 'github-users.example']),
         { GH_SECRET: SECRET },
       );
       ok(made);
@@ -82,7 +91,10 @@ for (const backend of backends().slice(0, 1)) {
 
     it('plans, applies and exports connections; secrets come from environment references', async () => {
       const literal = path.join(dir, 'literal.yaml');
-      fs.writeFileSync(literal, 'connections:\n  - {type: oidc, preset: google, name: G, client_id: x, client_secret: s}\n');
+      fs.writeFileSync(
+        literal,
+        'connections:\n  - {type: oidc, preset: google, name: G, client_id: x, client_secret: s}\n',
+      );
       const refused = await cli(gh, ['plan', '-f', literal]);
       assert.equal(refused.code, 2);
       assert.match(refused.stderr, /client_secret is a secret/);
@@ -137,7 +149,7 @@ for (const backend of backends().slice(0, 1)) {
       assert.ok(!exported.stdout.includes(SECRET));
       const doc = parseYaml(exported.stdout);
       const exportedGoogle = doc.connections.find((c: any) => c.slug === 'google');
-      assert.equal(exportedGoogle.client_secret, '${GOOGLE_CLIENT_SECRET}');
+      assert.equal(exportedGoogle.client_secret, `$${'{'}GOOGLE_CLIENT_SECRET}`);
       assert.equal(exportedGoogle.id, undefined);
       const exportFile = path.join(dir, 'export.yaml');
       fs.writeFileSync(exportFile, exported.stdout);

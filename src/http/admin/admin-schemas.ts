@@ -229,7 +229,7 @@ const oauthCommon = {
   client_id: z.string(),
   client_secret_set: z.boolean().describe('Whether a client secret is stored (sealed; it is never returned).'),
   scopes: z.array(z.string()),
-  callback_url: z.string().describe('Register this at the upstream: ${ISSUER}/federation/{slug}/callback.'),
+  callback_url: z.string().describe('Register this at the upstream: <ISSUER>/federation/{slug}/callback.'),
 };
 
 /** One connection: the common fields, the type's settings and the URLs to register at the upstream. */
@@ -267,9 +267,9 @@ export const connectionResponse = z.discriminatedUnion('type', [
       sign_authn_requests: z.boolean(),
       want_assertions_signed: z.boolean(),
       allow_idp_initiated: z.boolean(),
-      sp_metadata_url: z.string().describe('${ISSUER}/saml/{slug}/metadata (public port).'),
-      sp_entity_id: z.string().describe('${ISSUER}/saml/{slug}'),
-      acs_url: z.string().describe('${ISSUER}/saml/{slug}/acs'),
+      sp_metadata_url: z.string().describe('<ISSUER>/saml/{slug}/metadata (public port).'),
+      sp_entity_id: z.string().describe('<ISSUER>/saml/{slug}'),
+      acs_url: z.string().describe('<ISSUER>/saml/{slug}/acs'),
     })
     .strict(),
 ]);

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import { KeyEncryption } from '../../src/domain/keys/key-encryption.js';
+import { connectionSecretContext } from '../../src/domain/federation/connection.js';
 
 const SECRET = 'upstream-secret-Zq9VwX3kP7rT';
 const METADATA = `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
@@ -56,6 +60,12 @@ for (const backend of backends()) {
       const stored = await row(c.id);
       assert.ok(stored.secret_sealed && !stored.secret_sealed.includes(SECRET), 'sealed, not plaintext');
       assert.ok(!JSON.stringify(stored.settings).includes(SECRET));
+      // Sealed under the instance's KEK, bound to this connection: the sign-in code can open it, another row cannot.
+      const kek = new KeyEncryption(
+        Buffer.from(fs.readFileSync(path.join(gh.env.GATEHOUSE_KEYS_DIR!, 'kek'), 'utf8').trim(), 'base64url'),
+      );
+      assert.equal(kek.decrypt(stored.secret_sealed, connectionSecretContext(c.id)), SECRET);
+      assert.throws(() => kek.decrypt(stored.secret_sealed, connectionSecretContext(randomUUID())));
       const got = await gh.admin('GET', `/admin/connections/${c.id}`);
       assert.equal(got.status, 200);
       assert.deepEqual(got.body, c);
@@ -148,6 +158,14 @@ for (const backend of backends()) {
       assert.equal(c.client_secret_set, undefined);
       const byUrl = await create({ type: 'saml', name: 'Entra', idp_metadata_url: 'https://login.example/md.xml' });
       assert.equal(byUrl.status, 201, JSON.stringify(byUrl.body));
+      const toUrl = await gh.admin('PATCH', `/admin/connections/${c.id}`, {
+        idp_metadata_url: 'https://okta.example/metadata',
+        allow_idp_initiated: true,
+      });
+      assert.equal(toUrl.status, 200, JSON.stringify(toUrl.body));
+      assert.equal(toUrl.body.idp_metadata_xml, undefined, 'the URL replaces the inline metadata');
+      assert.equal(toUrl.body.allow_idp_initiated, true);
+      assert.equal(toUrl.body.sign_authn_requests, true);
     });
 
     it('refuses invalid connections with 400 and a clear message', async () => {

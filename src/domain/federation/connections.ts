@@ -100,6 +100,9 @@ export class Connections {
       for (const k of ['issuer', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'scopes'])
         if (!(k in patch)) delete merged[k];
     }
+    // SAML metadata comes from one source: naming the other replaces it.
+    if ('idp_metadata_url' in patch && !('idp_metadata_xml' in patch)) delete merged.idp_metadata_xml;
+    if ('idp_metadata_xml' in patch && !('idp_metadata_url' in patch)) delete merged.idp_metadata_url;
     const input = this.parse(merged);
     const slug = input.slug ?? current.slug;
     await this.checkUnique(id, slug, input.domains);

@@ -27,7 +27,8 @@ export function connectionChanges(file: ConfigFile, state: { connections: any[] 
     }
     if (have.type !== want.type) {
       conflicts.push(
-        `connection ${key} is of type ${have.type} on the server, ${want.type} in the file; a type cannot change — delete it first`,
+        `connection ${key} is of type ${have.type} on the server, ${want.type} in the file; ` +
+          'a type cannot change — delete it first',
       );
       continue;
     }

@@ -31,7 +31,7 @@ for (const backend of backends()) {
       assert.match(res.body.error_description, message);
     };
 
-    it('creates an OIDC connection with defaults, a derived slug and the callback URL; the secret is sealed', async () => {
+    it('creates an OIDC connection: defaults, a derived slug, the callback URL; the secret is sealed', async () => {
       const res = await create({
         type: 'oidc',
         name: 'Acme Corp SSO',

@@ -26,6 +26,8 @@ import { adminApiResource } from './domain/admin/admin-api-resource.js';
 import { BufferedAuditLog, type AuditEventRepository } from './domain/audit/audit-log.js';
 import { DisabledAuditLog } from './domain/audit/disabled-audit-log.js';
 import { createAdminApp } from './http/admin/admin-app.js';
+import { Connections } from './domain/federation/connections.js';
+import { SqlConnectionRepository } from './storage/repositories/connections-repository.js';
 import { CsrfTokens } from './http/public/interactions/csrf.js';
 import { providerPages } from './http/public/pages.js';
 import { createPublicHandler } from './http/public/public-app.js';
@@ -64,7 +66,6 @@ import { SqlCredentialRepository } from './storage/repositories/credentials-repo
 import { RedisOneTimeValues, SqlOneTimeValues } from './storage/one-time-values.js';
 import { Factors } from './domain/authn/factors.js';
 import { LinkedIdentities } from './domain/federation/linked-identities.js';
-import { SqlConnectionRepository } from './storage/repositories/connections-repository.js';
 import { SqlFederatedIdentityRepository } from './storage/repositories/federated-identities-repository.js';
 import { SecondFactorLimiter, SECOND_FACTOR_WINDOW_SECONDS } from './domain/authn/second-factor-limiter.js';
 import { PasswordStrategy } from './domain/authn/strategies/password-strategy.js';
@@ -393,10 +394,15 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       events,
       notify: config.notifyNewDevice,
     });
+    // Upstream identity providers (/admin/connections) and the identities linked through them.
+    const connectionRepository = new SqlConnectionRepository(database);
+    const connections = new Connections(connectionRepository, kek, {
+      allowHttpLocalhost: config.allowHttpLocalhostRedirects,
+    });
     // Linked upstream identities (account page "Linked accounts", /admin/users/:id/identities).
     const linkedIdentities = new LinkedIdentities({
       identities: new SqlFederatedIdentityRepository(database),
-      connections: new SqlConnectionRepository(database),
+      connections: connectionRepository,
       users,
       factors,
       emailSignIn: emailSignInOn,
@@ -511,6 +517,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       outbox,
       lockout,
       linkedIdentities,
+      connections: { connections, issuer: config.issuer },
     });
     await keyWatcher.start(keys.nextTransitionAt);
 

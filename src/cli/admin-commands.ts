@@ -39,6 +39,18 @@ async function userId(ctx: CommandContext, idOrEmail: string): Promise<string> {
   return user.id;
 }
 
+/** A connection by id, or by slug (what people remember). */
+async function connection(ctx: CommandContext, idOrSlug: string): Promise<any> {
+  try {
+    return await ctx.api.get(`/admin/connections/${enc(idOrSlug)}`);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    const found = ((await ctx.api.get('/admin/connections')).items as any[]).find((c) => c.slug === idOrSlug);
+    if (!found) throw err;
+    return found;
+  }
+}
+
 const COLUMNS = {
   clients: ['client_id', 'client_name', 'token_endpoint_auth_method', 'grant_types', 'scope'],
   users: ['id', 'email', 'name', 'email_verified', 'disabled'],
@@ -46,6 +58,7 @@ const COLUMNS = {
   roles: ['name', 'description', 'permissions'],
   keys: ['kid', 'alg', 'state', 'activated_at', 'retired_at'],
   factors: ['id', 'type', 'name', 'created_at', 'last_used_at'],
+  connections: ['id', 'type', 'slug', 'name', 'enabled', 'domains'],
   outbox: ['id', 'to', 'template', 'status', 'attempts', 'created_at', 'sent_at'],
 };
 
@@ -166,6 +179,37 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
         });
       }
       show(ctx, await ctx.api.post('/admin/resources', body), COLUMNS.resources);
+    },
+  },
+  connections: {
+    list: async (ctx) => show(ctx, (await ctx.api.get('/admin/connections')).items, COLUMNS.connections),
+    get: async (ctx) => show(ctx, await connection(ctx, one(ctx, 'connection id or slug')), COLUMNS.connections),
+    delete: async (ctx) => {
+      const { id } = await connection(ctx, one(ctx, 'connection id or slug'));
+      await ctx.api.delete(`/admin/connections/${enc(id)}`);
+      show(ctx, { deleted: id });
+    },
+    create: async (ctx) => {
+      if (ctx.args.length) throw new UsageError('connections create takes flags only');
+      const body: Record<string, unknown> = { ...jsonFlag(ctx) };
+      for (const [flag, field] of [
+        ['type', 'type'],
+        ['name', 'name'],
+        ['preset', 'preset'],
+        ['issuer', 'issuer'],
+        ['client-id', 'client_id'],
+      ] as const)
+        if (str(ctx.flags[flag])) body[field] = ctx.flags[flag];
+      if (list(ctx.flags.domain).length) body.domains = list(ctx.flags.domain);
+      if (list(ctx.flags.scope).length) body.scopes = list(ctx.flags.scope);
+      // The secret comes from the environment: a command line is visible to every local user (ps).
+      const secretVar = str(ctx.flags['client-secret-env']);
+      if (secretVar) {
+        if (ctx.env[secretVar] === undefined)
+          throw new UsageError(`--client-secret-env: environment variable ${secretVar} is not set`);
+        body.client_secret = ctx.env[secretVar];
+      }
+      show(ctx, await ctx.api.post('/admin/connections', body), COLUMNS.connections);
     },
   },
   roles: {

@@ -2,6 +2,7 @@ import { stringify as toYaml } from 'yaml';
 import type { AdminClient } from './admin-client.js';
 import type { ConfigFile } from './config-file.js';
 import { computePlan, describeChange, type Plan } from './plan.js';
+import { connectionAsConfig } from './plan-connections.js';
 import { clientAsConfig, readServerState, resourceAsConfig, roleAsConfig } from './server-state.js';
 
 export interface Output {
@@ -54,7 +55,8 @@ export async function applyCommand(api: AdminClient, file: ConfigFile, io: Outpu
 /**
  * `gatehouse export`: the server's resources, roles, clients (those with a unique client_name,
  * the key of a client in the file, with the roles of those apply created) and user-role
- * assignments, in the file format. Secrets never leave the server, so none are written.
+ * assignments and connections, in the file format. Secrets never leave the server: a connection's
+ * client secret is written as an environment reference (`${GOOGLE_CLIENT_SECRET}` for slug google).
  */
 export async function exportCommand(api: AdminClient, io: Output): Promise<number> {
   const state = await readServerState(api, 'all');
@@ -81,6 +83,7 @@ export async function exportCommand(api: AdminClient, io: Output): Promise<numbe
     user_roles: [...state.userRoles.values()]
       .filter((u) => u.roles.length)
       .map((u) => ({ email: u.user.email, roles: u.roles })),
+    ...(state.connections.length ? { connections: state.connections.map(connectionAsConfig) } : {}),
   };
   io.out(toYaml(doc).trimEnd());
   return 0;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { clientMetadataSchema, type ClientMetadataInput } from '../domain/clients/client-metadata.js';
 import { resourceInputSchema, type ResourceInput } from '../domain/resources/resources.js';
 import { roleInputSchema, type RoleInput } from '../domain/authorization/roles.js';
+import { connectionInputSchema, slugFrom } from '../domain/federation/connection-input.js';
 import { UsageError } from './cli-output.js';
 
 /**
@@ -13,6 +14,8 @@ import { UsageError } from './cli-output.js';
  *   clients:    [{client_name, roles?: [role names], …RFC 7591 metadata}]   client_name is the key (unique in the file);
  *               roles is the file's own field (the client's role assignments), never sent as metadata
  *   user_roles: [{email, roles: [role names]}]
+ *   connections: [{type, name, slug?, …admin API connection fields}]   slug (default from name) is the key;
+ *               client_secret must be an environment reference like ${GOOGLE_CLIENT_SECRET}
  * Entries are validated with the same zod schemas the admin API uses.
  */
 export interface ConfigFile {
@@ -20,6 +23,8 @@ export interface ConfigFile {
   roles: RoleInput[];
   clients: (ClientMetadataInput & { client_name: string; roles?: string[] })[];
   user_roles: { email: string; roles: string[] }[];
+  /** Only the fields the file sets (normalized: scopes as arrays, domains lower-case), plus the slug. */
+  connections: (Record<string, unknown> & { slug: string; type: string })[];
 }
 
 const fileSchema = z
@@ -35,6 +40,7 @@ const fileSchema = z
       )
       .default([]),
     user_roles: z.array(z.object({ email: z.string().min(3), roles: z.array(z.string().min(1)) }).strict()).default([]),
+    connections: z.array(z.record(z.string(), z.unknown())).default([]),
   })
   .strict();
 
@@ -58,7 +64,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigFile
     const issue = parsed.error.issues[0]!;
     throw new UsageError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
-  const config = parsed.data as ConfigFile;
+  const config = { ...parsed.data, connections: parsed.data.connections.map((c, i) => connectionEntry(file, c, i)) };
   unique(
     config.resources.map((r) => r.indicator),
     'resources[].indicator',
@@ -72,10 +78,29 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): ConfigFile
     'clients[].client_name',
   );
   unique(
+    config.connections.map((c) => c.slug),
+    'connections[].slug',
+  );
+  unique(
     config.user_roles.map((u) => u.email.toLowerCase()),
     'user_roles[].email',
   );
   return config;
+}
+
+/**
+ * A connection entry, checked with the admin API's schema. Only the keys the file sets are kept
+ * (in their normalized form), so a field left out of the file is left as it is on the server.
+ */
+function connectionEntry(file: string, raw: Record<string, unknown>, i: number): ConfigFile['connections'][number] {
+  const parsed = connectionInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${file}: connections.${i}.${issue.path.join('.')}: ${issue.message}`);
+  }
+  const normalized = parsed.data as Record<string, unknown>;
+  const entry = Object.fromEntries(Object.keys(raw).map((k) => [k, normalized[k]]));
+  return { ...entry, type: parsed.data.type, slug: parsed.data.slug ?? slugFrom(parsed.data.name) };
 }
 
 function unique(keys: string[], what: string): void {

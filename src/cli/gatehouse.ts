@@ -27,6 +27,9 @@ export const USAGE = `usage: gatehouse <command> [options]
   roles     list | delete <name>
             create <name> [--description D] [--permission "<resource> <scope>"]…
             assign|unassign <role> (--user <id|email> | --client <client_id>)
+  connections list | get|delete <id|slug>
+            create --type oidc|oauth2|saml --name N [--preset P] [--issuer URL] [--client-id ID]
+                   [--client-secret-env VAR] [--domain D]… [--scope S]… [--json '{…}']
   keys      list | revoke <kid>
             rotate [--alg ES256|RS256|EdDSA] [--publish-seconds N] [--emergency]
   outbox    list [--to address] [--limit N]        newest emails first (read mail when SMTP_URL is unset)
@@ -76,6 +79,11 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   force: { type: 'boolean' },
+  preset: { type: 'string' },
+  issuer: { type: 'string' },
+  'client-id': { type: 'string' },
+  'client-secret-env': { type: 'string' },
+  domain: { type: 'string', multiple: true },
 } as const;
 
 const io: Output = {

@@ -1,6 +1,9 @@
-import type { AdminClient } from './admin-client.js';
 import type { ConfigFile } from './config-file.js';
 import { MANAGED_CONTACT, withTag } from './managed-marker.js';
+import { connectionChanges } from './plan-connections.js';
+import { type Change, type ChangeAction, changedFields } from './plan-diff.js';
+
+export type { Change, ChangeAction };
 import {
   clientAsConfig,
   isManagedClient,
@@ -11,53 +14,9 @@ import {
   type ServerState,
 } from './server-state.js';
 
-export type ChangeAction = 'create' | 'update' | 'delete' | 'assign' | 'unassign';
-
-/** One step of a plan; `run` performs it and may return a line to show once (a new client secret). */
-export interface Change {
-  action: ChangeAction;
-  kind: 'resource' | 'role' | 'client' | 'user_role' | 'client_role';
-  key: string;
-  fields?: string[];
-  run(api: AdminClient): Promise<string | undefined>;
-}
-
 export interface Plan {
   changes: Change[];
   conflicts: string[];
-}
-
-/** JSON with sorted keys, so that key order never counts as a difference. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .filter((k) => (v as any)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as any)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
-const byName = (a: any, b: any) => canonical(a).localeCompare(canonical(b));
-const sortedSet = (xs: unknown[] | undefined) => [...(xs ?? [])].sort(byName);
-
-/**
- * Fields of `desired` that differ from `current`. Only fields the file sets are compared: the
- * admin API cannot unset a field, so leaving one out of the file means "leave it as it is".
- */
-function changedFields(
-  desired: Record<string, unknown>,
-  current: Record<string, unknown>,
-  sets: string[] = [],
-): string[] {
-  return Object.keys(desired).filter((k) => {
-    if (desired[k] === undefined) return false;
-    const a = sets.includes(k) ? sortedSet(desired[k] as unknown[]) : desired[k];
-    const b = sets.includes(k) ? sortedSet(current[k] as unknown[]) : current[k];
-    return canonical(a) !== canonical(b);
-  });
 }
 
 /** The defaults the server fills in on registration (Clients.withDefaults), so they do not show as changes. */
@@ -279,6 +238,8 @@ export function computePlan(file: ConfigFile, state: ServerState): Plan {
       });
     }
   }
+
+  changes.push(...connectionChanges(file, state, conflicts));
 
   // Deletions last, roles before the resources their permissions name.
   for (const have of state.roles.filter(isManagedRole)) {

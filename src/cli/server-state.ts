@@ -10,14 +10,17 @@ export interface ServerState {
   userRoles: Map<string, { user: any; roles: string[] }>;
   /** Role names held by each managed client, by client_id; clients made by hand are not read. */
   clientRoles: Map<string, string[]>;
+  /** Upstream identity providers (GET /admin/connections). */
+  connections: any[];
 }
 
 export async function readServerState(api: AdminClient, emails: string[] | 'all'): Promise<ServerState> {
-  const [resources, roles, clients] = await Promise.all([
+  const [resources, roles, clients, connections] = await Promise.all([
     // Built-in APIs (the admin API) are Gatehouse's own: never exported, planned or deleted.
     api.get('/admin/resources').then((r) => (r.items as any[]).filter((x) => x.built_in !== true)),
     api.get('/admin/roles').then((r) => r.items as any[]),
     api.all('/admin/clients'),
+    api.get('/admin/connections').then((r) => r.items as any[]),
   ]);
   const userRoles = new Map<string, { user: any; roles: string[] }>();
   const users =
@@ -33,7 +36,7 @@ export async function readServerState(api: AdminClient, emails: string[] | 'all'
     const held = (await api.get(`/admin/clients/${encodeURIComponent(client.client_id)}/roles`)).items as any[];
     clientRoles.set(client.client_id, held.map((r) => r.name).sort());
   }
-  return { resources, roles, clients, userRoles, clientRoles };
+  return { resources, roles, clients, userRoles, clientRoles, connections };
 }
 
 export const isManagedResource = (r: any) => hasTag(r.name);

@@ -9,6 +9,7 @@ import { buildOpenApi, op } from '../../src/http/admin/openapi.js';
 import {
   auditEventResponse,
   clientResponse,
+  connectionResponse,
   effectivePermissionsResponse,
   factorResponse,
   factorsResetResponse,
@@ -189,6 +190,17 @@ for (const backend of backends()) {
       z.array(factorResponse).parse((await gh.admin('GET', `/admin/users/${user.body.id}/factors`)).body);
       factorsResetResponse.parse((await gh.admin('DELETE', `/admin/users/${user.body.id}/factors`)).body);
       pageOf(auditEventResponse).parse((await gh.admin('GET', '/admin/audit-events?limit=5')).body);
+      for (const body of [
+        { type: 'oidc', preset: 'google', name: 'Doc Google', client_id: 'x', client_secret: 's', claims: {} },
+        { type: 'oauth2', preset: 'github', name: 'Doc GitHub', client_id: 'x', client_secret: 's' },
+        { type: 'saml', name: 'Doc SAML', idp_metadata_url: 'https://idp.example/metadata' },
+      ]) {
+        const connection = await gh.admin('POST', '/admin/connections', body);
+        assert.equal(connection.status, 201, JSON.stringify(connection.body));
+        connectionResponse.parse(connection.body);
+        connectionResponse.parse((await gh.admin('PATCH', `/admin/connections/${connection.body.id}`, {})).body);
+      }
+      listOf(connectionResponse).parse((await gh.admin('GET', '/admin/connections')).body);
     });
 
     it('answers the documented 413 and 415', async () => {

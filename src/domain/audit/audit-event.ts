@@ -52,6 +52,9 @@ export const AUDIT_EVENT_TYPES = [
   'identity.linked',
   'identity.unlinked',
   'federation.failed',
+  'connection.created',
+  'connection.updated',
+  'connection.deleted',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -33,6 +33,8 @@ import { userLockoutRoutes } from './routes/user-lockout-routes.js';
 import type { AccountLockout } from '../../domain/authn/account-lockout.js';
 import type { LinkedIdentities } from '../../domain/federation/linked-identities.js';
 import { userIdentitiesRoutes } from './routes/user-identities-routes.js';
+import type { Connections } from '../../domain/federation/connections.js';
+import { connectionsRoutes } from './routes/connections-routes.js';
 
 /** RFC 7591-sized bodies are small; 1 MiB leaves room for inline JWKS. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -64,6 +66,8 @@ export interface AdminAppDeps {
   lockout?: AccountLockout;
   /** Users' linked upstream identities (/admin/users/:id/identities); not served when omitted. */
   linkedIdentities?: LinkedIdentities;
+  /** Upstream identity providers (/admin/connections) and the ISSUER their callback URLs are under. */
+  connections?: { connections: Connections; issuer: string };
 }
 
 /** The admin port: JSON only, bearer-key auth, never the provider. */
@@ -92,6 +96,7 @@ export function createAdminApp(deps: AdminAppDeps): Koa {
   userSessionsRoutes(r, deps.userSessions, deps.events);
   if (deps.factors && deps.events) userFactorsRoutes(r, deps.users, deps.factors, deps.events);
   if (deps.linkedIdentities) userIdentitiesRoutes(r, deps.users, deps.linkedIdentities);
+  if (deps.connections) connectionsRoutes(r, deps.connections.connections, deps.connections.issuer, deps.audit);
   resourcesRoutes(r, deps.resources, deps.audit);
   if (deps.authorization) rolesRoutes(r, deps.authorization, deps.audit);
   if (deps.keys) keysRoutes(r, { ...deps.keys, audit: deps.audit });

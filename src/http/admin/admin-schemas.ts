@@ -226,3 +226,66 @@ export const outboxQuery = z.object({
   after: z.string().max(100).optional().describe('The id of the last message of the previous page.'),
   to: z.string().trim().max(320).optional().describe('Only messages to this address (exact, case-insensitive).'),
 });
+
+const connectionCommon = {
+  id: z.string().describe('Connection id (UUID).'),
+  slug: z.string().describe('URL-safe, unique: /federation/{slug}/callback, /saml/{slug}/….'),
+  name: z.string().describe('The button text: "Continue with <name>".'),
+  enabled: z.boolean(),
+  domains: z.array(z.string()).describe('Email domains routed to this connection (lower-case).'),
+  enforce_sso: z.boolean().describe('Password and email sign-in are refused for `domains`.'),
+  jit: z.boolean().describe('Create a local account on first sign-in.'),
+  link_existing: z.enum(['prompt', 'off']),
+  trusted_mfa: z.boolean(),
+  created_at: isoTime,
+  updated_at: isoTime,
+};
+const claimMap = z.record(z.string(), z.string());
+const oauthCommon = {
+  client_id: z.string(),
+  client_secret_set: z.boolean().describe('Whether a client secret is stored (sealed; it is never returned).'),
+  scopes: z.array(z.string()),
+  callback_url: z.string().describe('Register this at the upstream: <ISSUER>/federation/{slug}/callback.'),
+};
+
+/** One connection: the common fields, the type's settings and the URLs to register at the upstream. */
+export const connectionResponse = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('oidc'),
+      ...connectionCommon,
+      ...oauthCommon,
+      issuer: z.string().describe('Microsoft preset: the multi-tenant issuer; tokens are checked by `tid`.'),
+      preset: z.enum(['google', 'microsoft', 'apple', 'gitlab']).optional(),
+      claims: claimMap.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('oauth2'),
+      ...connectionCommon,
+      ...oauthCommon,
+      authorization_endpoint: z.string(),
+      token_endpoint: z.string(),
+      userinfo_endpoint: z.string(),
+      preset: z.enum(['github']).optional(),
+      claims: claimMap.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('saml'),
+      ...connectionCommon,
+      idp_metadata_xml: z.string().optional(),
+      idp_metadata_url: z.string().optional(),
+      attribute_mapping: claimMap.optional(),
+      email_verified: z.boolean().describe('Whether this IdP’s emails are trusted as verified.'),
+      sign_authn_requests: z.boolean(),
+      want_assertions_signed: z.boolean(),
+      allow_idp_initiated: z.boolean(),
+      sp_metadata_url: z.string().describe('<ISSUER>/saml/{slug}/metadata (public port).'),
+      sp_entity_id: z.string().describe('<ISSUER>/saml/{slug}'),
+      acs_url: z.string().describe('<ISSUER>/saml/{slug}/acs'),
+    })
+    .strict(),
+]);

@@ -6,10 +6,12 @@ import { permissionSchema, roleInputSchema, rolePatchSchema } from '../../../dom
 import { createUserSchema, updateUserSchema } from './users-routes.js';
 import { rotateSecretSchema } from './clients-routes.js';
 import { rotateKeysSchema } from './keys-routes.js';
+import { connectionInputSchema, connectionPatchSchema } from '../../../domain/federation/connection-input.js';
 import {
   auditEventResponse,
   auditQuery,
   clientResponse,
+  connectionResponse,
   effectivePermissionsResponse,
   factorResponse,
   factorsResetResponse,
@@ -70,6 +72,30 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
     rotateSecretSchema,
     { response: secretRotationResponse },
   ),
+
+  op(
+    'post',
+    '/admin/connections',
+    'Add an upstream identity provider (oidc, oauth2 or saml); the client secret is write-only',
+    [201, 400, 409],
+    connectionInputSchema,
+    { response: connectionResponse },
+  ),
+  op('get', '/admin/connections', 'List connections, oldest first', [200], undefined, {
+    response: listOf(connectionResponse),
+  }),
+  op('get', '/admin/connections/:id', 'Read a connection (never its secret)', [200, 404], undefined, {
+    response: connectionResponse,
+  }),
+  op(
+    'patch',
+    '/admin/connections/:id',
+    'Change a connection: the given fields replace the stored ones (the type cannot change)',
+    [200, 400, 404, 409],
+    connectionPatchSchema,
+    { response: connectionResponse },
+  ),
+  op('delete', '/admin/connections/:id', 'Delete a connection and the identities linked through it', [204, 404]),
 
   op('post', '/admin/users', 'Create a user', [201, 400, 409], createUserSchema, { response: userResponse }),
   op('get', '/admin/users', 'List users, a page at a time, optionally searched', [200, 400], undefined, {

@@ -11,6 +11,10 @@ import { loadCommonPasswords } from './storage/common-passwords.js';
 import { UserSessions } from './domain/accounts/user-sessions.js';
 import { KnownDevices } from './domain/accounts/known-devices.js';
 import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
+import { SqlConnectionRepository } from './storage/repositories/connections-repository.js';
+import { SqlFederatedIdentityRepository } from './storage/repositories/federated-identities-repository.js';
+import { FederatedSignIn } from './domain/federation/federated-sign-in.js';
+import { UpstreamClients } from './domain/federation/upstream-client.js';
 import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
@@ -390,7 +394,19 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       events,
       notify: config.notifyNewDevice,
     });
+    // Sign-in through upstream OIDC / OAuth 2.0 connections (discovery cached for an hour per connection).
+    const federation = new FederatedSignIn({
+      connections: new SqlConnectionRepository(database),
+      identities: new SqlFederatedIdentityRepository(database),
+      users,
+      kek,
+      oneTimeValues,
+      events,
+      upstream: new UpstreamClients(3600),
+      issuer: config.issuer,
+    });
     const publicHandler = createPublicHandler({
+      federation,
       devices: signInDevices(knownDevices, config.issuer),
       registrations,
       passwordResets,

@@ -101,15 +101,20 @@ for (const backend of backends()) {
       const authorize = new URL(toUpstream.url);
       assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
       assert.ok(authorize.searchParams.get('nonce') && authorize.searchParams.get('state'));
+      const callbackUrl = await atUpstream(toUpstream.url, upUser);
+      return { callbackUrl, back: await consent(ua, await ua.follow(callbackUrl, down.issuer), down.issuer) };
+    }
+
+    /** Signs in at the upstream (its own browser session): the callback URL it sends the browser to. */
+    async function atUpstream(authorizeUrl: string, upUser: { email: string; password: string }) {
       const upUa = new UserAgent();
-      let step = await upUa.follow(toUpstream.url, up.issuer);
+      let step = await upUa.follow(authorizeUrl, up.issuer);
       step = await upUa.follow(new URL(formAction(step.html!), up.issuer).toString(), up.issuer, {
         form: { csrf: hiddenField(step.html!, 'csrf'), email: upUser.email, password: upUser.password },
       });
       step = await consent(upUa, step, up.issuer);
       assert.ok(step.url.startsWith(`${down.issuer}/federation/`), `back at the callback: ${step.url}`);
-      const callbackUrl = step.url;
-      return { callbackUrl, back: await consent(ua, await ua.follow(callbackUrl, down.issuer), down.issuer) };
+      return step.url;
     }
 
     async function federatedSignIn(upUser: { email: string; password: string }) {
@@ -177,6 +182,25 @@ for (const backend of backends()) {
       assert.equal(back.res.status, 400);
       assert.match(back.html ?? '', /already exists/);
       assert.match(back.html ?? '', /name="password"/, 'the sign-in form is the way back');
+    });
+
+    it("the upstream's answer in another browser than the one that began signs no one in", async () => {
+      const upUser = await createUser(up, { email_verified: true });
+      const attacker = await startAuthorization(down, config, { scope: 'openid email' });
+      const button = continueWith(attacker.step.html!, 'Upstream');
+      const toUpstream = await attacker.ua.follow(new URL(button.action, down.issuer).toString(), down.issuer, {
+        form: { csrf: button.csrf },
+      });
+      // The attacker's authorization link, completed by a victim signed in at the upstream.
+      const callbackUrl = await atUpstream(toUpstream.url, upUser);
+      const victim = await new UserAgent().follow(callbackUrl, down.issuer);
+      assert.equal(victim.res.status, 400);
+      const interaction = new URL(button.action, down.issuer).pathname.replace(/\/begin\/.*$/, '');
+      const page = await attacker.ua.follow(`${down.issuer}${interaction}?method=oidc:up`, down.issuer);
+      assert.ok(!page.url.startsWith(CALLBACK), 'the attacker is not signed in as the victim');
+      assert.match(page.html ?? '', /name="password"/);
+      const failed = await down.admin('GET', '/admin/audit-events?type=federation.failed');
+      assert.ok(failed.body.items.some((e: { data?: { reason?: string } }) => e.data?.reason === 'browser_mismatch'));
     });
 
     it('wrong or replayed state, and an upstream error, give a page with a way back (never a 500)', async () => {

@@ -73,8 +73,22 @@ export type Completion =
   /** Continue elsewhere first (an upstream identity provider). */
   | { kind: 'redirect'; location: string };
 
+/**
+ * A random value the controller sets as an HttpOnly, SameSite=Lax cookie on `path` with the
+ * redirect: the answer that comes back there must arrive in the browser that began (federation
+ * callbacks; without it a victim could complete an attacker's sign-in).
+ */
+export interface BrowserBinding {
+  name: string;
+  value: string;
+  path: string;
+  maxAgeSeconds: number;
+}
+
 /** What `begin` leads to: on elsewhere (an upstream provider, the page waiting for an email), or a refusal. */
-export type BeginResult = { kind: 'redirect'; location: string } | Extract<Completion, { kind: 'failed' }>;
+export type BeginResult =
+  | { kind: 'redirect'; location: string; bindBrowser?: BrowserBinding }
+  | Extract<Completion, { kind: 'failed' }>;
 
 export interface AuthenticationStrategy<Input = unknown> {
   readonly id: StrategyId;

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { normalizeEmail, type Users } from '../accounts/users.js';
 import type { OneTimeValues } from '../authn/one-time-values.js';
 import type { PendingLink, Proof } from '../authn/sign-in-state.js';
@@ -24,6 +25,8 @@ export type FederationOutcome =
 
 interface PendingRequest {
   interactionUid: string;
+  /** sha256 of the browser-binding cookie set with the redirect to the upstream. */
+  bindingHash: string;
   connectionId: string;
   state: string;
   nonce: string;
@@ -32,6 +35,9 @@ interface PendingRequest {
 
 /** Upstream `amr` values that assert more than one factor (RFC 8176). */
 const MFA_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fpt', 'face', 'iris', 'retina', 'vbm']);
+/** The browser-binding cookie (BrowserBinding), sent only to the callbacks. */
+export const FEDERATION_COOKIE = 'gatehouse.federation';
+const sha256 = (v: string) => createHash('sha256').update(v).digest('base64url');
 const SORRY = 'Signing in with %s did not work. Try again, or use another way to sign in.';
 
 export interface FederatedSignInDeps {
@@ -74,12 +80,16 @@ export class FederatedSignIn {
     return c.secretSealed ? this.deps.kek.decrypt(c.secretSealed, connectionSecretContext(c.id)) : undefined;
   }
 
-  async begin(c: UpstreamConnection, interactionUid: string): Promise<string> {
+  /** The upstream's authorization URL, and the value binding its answer to this browser. */
+  async begin(c: UpstreamConnection, interactionUid: string): Promise<{ url: string; binding: string }> {
     const { url, ...request } = await this.deps.upstream.start(c, this.secret(c), this.redirectUri(c.slug));
-    const pending: PendingRequest = { interactionUid, connectionId: c.id, ...request };
+    const binding = randomBytes(32).toString('base64url');
+    const pending: PendingRequest = { interactionUid, connectionId: c.id, bindingHash: sha256(binding), ...request };
     await this.deps.oneTimeValues.put(`fed:state:${request.state}`, pending, PENDING_TTL_SECONDS);
-    return url;
+    return { url, binding };
   }
+
+  readonly bindingTtlSeconds = PENDING_TTL_SECONDS;
 
   /** The outcome of an interaction's federated step, taken once. */
   takeOutcome(interactionUid: string, connectionId: string): Promise<FederationOutcome | undefined> {
@@ -93,6 +103,7 @@ export class FederatedSignIn {
   async callback(
     slug: string,
     query: string,
+    binding: string | undefined,
     origin: RequestOrigin,
   ): Promise<{ interactionUid: string; strategyId: string } | undefined> {
     // The URL as registered (redirect_uri of the code exchange), whatever Host the request named.
@@ -102,6 +113,11 @@ export class FederatedSignIn {
     const pending = state ? await this.deps.oneTimeValues.take<PendingRequest>(`fed:state:${state}`) : undefined;
     if (!c || !pending || pending.connectionId !== c.id || (c.type !== 'oidc' && c.type !== 'oauth2')) {
       if (c) this.failed(c.id, state ? 'state_unknown' : 'state_missing', origin);
+      return undefined;
+    }
+    // Another browser than the one that began (a link passed to a victim): its answer is dropped.
+    if (!binding || sha256(binding) !== pending.bindingHash) {
+      this.failed(c.id, 'browser_mismatch', origin);
       return undefined;
     }
     const conn = c as UpstreamConnection;
@@ -225,6 +241,11 @@ export class FederatedSignIn {
       { type: 'identity.linked', accountId, connectionId: pending.connectionId, identityId: identity.id, by: 'user' },
       origin,
     );
+  }
+
+  /** The authorization request could not be built (discovery failed). */
+  beginFailed(c: UpstreamConnection, origin: RequestOrigin): void {
+    this.failed(c.id, 'discovery_failed', origin);
   }
 
   private failed(connectionId: string, reason: string, origin: RequestOrigin, accountId?: string) {

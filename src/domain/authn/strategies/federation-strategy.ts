@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import type { FederatedSignIn, UpstreamConnection } from '../../federation/federated-sign-in.js';
+import {
+  FEDERATION_COOKIE,
+  type FederatedSignIn,
+  type UpstreamConnection,
+} from '../../federation/federated-sign-in.js';
 import type { AuthenticationStrategy, BeginResult, Completion, StrategyContext, StrategyId } from '../strategy.js';
 
 /**
@@ -24,7 +28,25 @@ export class FederationStrategy implements AuthenticationStrategy<Record<string,
   }
 
   async begin(ctx: StrategyContext): Promise<BeginResult> {
-    return { kind: 'redirect', location: await this.federation.begin(this.connection, ctx.interactionUid) };
+    let started: { url: string; binding: string };
+    try {
+      started = await this.federation.begin(this.connection, ctx.interactionUid);
+    } catch {
+      // Discovery failed (the upstream is down or misconfigured): say so on the sign-in page.
+      this.federation.beginFailed(this.connection, ctx.origin);
+      const message = `${this.connection.name} cannot be reached right now. Try again later, or use another way.`;
+      return { kind: 'failed', reason: 'federation_failed', status: 400, message };
+    }
+    return {
+      kind: 'redirect',
+      location: started.url,
+      bindBrowser: {
+        name: FEDERATION_COOKIE,
+        value: started.binding,
+        path: '/federation/',
+        maxAgeSeconds: this.federation.bindingTtlSeconds,
+      },
+    };
   }
 
   /** Nothing is submitted to us: the proof comes from the callback. */

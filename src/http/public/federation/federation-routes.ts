@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { FederatedSignIn } from '../../../domain/federation/federated-sign-in.js';
+import { FEDERATION_COOKIE, type FederatedSignIn } from '../../../domain/federation/federated-sign-in.js';
 import { auditContext } from '../../middleware/audit-context.js';
 import type { Views } from '../../views.js';
 import { renderErrorPage } from '../pages.js';
@@ -23,7 +23,12 @@ export function federationRoutes(deps: FederationPagesDeps): Router {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer');
     const back = deps.federation
-      ? await deps.federation.callback(String(ctx.params.slug), ctx.querystring, auditContext(ctx))
+      ? await deps.federation.callback(
+          String(ctx.params.slug),
+          ctx.querystring,
+          ctx.cookies.get(FEDERATION_COOKIE),
+          auditContext(ctx),
+        )
       : undefined;
     if (!back)
       return renderErrorPage(

@@ -273,6 +273,11 @@ export class SignInController {
         if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
         return this.show(ctx, d, { ...started, method: strategy.id });
       }
+      if (started.bindBrowser) {
+        const { name, value, path, maxAgeSeconds } = started.bindBrowser;
+        const opts = { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path, overwrite: true } as const;
+        ctx.cookies.set(name, value, { ...opts, maxAge: maxAgeSeconds * 1000 });
+      }
       ctx.status = 303;
       ctx.redirect(started.location);
     });

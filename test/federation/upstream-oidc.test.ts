@@ -30,7 +30,7 @@ for (const backend of backends()) {
     let config: client.Configuration;
     const kek = randomBytes(32).toString('base64url');
 
-    async function addConnection(slug: string, linkExisting: 'prompt' | 'off') {
+    async function addConnection(slug: string, linkExisting: 'prompt' | 'off', type: 'oidc' | 'oauth2' = 'oidc') {
       const upClient = await createClient(up, {
         client_name: 'Downstream',
         redirect_uris: [`${down.issuer}/federation/${slug}/callback`],
@@ -42,19 +42,36 @@ for (const backend of backends()) {
         upClient.client_secret!,
         connectionSecretContext(id),
       );
-      await new SqlConnectionRepository(down.instance.database).insert({
+      const common = {
         id,
-        type: 'oidc',
         slug,
-        name: slug === 'up' ? 'Upstream' : 'Strict',
+        name: { up: 'Upstream', strict: 'Strict' }[slug] ?? 'Plain',
         enabled: true,
         domains: [],
         enforceSso: false,
         jit: true,
         linkExisting,
         trustedMfa: false,
-        settings: { issuer: up.issuer, client_id: upClient.client_id, scopes: ['openid', 'email', 'profile'] },
         secretSealed: sealed,
+      };
+      const repo = new SqlConnectionRepository(down.instance.database);
+      if (type === 'oidc') {
+        const scopes = ['openid', 'email', 'profile'];
+        await repo.insert({ ...common, type, settings: { issuer: up.issuer, client_id: upClient.client_id, scopes } });
+        return;
+      }
+      // A plain OAuth 2.0 connection: the endpoints by hand, the profile from the userinfo endpoint.
+      const meta = await (await fetch(`${up.issuer}/.well-known/openid-configuration`)).json();
+      await repo.insert({
+        ...common,
+        type,
+        settings: {
+          authorization_endpoint: meta.authorization_endpoint,
+          token_endpoint: meta.token_endpoint,
+          userinfo_endpoint: meta.userinfo_endpoint,
+          client_id: upClient.client_id,
+          scopes: ['openid', 'email'],
+        },
       });
     }
 
@@ -64,6 +81,7 @@ for (const backend of backends()) {
       config = await discover(down, await createClient(down));
       await addConnection('up', 'prompt');
       await addConnection('strict', 'off');
+      await addConnection('plain', 'prompt', 'oauth2');
     });
     after(async () => {
       await down?.destroy();
@@ -100,7 +118,9 @@ for (const backend of backends()) {
       assert.ok(toUpstream.url.startsWith(up.issuer), toUpstream.url);
       const authorize = new URL(toUpstream.url);
       assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
-      assert.ok(authorize.searchParams.get('nonce') && authorize.searchParams.get('state'));
+      assert.ok(authorize.searchParams.get('state'));
+      // A nonce for OpenID Connect only (a plain OAuth 2.0 upstream has no ID token to carry it back).
+      assert.equal(authorize.searchParams.has('nonce'), name !== 'Plain');
       const callbackUrl = await atUpstream(toUpstream.url, upUser);
       return { callbackUrl, back: await consent(ua, await ua.follow(callbackUrl, down.issuer), down.issuer) };
     }
@@ -172,6 +192,17 @@ for (const backend of backends()) {
       // Now linked: the upstream alone signs in to the same account.
       const again = await tokensOf(await federatedSignIn(upUser));
       assert.equal(again.sub, local.id);
+    });
+
+    it('a plain OAuth 2.0 connection signs in with the userinfo profile', async () => {
+      const upUser = await createUser(up, { email_verified: true });
+      const start = await startAuthorization(down, config, { scope: 'openid email' });
+      const { back } = await viaUpstream(start.ua, start.step.html!, upUser, 'Plain');
+      const claims = await tokensOf({ ...start, back, callbackUrl: '' });
+      assert.ok(claims.amr?.includes('fed'));
+      const created = await downUser(upUser.email);
+      assert.equal(created?.id, claims.sub);
+      assert.equal(created?.email_verified, true);
     });
 
     it('link_existing off: a clear refusal with a way back', async () => {

@@ -207,19 +207,8 @@ export class FederatedSignIn {
     return { kind: 'authenticated', accountId: user.id, proof };
   }
 
-  /**
-   * amr `fed` (a federated sign-in; RFC 8176 has no value for it) counts as one factor, or as two
-   * when the connection is `trusted_mfa` and the upstream asserts MFA in its `amr` (or an acr
-   * naming MFA). The upstream's own values are carried for the audit log.
-   */
   private proof(c: UpstreamConnection, p: UpstreamProfile): Proof {
-    const assertsMfa = (p.amr ?? []).some((v) => MFA_AMR.has(v)) || /mfa|multi|aal[23]|loa[34]/i.test(p.acr ?? '');
-    return {
-      amr: ['fed'],
-      factors: c.trustedMfa && assertsMfa ? ['knowledge', 'possession'] : ['knowledge'],
-      phishingResistant: false,
-      upstream: { connectionId: c.id, ...(p.amr ? { amr: p.amr } : {}), ...(p.acr ? { acr: p.acr } : {}) },
-    };
+    return federationProof(c.id, c.trustedMfa, p);
   }
 
   /**
@@ -254,4 +243,24 @@ export class FederatedSignIn {
       origin,
     );
   }
+}
+
+/**
+ * amr `fed` (a federated sign-in; RFC 8176 has no value for it) counts as one factor, or as two
+ * when the connection is `trusted_mfa` and the upstream asserts MFA in its `amr` (or an acr
+ * naming MFA). The upstream's own values are carried for the audit log.
+ */
+export function federationProof(
+  connectionId: string,
+  trustedMfa: boolean,
+  upstream: { amr?: string[]; acr?: string },
+): Proof {
+  const { amr, acr } = upstream;
+  const assertsMfa = (amr ?? []).some((v) => MFA_AMR.has(v)) || /mfa|multi|aal[23]|loa[34]/i.test(acr ?? '');
+  return {
+    amr: ['fed'],
+    factors: trustedMfa && assertsMfa ? ['knowledge', 'possession'] : ['knowledge'],
+    phishingResistant: false,
+    upstream: { connectionId, ...(amr ? { amr } : {}), ...(acr ? { acr } : {}) },
+  };
 }

@@ -64,7 +64,9 @@ export class UpstreamClients {
     if (connection.type === 'oidc') {
       const { issuer, client_id } = connection.settings;
       config = await oidc.discovery(new URL(issuer), client_id, undefined, auth, {
-        execute: insecureAllowed(issuer) ? [oidc.allowInsecureRequests] : [],
+        // The ID token's signature checked against the upstream's JWKS (cached, refetched on an unknown kid),
+        // not only trusted because it came over TLS from the token endpoint.
+        execute: [oidc.enableNonRepudiationChecks, ...(insecureAllowed(issuer) ? [oidc.allowInsecureRequests] : [])],
       });
     } else {
       const s = connection.settings;
@@ -81,6 +83,7 @@ export class UpstreamClients {
       );
       if ([s.authorization_endpoint, s.token_endpoint, s.userinfo_endpoint].some(insecureAllowed))
         oidc.allowInsecureRequests(config);
+      config[oidc.customFetch] = withoutIdToken(s.token_endpoint);
     }
     this.#cache.set(connection.id, { config, until: this.now() + this.discoveryTtlSeconds * 1000, stamp });
     return config;
@@ -141,7 +144,7 @@ export class UpstreamClients {
       );
       if (!res.ok) throw new Error(`userinfo ${res.status}`);
       info = (await res.json()) as Record<string, unknown>;
-    } catch {
+    } catch (err) {
       throw new UpstreamError('userinfo_failed', 'The sign-in could not be completed.');
     }
     const mapping = connection.settings.claims;
@@ -152,6 +155,23 @@ export class UpstreamClients {
     const subject = String(info[mapping?.subject ?? 'sub'] ?? info.id ?? '');
     return profileFrom({ ...info, sub: subject }, mapping);
   }
+}
+
+/**
+ * A plain OAuth 2.0 connection has no discovery and no keys to check an ID token with, so one its
+ * token endpoint returns anyway (a scope of `openid`) is dropped: the profile comes from userinfo.
+ */
+function withoutIdToken(tokenEndpoint: string): oidc.CustomFetch {
+  return async (url, options) => {
+    const res = await fetch(url, options as RequestInit);
+    if (url !== tokenEndpoint || !res.ok) return res;
+    const body = (await res.json()) as Record<string, unknown>;
+    delete body.id_token;
+    return new Response(JSON.stringify(body), {
+      status: res.status,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
+  };
 }
 
 /** GitHub's /user has no verified flag: the primary address from /user/emails, only when verified. */

@@ -194,6 +194,31 @@ for (const backend of backends()) {
       assert.equal(again.sub, local.id);
     });
 
+    it('a pending link is made only on the account with that email', async () => {
+      const local = await createUser(down);
+      const other = await createUser(down);
+      const upUser = await createUser(up, { email: local.email, email_verified: true });
+      const flow = await federatedSignIn(upUser);
+      assert.match(flow.back.html ?? '', /Sign in to it to link your Upstream account/);
+      const html = flow.back.html!;
+      const step = await flow.ua.follow(new URL(formAction(html), down.issuer).toString(), down.issuer, {
+        form: { csrf: hiddenField(html, 'csrf'), email: other.email, password: other.password },
+      });
+      assert.ok((await consent(flow.ua, step, down.issuer)).url.startsWith(CALLBACK));
+      // Not linked to the other account: the upstream still asks to sign in to the one with its email.
+      const again = await federatedSignIn(upUser);
+      assert.match(again.back.html ?? '', /already exists\. Sign in to it to link/);
+    });
+
+    it('a disabled account is refused', async () => {
+      const upUser = await createUser(up, { email_verified: true });
+      const claims = await tokensOf(await federatedSignIn(upUser));
+      assert.equal((await down.admin('PATCH', `/admin/users/${claims.sub}`, { disabled: true })).status, 200);
+      const refused = await federatedSignIn(upUser);
+      assert.equal(refused.back.res.status, 400);
+      assert.match(refused.back.html ?? '', /Signing in with Upstream did not work/);
+    });
+
     it('a plain OAuth 2.0 connection signs in with the userinfo profile', async () => {
       const upUser = await createUser(up, { email_verified: true });
       const start = await startAuthorization(down, config, { scope: 'openid email' });

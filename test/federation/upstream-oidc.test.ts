@@ -30,7 +30,12 @@ for (const backend of backends()) {
     let config: client.Configuration;
     const kek = randomBytes(32).toString('base64url');
 
-    async function addConnection(slug: string, linkExisting: 'prompt' | 'off', type: 'oidc' | 'oauth2' = 'oidc') {
+    async function addConnection(
+      slug: string,
+      linkExisting: 'prompt' | 'off',
+      type: 'oidc' | 'oauth2' = 'oidc',
+      realm: { domains: string[]; enforceSso: boolean } = { domains: [], enforceSso: false },
+    ) {
       const upClient = await createClient(up, {
         client_name: 'Downstream',
         redirect_uris: [`${down.issuer}/federation/${slug}/callback`],
@@ -45,10 +50,9 @@ for (const backend of backends()) {
       const common = {
         id,
         slug,
-        name: { up: 'Upstream', strict: 'Strict' }[slug] ?? 'Plain',
+        name: { up: 'Upstream', strict: 'Strict', corp: 'Corp' }[slug] ?? 'Plain',
         enabled: true,
-        domains: [],
-        enforceSso: false,
+        ...realm,
         jit: true,
         linkExisting,
         trustedMfa: false,
@@ -82,6 +86,7 @@ for (const backend of backends()) {
       await addConnection('up', 'prompt');
       await addConnection('strict', 'off');
       await addConnection('plain', 'prompt', 'oauth2');
+      await addConnection('corp', 'prompt', 'oidc', { domains: ['corp.test'], enforceSso: true });
     });
     after(async () => {
       await down?.destroy();
@@ -217,6 +222,23 @@ for (const backend of backends()) {
       const refused = await federatedSignIn(upUser);
       assert.equal(refused.back.res.status, 400);
       assert.match(refused.back.html ?? '', /Signing in with Upstream did not work/);
+    });
+
+    it("home-realm discovery: an email of an enforce_sso connection's domain goes there, never to the password", async () => {
+      const email = `u-${randomUUID().slice(0, 8)}@corp.test`;
+      const local = await createUser(down, { email });
+      const upUser = await createUser(up, { email: `other-${email}`, email_verified: true });
+      const start = await startAuthorization(down, config, { scope: 'openid email' });
+      const html = start.step.html!;
+      const toUpstream = await start.ua.follow(new URL(formAction(html), down.issuer).toString(), down.issuer, {
+        form: { csrf: hiddenField(html, 'csrf'), email: local.email, password: local.password },
+      });
+      assert.ok(toUpstream.url.startsWith(up.issuer), `sent to the upstream, not signed in: ${toUpstream.url}`);
+      const callbackUrl = await atUpstream(toUpstream.url, upUser);
+      const back = await consent(start.ua, await start.ua.follow(callbackUrl, down.issuer), down.issuer);
+      const claims = await tokensOf({ ...start, back, callbackUrl });
+      assert.notEqual(claims.sub, local.id);
+      assert.ok(claims.amr?.includes('fed'));
     });
 
     it('a plain OAuth 2.0 connection signs in with the userinfo profile', async () => {

@@ -69,6 +69,18 @@ export class FederatedSignIn {
     return all.filter((c): c is UpstreamConnection => c.enabled && (c.type === 'oidc' || c.type === 'oauth2'));
   }
 
+  /**
+   * Home-realm discovery: the enabled connection whose `domains` has this email's domain, when the
+   * person asked for it (no password typed) or the connection enforces SSO (password and email
+   * sign-in refused for its domains). Depends on the domain only, never on whether an account exists.
+   */
+  async homeRealm(email: string, passwordTyped: boolean): Promise<UpstreamConnection | undefined> {
+    const domain = email.trim().toLowerCase().split('@')[1];
+    if (!domain) return undefined;
+    const home = (await this.enabled()).find((c) => c.domains.includes(domain));
+    return home && (home.enforceSso || !passwordTyped) ? home : undefined;
+  }
+
   async byStrategyId(id: string): Promise<UpstreamConnection | undefined> {
     const m = /^(oidc|oauth2):(.+)$/.exec(id);
     if (!m) return undefined;

@@ -253,6 +253,7 @@ export class SignInController {
       const d = await openLogin(ctx);
       const form = ctx.request.body as Record<string, string>;
       kit.checkCsrf(d, 'login', form);
+      if (await this.homeRealm(ctx, d, form)) return;
       await this.submit(ctx, d, String(ctx.params.strategy), form);
     });
 
@@ -261,25 +262,12 @@ export class SignInController {
       kit.checkCsrf(d, 'login', ctx.request.body as Record<string, string>);
       const strategy = await this.strategy(String(ctx.params.strategy));
       if (!strategy?.begin) throw new GatehouseError('not_found', 'no such sign-in method');
-      const state = signInState(d);
-      const sctx = this.context(ctx, d, state);
-      if (!(await strategy.available(sctx)))
-        throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
-      // "Stay signed in" on a first factor's form, kept for when the method comes back.
-      if ((await this.next(ctx, d, state)).next === 'first_factor')
-        await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
-      const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
-      if (started.kind === 'failed') {
-        if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
-        return this.show(ctx, d, { ...started, method: strategy.id });
-      }
-      if (started.bindBrowser) {
-        const { name, value, path, maxAgeSeconds } = started.bindBrowser;
-        const opts = { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path, overwrite: true } as const;
-        ctx.cookies.set(name, value, { ...opts, maxAge: maxAgeSeconds * 1000 });
-      }
-      ctx.status = 303;
-      ctx.redirect(started.location);
+      if (
+        !(strategy instanceof FederationStrategy) &&
+        (await this.homeRealm(ctx, d, ctx.request.body as Record<string, string>))
+      )
+        return;
+      await this.begin(ctx, d, strategy);
     });
 
     enrolmentRoutes(router, {
@@ -292,6 +280,43 @@ export class SignInController {
     });
     registrationRoutes(router, { ...deps, throttled, kit, progress: (ctx, d, state) => this.progress(ctx, d, state) });
     passwordResetRoutes(router, { ...deps, kit });
+  }
+
+  /** POST /:uid/begin/:strategy, after the checks: on to the strategy's redirect, or its refusal on the page. */
+  private async begin(ctx: Context, d: Details, strategy: AuthenticationStrategy): Promise<void> {
+    const { kit } = this;
+    const state = signInState(d);
+    const sctx = this.context(ctx, d, state);
+    if (!strategy.begin || !(await strategy.available(sctx)))
+      throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
+    // "Stay signed in" on a first factor's form, kept for when the method comes back.
+    if ((await this.next(ctx, d, state)).next === 'first_factor')
+      await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
+    const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
+    if (started.kind === 'failed') {
+      if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
+      return this.show(ctx, d, { ...started, method: strategy.id });
+    }
+    if (started.bindBrowser) {
+      const { name, value, path, maxAgeSeconds } = started.bindBrowser;
+      const opts = { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path, overwrite: true } as const;
+      ctx.cookies.set(name, value, { ...opts, maxAge: maxAgeSeconds * 1000 });
+    }
+    ctx.status = 303;
+    ctx.redirect(started.location);
+  }
+
+  /**
+   * Home-realm discovery on a first factor's form: an email of a connection's domain goes to that
+   * connection (when no password was typed, or always with `enforce_sso`). True when it did.
+   */
+  private async homeRealm(ctx: Context, d: Details, form: Record<string, string>): Promise<boolean> {
+    const federation = this.deps.federation;
+    if (!federation || !form.email || signInState(d).accountId) return false;
+    const home = await federation.homeRealm(form.email, Boolean(form.password));
+    if (!home) return false;
+    await this.begin(ctx, d, new FederationStrategy(home, federation));
+    return true;
   }
 
   /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */

@@ -11,6 +11,8 @@ import { loadCommonPasswords } from './storage/common-passwords.js';
 import { UserSessions } from './domain/accounts/user-sessions.js';
 import { KnownDevices } from './domain/accounts/known-devices.js';
 import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
+import { FederatedSignIn } from './domain/federation/federated-sign-in.js';
+import { UpstreamClients } from './domain/federation/upstream-client.js';
 import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';
@@ -408,8 +410,20 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       emailSignIn: emailSignInOn,
       events,
     });
+    // Sign-in through upstream OIDC / OAuth 2.0 connections (discovery cached for an hour per connection).
+    const federation = new FederatedSignIn({
+      connections: connectionRepository,
+      identities: new SqlFederatedIdentityRepository(database),
+      users,
+      kek,
+      oneTimeValues,
+      events,
+      upstream: new UpstreamClients(3600),
+      issuer: config.issuer,
+    });
     const publicHandler = createPublicHandler({
       linkedIdentities,
+      federation,
       devices: signInDevices(knownDevices, config.issuer),
       registrations,
       passwordResets,

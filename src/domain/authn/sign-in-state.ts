@@ -14,6 +14,14 @@ export interface Proof {
   factors: FactorKind[];
   /** A passkey with user verification: origin-bound, so it cannot be phished, and it is two factors in one. */
   phishingResistant: boolean;
+  /** A federated sign-in: the connection and the upstream's own amr/acr (for the audit log only). */
+  upstream?: UpstreamAssertion;
+}
+
+export interface UpstreamAssertion {
+  connectionId: string;
+  amr?: string[];
+  acr?: string;
 }
 
 /** What a sign-in has established so far; kept on the interaction between requests. */
@@ -32,6 +40,17 @@ export interface SignInState {
   staySignedIn?: boolean;
   /** Recovery codes to show once before the sign-in finishes (right after a first second factor is set up). */
   pendingRecoveryCodes?: string[];
+  /** An upstream identity to link when the sign-in finishes on the account with its email. */
+  pendingLink?: PendingLink;
+  upstream?: UpstreamAssertion;
+}
+
+/** An upstream identity waiting for the person to sign in to the local account with its email. */
+export interface PendingLink {
+  connectionId: string;
+  connectionName: string;
+  subject: string;
+  email: string;
 }
 
 export const EMPTY_SIGN_IN: SignInState = { methods: [], amr: [], factors: [], phishingResistant: false };
@@ -47,6 +66,7 @@ export function applyProof(state: SignInState, method: StrategyId, accountId: st
     amr: [...new Set([...state.amr, ...proof.amr])],
     factors: [...new Set([...state.factors, ...proof.factors])],
     phishingResistant: state.phishingResistant || proof.phishingResistant,
+    ...(proof.upstream ? { upstream: proof.upstream } : {}),
   };
 }
 
@@ -54,7 +74,8 @@ export function applyProof(state: SignInState, method: StrategyId, accountId: st
 export function stateFromSession(accountId: string, amr: readonly string[] = []): SignInState {
   const factors = new Set<FactorKind>();
   // An emailed code or link counts as knowledge (email-code-strategy.ts says why).
-  if (amr.includes('pwd') || amr.includes('email')) factors.add('knowledge');
+  // A federated sign-in (`fed`) counts as one factor (federated-sign-in.ts).
+  if (amr.includes('pwd') || amr.includes('email') || amr.includes('fed')) factors.add('knowledge');
   if (amr.some((v) => v === 'otp' || v === 'hwk' || v === 'swk')) factors.add('possession');
   const phishingResistant = amr.includes('user') && (amr.includes('hwk') || amr.includes('swk'));
   if (phishingResistant) factors.add('inherence');

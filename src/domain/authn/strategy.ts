@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { RequestOrigin } from '../events/domain-events.js';
-import type { Proof, SignInState } from './sign-in-state.js';
+import type { PendingLink, Proof, SignInState } from './sign-in-state.js';
 import type { StrategyId } from './strategy-id.js';
 
 export type { StrategyId };
@@ -11,7 +11,8 @@ export type { StrategyId };
  * parses the input with the strategy's schema, asks the authentication policy what is still
  * needed, and renders the strategy's view model. A strategy knows nothing of HTTP.
  *
- * Ids: `password`, `totp`, `recovery_code`, `passkey`, `email_code`; later `oidc:<slug>`, `saml:<slug>`.
+ * Ids: `password`, `totp`, `recovery_code`, `passkey`, `email_code`; `oidc:<slug>`, `oauth2:<slug>` (one
+ * per enabled connection, FederationStrategy, looked up when named), `saml:<slug>`.
  */
 
 /** Where in a sign-in a strategy can be used. */
@@ -45,7 +46,11 @@ export type FailureReason =
   | 'counter_regression'
   | 'challenge_expired'
   | 'user_not_verified'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** Federation: the upstream sign-in failed (the reason is in the `federation.failed` event). */
+  | 'federation_failed'
+  /** Federation: a local account has the upstream's email; signing in to it links the identity. */
+  | 'link_required';
 
 export type Completion =
   /** The strategy proved who this is (or, as a second factor, that it is still them). */
@@ -62,12 +67,28 @@ export type Completion =
       accountId?: string;
       retryAfterSeconds?: number;
       values?: Record<string, string>;
+      /** A federated identity to link once the person signs in to the account with its email. */
+      pendingLink?: PendingLink;
     }
   /** Continue elsewhere first (an upstream identity provider). */
   | { kind: 'redirect'; location: string };
 
+/**
+ * A random value the controller sets as an HttpOnly, SameSite=Lax cookie on `path` with the
+ * redirect: the answer that comes back there must arrive in the browser that began (federation
+ * callbacks; without it a victim could complete an attacker's sign-in).
+ */
+export interface BrowserBinding {
+  name: string;
+  value: string;
+  path: string;
+  maxAgeSeconds: number;
+}
+
 /** What `begin` leads to: on elsewhere (an upstream provider, the page waiting for an email), or a refusal. */
-export type BeginResult = { kind: 'redirect'; location: string } | Extract<Completion, { kind: 'failed' }>;
+export type BeginResult =
+  | { kind: 'redirect'; location: string; bindBrowser?: BrowserBinding }
+  | Extract<Completion, { kind: 'failed' }>;
 
 export interface AuthenticationStrategy<Input = unknown> {
   readonly id: StrategyId;

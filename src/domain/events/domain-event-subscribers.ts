@@ -37,7 +37,12 @@ function toAudit(event: DomainEvent): AuditEventInput | undefined {
         actor: `user:${event.accountId}`,
         subject: event.accountId,
         clientId: event.clientId,
-        data: { amr: event.amr, acr: event.acr, steps: event.methods },
+        data: {
+          amr: event.amr,
+          acr: event.acr,
+          steps: event.methods,
+          ...(event.upstream ? { upstream: event.upstream } : {}),
+        },
       };
     case 'login.failed':
       return {

@@ -13,7 +13,16 @@ export interface RequestOrigin {
  * no route writes an audit record by hand. `data` fields never hold secrets, codes or tokens.
  */
 export type DomainEvent =
-  | { type: 'login.succeeded'; accountId: string; clientId?: string; methods: StrategyId[]; amr: string[]; acr: string }
+  | {
+      type: 'login.succeeded';
+      accountId: string;
+      clientId?: string;
+      methods: StrategyId[];
+      amr: string[];
+      acr: string;
+      /** A federated sign-in: the connection and what the upstream asserted (its amr/acr). */
+      upstream?: { connectionId: string; amr?: string[]; acr?: string };
+    }
   | {
       type: 'login.failed';
       accountId?: string;

@@ -21,6 +21,7 @@ import { notFound } from './not-found.js';
 import { postToGet } from './post-to-get.js';
 import { earlySignInThrottle } from './early-sign-in-throttle.js';
 import { staticAssets } from './static-assets.js';
+import { FEDERATION_PATHS, federationRoutes } from './federation/federation-routes.js';
 
 export interface PublicAppDeps
   extends InteractionDeps,
@@ -107,6 +108,16 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
     if (!EMAIL_PAGE_PATHS.test(ctx.path)) return next();
     await emailPages(ctx, next);
   });
+  // Upstream sign-in callbacks (/federation/:slug/callback).
+  const federationPages = compose([
+    securityHeaders,
+    interactionErrors(deps.views),
+    federationRoutes(deps).routes(),
+  ] as Koa.Middleware[]);
+  app.use(async (ctx, next) => {
+    if (!FEDERATION_PATHS.test(ctx.path)) return next();
+    await federationPages(ctx, next);
+  });
   // Whatever the provider does not serve: `/`, /assets/ scripts, POST /authorize and /logout (303 to GET), 404/405 pages.
   app.use(
     compose([
@@ -124,7 +135,7 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
-const OUR_PATHS = /^\/(interaction\/|assets\/|healthz(\?|$)|readyz(\?|$))/;
+const OUR_PATHS = /^\/(interaction\/|federation\/|assets\/|healthz(\?|$)|readyz(\?|$))/;
 
 /**
  * The public port's request listener: our pages and probes go to our Koa app, every protocol

@@ -3,6 +3,7 @@ import type { AuthenticationStrategy, StrategyContext, StrategyId } from '../../
 import type { Views } from '../../views.js';
 import { sendPage } from '../pages.js';
 import type { Details, InteractionKit } from './interaction-kit.js';
+import type { FederatedSignIn } from '../../../domain/federation/federated-sign-in.js';
 
 /** A strategy's key in a page's view model (`oidc:acme` → `oidc_acme`): views name sections by it. */
 export const viewKey = (id: string) => id.replace(/\W/g, '_');
@@ -17,7 +18,18 @@ export class SignInPages {
     private readonly kit: InteractionKit,
     private readonly strategies: AuthenticationStrategy[],
     private readonly registrationEnabled: boolean,
+    private readonly federation?: FederatedSignIn,
   ) {}
+
+  /** "Continue with <name>" per enabled upstream connection: a form POST to begin/<type>:<slug>. */
+  private async connections(d: Details) {
+    if (!this.federation) return [];
+    return (await this.federation.enabled()).map((c) => ({
+      name: c.name,
+      action: `/interaction/${d.uid}/begin/${c.type}:${c.slug}`,
+      csrf: this.kit.csrf.issue(d.uid, 'login'),
+    }));
+  }
 
   private async common(ctx: Context, d: Details) {
     const client = await this.kit.clientOf(ctx, d);
@@ -68,6 +80,7 @@ export class SignInPages {
     this.send(ctx, failure?.status ?? 200, 'login', 'Sign in', {
       ...(await this.common(ctx, d)),
       ...parts,
+      connections: sctx.state.pendingLink ? [] : await this.connections(d),
       error: failure?.message,
       email: failure?.values?.email ?? (typeof d.params.login_hint === 'string' ? d.params.login_hint : ''),
       // "Stay signed in" is unticked unless the person ticked it on the form that failed.

@@ -30,6 +30,8 @@ import { throttledBeforeKoa } from '../early-sign-in-throttle.js';
 export { switchingAccount };
 import { type PageFailure, SignInPages } from './sign-in-pages.js';
 import type { SignInDevices } from './device-cookie.js';
+import type { FederatedSignIn } from '../../../domain/federation/federated-sign-in.js';
+import { FederationStrategy } from '../../../domain/authn/strategies/federation-strategy.js';
 
 export interface SignInDeps {
   views: Views;
@@ -55,6 +57,8 @@ export interface SignInDeps {
   passwordResets: PasswordResets;
   /** New-device notices (device-cookie.ts); none when omitted. */
   devices?: SignInDevices;
+  /** Upstream OIDC / OAuth 2.0 connections ("Continue with <name>"); none when omitted. */
+  federation?: FederatedSignIn;
 }
 
 /**
@@ -74,7 +78,15 @@ export class SignInController {
     private readonly kit: InteractionKit,
   ) {
     this.#strategies = new Map(deps.strategies.map((s) => [s.id, s]));
-    this.pages = new SignInPages(deps.views, kit, deps.strategies, deps.registrationEnabled);
+    this.pages = new SignInPages(deps.views, kit, deps.strategies, deps.registrationEnabled, deps.federation);
+  }
+
+  /** A configured strategy, or one per enabled upstream connection (`oidc:<slug>`, `oauth2:<slug>`). */
+  private async strategy(id: string): Promise<AuthenticationStrategy | undefined> {
+    const fixed = this.#strategies.get(id);
+    if (fixed || !this.deps.federation) return fixed;
+    const connection = await this.deps.federation.byStrategyId(id);
+    return connection && new FederationStrategy(connection, this.deps.federation);
   }
 
   private context(ctx: Context, d: Details, state: SignInState, step?: NextStep): StrategyContext {
@@ -138,6 +150,9 @@ export class SignInController {
       ctx.redirect(`/interaction/${d.uid}`);
       return;
     }
+    // A link the person was asked to confirm by signing in to the account with that email.
+    if (state.pendingLink)
+      await this.deps.federation?.completeLink(step.accountId, state.pendingLink, this.kit.origin(ctx));
     this.deps.events.emit(
       {
         type: 'login.succeeded',
@@ -146,6 +161,7 @@ export class SignInController {
         methods: state.methods,
         amr: step.amr,
         acr: step.acr,
+        ...(state.upstream ? { upstream: state.upstream } : {}),
       },
       this.kit.origin(ctx),
     );
@@ -172,11 +188,16 @@ export class SignInController {
    * elsewhere): finishes the step when it has arrived, or shows why it cannot. True when handled.
    */
   private async poll(ctx: Context, d: Details, state: SignInState, sctx: StrategyContext): Promise<boolean> {
-    const strategy = this.#strategies.get(String(ctx.query.method ?? ''));
+    const strategy = await this.strategy(String(ctx.query.method ?? ''));
     if (!strategy?.poll || strategy.stage === 'second' || !(await strategy.available(sctx))) return false;
     const completion = await strategy.poll(sctx);
     if (!completion || completion.kind === 'redirect') return false;
-    if (completion.kind === 'failed') {
+    if (completion.kind === 'failed' && completion.pendingLink) {
+      // Not a failure: the page asks the person to sign in to the existing account (progress links it).
+      const waiting = { ...state, pendingLink: completion.pendingLink };
+      await this.kit.remember(d, { [STATE_KEY]: waiting });
+      await this.pages.firstFactor(ctx, d, { ...sctx, state: waiting }, { status: 200, message: completion.message });
+    } else if (completion.kind === 'failed') {
       this.failed(ctx, d, strategy.id, completion, state);
       await this.pages.firstFactor(ctx, d, sctx, { ...completion, method: strategy.id });
     } else await this.progress(ctx, d, applyProof(state, strategy.id, completion.accountId, completion.proof));
@@ -232,28 +253,21 @@ export class SignInController {
       const d = await openLogin(ctx);
       const form = ctx.request.body as Record<string, string>;
       kit.checkCsrf(d, 'login', form);
+      if (await this.homeRealm(ctx, d, form)) return;
       await this.submit(ctx, d, String(ctx.params.strategy), form);
     });
 
     router.post('/:uid/begin/:strategy', throttled, async (ctx) => {
       const d = await openLogin(ctx);
       kit.checkCsrf(d, 'login', ctx.request.body as Record<string, string>);
-      const strategy = this.#strategies.get(String(ctx.params.strategy));
+      const strategy = await this.strategy(String(ctx.params.strategy));
       if (!strategy?.begin) throw new GatehouseError('not_found', 'no such sign-in method');
-      const state = signInState(d);
-      const sctx = this.context(ctx, d, state);
-      if (!(await strategy.available(sctx)))
-        throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
-      // "Stay signed in" on a first factor's form, kept for when the method comes back.
-      if ((await this.next(ctx, d, state)).next === 'first_factor')
-        await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
-      const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
-      if (started.kind === 'failed') {
-        if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
-        return this.show(ctx, d, { ...started, method: strategy.id });
-      }
-      ctx.status = 303;
-      ctx.redirect(started.location);
+      if (
+        !(strategy instanceof FederationStrategy) &&
+        (await this.homeRealm(ctx, d, ctx.request.body as Record<string, string>))
+      )
+        return;
+      await this.begin(ctx, d, strategy);
     });
 
     enrolmentRoutes(router, {
@@ -266,6 +280,43 @@ export class SignInController {
     });
     registrationRoutes(router, { ...deps, throttled, kit, progress: (ctx, d, state) => this.progress(ctx, d, state) });
     passwordResetRoutes(router, { ...deps, kit });
+  }
+
+  /** POST /:uid/begin/:strategy, after the checks: on to the strategy's redirect, or its refusal on the page. */
+  private async begin(ctx: Context, d: Details, strategy: AuthenticationStrategy): Promise<void> {
+    const { kit } = this;
+    const state = signInState(d);
+    const sctx = this.context(ctx, d, state);
+    if (!strategy.begin || !(await strategy.available(sctx)))
+      throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
+    // "Stay signed in" on a first factor's form, kept for when the method comes back.
+    if ((await this.next(ctx, d, state)).next === 'first_factor')
+      await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
+    const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
+    if (started.kind === 'failed') {
+      if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
+      return this.show(ctx, d, { ...started, method: strategy.id });
+    }
+    if (started.bindBrowser) {
+      const { name, value, path, maxAgeSeconds } = started.bindBrowser;
+      const opts = { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path, overwrite: true } as const;
+      ctx.cookies.set(name, value, { ...opts, maxAge: maxAgeSeconds * 1000 });
+    }
+    ctx.status = 303;
+    ctx.redirect(started.location);
+  }
+
+  /**
+   * Home-realm discovery on a first factor's form: an email of a connection's domain goes to that
+   * connection (when no password was typed, or always with `enforce_sso`). True when it did.
+   */
+  private async homeRealm(ctx: Context, d: Details, form: Record<string, string>): Promise<boolean> {
+    const federation = this.deps.federation;
+    if (!federation || !form.email || signInState(d).accountId) return false;
+    const home = await federation.homeRealm(form.email, Boolean(form.password));
+    if (!home) return false;
+    await this.begin(ctx, d, new FederationStrategy(home, federation));
+    return true;
   }
 
   /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */

@@ -144,7 +144,7 @@ export class UpstreamClients {
       );
       if (!res.ok) throw new Error(`userinfo ${res.status}`);
       info = (await res.json()) as Record<string, unknown>;
-    } catch (err) {
+    } catch {
       throw new UpstreamError('userinfo_failed', 'The sign-in could not be completed.');
     }
     const mapping = connection.settings.claims;
@@ -202,15 +202,29 @@ function profileFrom(
   };
 }
 
-/** A short, log-safe reason for a failed exchange (openid-client's error codes, no token content). */
+/**
+ * A short, log-safe reason for a failed exchange (no token content): openid-client wraps
+ * oauth4webapi's error, whose message and `cause.claim` name the check that failed, e.g.
+ * `invalid_id_token:aud`, `invalid_id_token:exp`, `invalid_id_token:signature`, `nonce_mismatch`.
+ */
 function failureReason(err: unknown): string {
   if (err instanceof oidc.AuthorizationResponseError) return `upstream_error:${err.error}`;
   if (err instanceof oidc.ResponseBodyError) return `token_error:${err.error}`;
-  const e = err as { code?: string; message?: string };
-  const message = e.message ?? '';
-  if (/nonce/i.test(message)) return 'nonce_mismatch';
-  if (/"iss"|issuer/i.test(message)) return 'issuer_mismatch';
-  if (/state/i.test(message)) return 'state_mismatch';
-  if (/signature|JWS|"aud"|"azp"|"exp"|"iat"|ID Token/i.test(message)) return 'invalid_id_token';
-  return e.code ? `exchange_failed:${e.code}` : 'exchange_failed';
+  type Coded = { code?: string; message?: string; cause?: unknown };
+  const chain: Coded[] = [];
+  for (let e = err as Coded | undefined; e && typeof e === 'object' && chain.length < 4; e = e.cause as Coded)
+    chain.push(e);
+  const messages = chain.map((e) => e.message ?? '').join(' | ');
+  const detail = chain.map((e) => e as { claim?: unknown }).find((e) => typeof e.claim === 'string');
+  const claim = (detail?.claim as string | undefined) ?? /JWT "(\w+)"/.exec(messages)?.[1];
+  if (claim === 'nonce') return 'nonce_mismatch';
+  if (claim === 'iss') return 'issuer_mismatch';
+  if (claim) return `invalid_id_token:${claim}`;
+  if (/signature|verification key/i.test(messages)) return 'invalid_id_token:signature';
+  if (/nonce/i.test(messages)) return 'nonce_mismatch';
+  if (/"iss"|issuer/i.test(messages)) return 'issuer_mismatch';
+  if (/state/i.test(messages)) return 'state_mismatch';
+  if (/ID Token|JWS|JWT/i.test(messages)) return 'invalid_id_token';
+  const code = chain.find((e) => e.code)?.code;
+  return code ? `exchange_failed:${code}` : 'exchange_failed';
 }

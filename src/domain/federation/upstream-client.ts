@@ -46,6 +46,10 @@ const GITHUB_EMAILS = 'https://api.github.com/user/emails';
  * The relying-party side of a connection, with openid-client: discovery (cached per connection
  * for `discoveryTtlSeconds`), PKCE S256, state and nonce, the code exchange with full ID token
  * validation (JWKS signature, iss, aud, azp, exp, iat, nonce) and RFC 9207 `iss` when sent.
+ * Microsoft's multi-tenant issuer (`https://login.microsoftonline.com/common/v2.0`, preset
+ * `microsoft`) is openid-client's own Entra ID handling: discovery publishes
+ * `…/{tenantid}/v2.0`, and an ID token is accepted only when its `iss` is that template with
+ * `{tenantid}` replaced by the token's `tid` (test/federation/microsoft-tenant.test.ts).
  */
 export class UpstreamClients {
   readonly #cache = new Map<string, { config: oidc.Configuration; until: number; stamp: number }>();
@@ -53,6 +57,8 @@ export class UpstreamClients {
   constructor(
     private readonly discoveryTtlSeconds = 3600,
     private readonly now: () => number = Date.now,
+    /** Every request to upstreams goes through this (tests route a real upstream's URLs to a local one). */
+    private readonly fetchImpl?: oidc.CustomFetch,
   ) {}
 
   private async configuration(connection: OidcOrOAuth2, secret: string | undefined): Promise<oidc.Configuration> {
@@ -67,6 +73,7 @@ export class UpstreamClients {
         // The ID token's signature checked against the upstream's JWKS (cached, refetched on an unknown kid),
         // not only trusted because it came over TLS from the token endpoint.
         execute: [oidc.enableNonRepudiationChecks, ...(insecureAllowed(issuer) ? [oidc.allowInsecureRequests] : [])],
+        ...(this.fetchImpl ? { [oidc.customFetch]: this.fetchImpl } : {}),
       });
     } else {
       const s = connection.settings;

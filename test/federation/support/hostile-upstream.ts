@@ -29,10 +29,11 @@ export interface HostileUpstream {
  * A deliberately simple, controllable OpenID provider for negative tests: discovery, an ES256
  * JWKS, an authorization endpoint that sends the browser straight back with a code (no sign-in),
  * and a token endpoint whose ID token the test shapes (wrong aud, expired, foreign key …).
- * `issuerPath` (e.g. `/{tenantid}/v2.0`) lets discovery publish a Microsoft-shaped issuer template.
+ * `issuerPath` (e.g. `/{tenantid}/v2.0`) lets discovery publish a Microsoft-shaped issuer template;
+ * `publicOrigin` is the origin it names in its metadata (a test's fetch routes that origin here).
  */
 export async function startHostileUpstream(
-  options: { issuerPath?: string; claims?: Claims } = {},
+  options: { issuerPath?: string; publicOrigin?: string; claims?: Claims } = {},
 ): Promise<HostileUpstream> {
   const key = await generateKeyPair('ES256', { extractable: true });
   const foreign = await generateKeyPair('ES256');
@@ -47,8 +48,9 @@ export async function startHostileUpstream(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuerPath = options.issuerPath ?? '';
+  const named = options.publicOrigin ?? origin;
   const up: HostileUpstream = {
-    issuer: `${origin}${issuerPath}`,
+    issuer: `${named}${issuerPath}`,
     origin,
     clientId: `client-${randomBytes(4).toString('hex')}`,
     clientSecret: randomBytes(16).toString('base64url'),
@@ -56,11 +58,6 @@ export async function startHostileUpstream(
     nonces: [],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-  // Discovery lives under the issuer as configured: a templated issuer path is served literally too.
-  const discoveryPaths = new Set([
-    `${issuerPath}/.well-known/openid-configuration`,
-    '/.well-known/openid-configuration',
-  ]);
 
   async function idToken(nonce: string | undefined): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
@@ -88,12 +85,12 @@ export async function startHostileUpstream(
       res
         .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
         .end(JSON.stringify(body));
-    if (req.method === 'GET' && discoveryPaths.has(url.pathname)) {
+    if (req.method === 'GET' && url.pathname.endsWith('/.well-known/openid-configuration')) {
       return json(200, {
         issuer: up.issuer,
-        authorization_endpoint: `${origin}/authorize`,
-        token_endpoint: `${origin}/token`,
-        jwks_uri: `${origin}/jwks`,
+        authorization_endpoint: `${named}/authorize`,
+        token_endpoint: `${named}/token`,
+        jwks_uri: `${named}/jwks`,
         response_types_supported: ['code'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['ES256'],

@@ -46,6 +46,10 @@ const GITHUB_EMAILS = 'https://api.github.com/user/emails';
  * The relying-party side of a connection, with openid-client: discovery (cached per connection
  * for `discoveryTtlSeconds`), PKCE S256, state and nonce, the code exchange with full ID token
  * validation (JWKS signature, iss, aud, azp, exp, iat, nonce) and RFC 9207 `iss` when sent.
+ * Microsoft's multi-tenant issuer (`https://login.microsoftonline.com/common/v2.0`, preset
+ * `microsoft`) is openid-client's own Entra ID handling: discovery publishes
+ * `…/{tenantid}/v2.0`, and an ID token is accepted only when its `iss` is that template with
+ * `{tenantid}` replaced by the token's `tid` (test/federation/microsoft-tenant.test.ts).
  */
 export class UpstreamClients {
   readonly #cache = new Map<string, { config: oidc.Configuration; until: number; stamp: number }>();
@@ -53,6 +57,8 @@ export class UpstreamClients {
   constructor(
     private readonly discoveryTtlSeconds = 3600,
     private readonly now: () => number = Date.now,
+    /** Every request to upstreams goes through this (tests route a real upstream's URLs to a local one). */
+    private readonly fetchImpl?: oidc.CustomFetch,
   ) {}
 
   private async configuration(connection: OidcOrOAuth2, secret: string | undefined): Promise<oidc.Configuration> {
@@ -67,6 +73,7 @@ export class UpstreamClients {
         // The ID token's signature checked against the upstream's JWKS (cached, refetched on an unknown kid),
         // not only trusted because it came over TLS from the token endpoint.
         execute: [oidc.enableNonRepudiationChecks, ...(insecureAllowed(issuer) ? [oidc.allowInsecureRequests] : [])],
+        ...(this.fetchImpl ? { [oidc.customFetch]: this.fetchImpl } : {}),
       });
     } else {
       const s = connection.settings;
@@ -144,7 +151,7 @@ export class UpstreamClients {
       );
       if (!res.ok) throw new Error(`userinfo ${res.status}`);
       info = (await res.json()) as Record<string, unknown>;
-    } catch (err) {
+    } catch {
       throw new UpstreamError('userinfo_failed', 'The sign-in could not be completed.');
     }
     const mapping = connection.settings.claims;
@@ -202,15 +209,29 @@ function profileFrom(
   };
 }
 
-/** A short, log-safe reason for a failed exchange (openid-client's error codes, no token content). */
+/**
+ * A short, log-safe reason for a failed exchange (no token content): openid-client wraps
+ * oauth4webapi's error, whose message and `cause.claim` name the check that failed, e.g.
+ * `invalid_id_token:aud`, `invalid_id_token:exp`, `invalid_id_token:signature`, `nonce_mismatch`.
+ */
 function failureReason(err: unknown): string {
   if (err instanceof oidc.AuthorizationResponseError) return `upstream_error:${err.error}`;
   if (err instanceof oidc.ResponseBodyError) return `token_error:${err.error}`;
-  const e = err as { code?: string; message?: string };
-  const message = e.message ?? '';
-  if (/nonce/i.test(message)) return 'nonce_mismatch';
-  if (/"iss"|issuer/i.test(message)) return 'issuer_mismatch';
-  if (/state/i.test(message)) return 'state_mismatch';
-  if (/signature|JWS|"aud"|"azp"|"exp"|"iat"|ID Token/i.test(message)) return 'invalid_id_token';
-  return e.code ? `exchange_failed:${e.code}` : 'exchange_failed';
+  type Coded = { code?: string; message?: string; cause?: unknown };
+  const chain: Coded[] = [];
+  for (let e = err as Coded | undefined; e && typeof e === 'object' && chain.length < 4; e = e.cause as Coded)
+    chain.push(e);
+  const messages = chain.map((e) => e.message ?? '').join(' | ');
+  const detail = chain.map((e) => e as { claim?: unknown }).find((e) => typeof e.claim === 'string');
+  const claim = (detail?.claim as string | undefined) ?? /JWT "(\w+)"/.exec(messages)?.[1];
+  if (claim === 'nonce') return 'nonce_mismatch';
+  if (claim === 'iss') return 'issuer_mismatch';
+  if (claim) return `invalid_id_token:${claim}`;
+  if (/signature|verification key/i.test(messages)) return 'invalid_id_token:signature';
+  if (/nonce/i.test(messages)) return 'nonce_mismatch';
+  if (/"iss"|issuer/i.test(messages)) return 'issuer_mismatch';
+  if (/state/i.test(messages)) return 'state_mismatch';
+  if (/ID Token|JWS|JWT/i.test(messages)) return 'invalid_id_token';
+  const code = chain.find((e) => e.code)?.code;
+  return code ? `exchange_failed:${code}` : 'exchange_failed';
 }

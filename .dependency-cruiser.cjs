@@ -20,10 +20,26 @@ module.exports = {
     },
     {
       name: 'domain-no-frameworks',
-      comment: 'src/domain/ never imports koa, oidc-provider, knex, ioredis or a database driver.',
+      comment:
+        'src/domain/ never imports koa, oidc-provider, knex, ioredis, a database driver, or a network client ' +
+        '(openid-client, nodemailer, rate-limiter-flexible): those live in adapter rooms (storage/, mail/, federation/).',
       severity: 'error',
       from: { path: '^src/domain/' },
-      to: { dependencyTypes: NPM, path: [packages('koa', '@koa/router', 'koa-compose', 'oidc-provider'), DRIVERS] },
+      to: {
+        dependencyTypes: NPM,
+        path: [
+          packages(
+            'koa',
+            '@koa/router',
+            'koa-compose',
+            'oidc-provider',
+            'openid-client',
+            'nodemailer',
+            'rate-limiter-flexible',
+          ),
+          DRIVERS,
+        ],
+      },
     },
     {
       name: 'observability-is-a-leaf',

@@ -12,7 +12,7 @@ import { UserSessions } from './domain/accounts/user-sessions.js';
 import { KnownDevices } from './domain/accounts/known-devices.js';
 import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
 import { FederatedSignIn } from './domain/federation/federated-sign-in.js';
-import { UpstreamClients } from './domain/federation/upstream-client.js';
+import { UpstreamClients } from './federation/upstream-clients.js';
 import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
 import { KeyEncryption } from './domain/keys/key-encryption.js';

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { CustomFetch } from 'openid-client';
 import type { UpstreamConnection } from '../../src/domain/federation/federated-sign-in.js';
-import { UpstreamClients, UpstreamError } from '../../src/domain/federation/upstream-client.js';
+import { UpstreamError } from '../../src/domain/federation/upstream.js';
+import { UpstreamClients } from '../../src/federation/upstream-clients.js';
 import { type HostileUpstream, startHostileUpstream, type Tamper } from './support/hostile-upstream.js';
 
 const MICROSOFT = 'https://login.microsoftonline.com';

@@ -6,7 +6,7 @@ import type { DomainEvents, RequestOrigin } from '../events/domain-events.js';
 import type { KeyEncryption } from '../keys/key-encryption.js';
 import { type ConnectionRepository, connectionSecretContext, type StoredConnection } from './connection.js';
 import type { FederatedIdentityRepository } from './federated-identity.js';
-import { UpstreamError, type UpstreamClients, type UpstreamProfile } from './upstream-client.js';
+import { type Upstream, UpstreamError, type UpstreamProfile } from './upstream.js';
 
 /** Between `begin` and the callback: at most this long at the upstream. */
 const PENDING_TTL_SECONDS = 600;
@@ -47,7 +47,7 @@ export interface FederatedSignInDeps {
   kek: KeyEncryption;
   oneTimeValues: OneTimeValues;
   events: DomainEvents;
-  upstream: UpstreamClients;
+  upstream: Upstream;
   issuer: string;
 }
 

@@ -1,37 +1,14 @@
 import * as oidc from 'openid-client';
-import type { Connection, ClaimMapping } from './connection.js';
+import type { ClaimMapping } from '../domain/federation/connection.js';
+import {
+  type Upstream,
+  type UpstreamConnection,
+  UpstreamError,
+  type UpstreamProfile,
+  type UpstreamRequest,
+} from '../domain/federation/upstream.js';
 
-/** What an upstream said about the person, after every check passed. */
-export interface UpstreamProfile {
-  subject: string;
-  email?: string;
-  /** Only true when the upstream asserts it (`email_verified`, or GitHub's verified primary address). */
-  emailVerified: boolean;
-  name?: string;
-  /** The upstream's own `amr` / `acr` (OIDC), kept for the audit log and `trusted_mfa`. */
-  amr?: string[];
-  acr?: string;
-}
-
-/** What `begin` keeps for the callback (never sent to the browser but `state`). */
-export interface UpstreamRequest {
-  url: string;
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-}
-
-/** An upstream refused or an answer failed a check; `reason` goes to the audit log, never to the page. */
-export class UpstreamError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type OidcOrOAuth2 = Extract<Connection, { type: 'oidc' | 'oauth2' }>;
+type OidcOrOAuth2 = UpstreamConnection;
 
 const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\])$/;
 /** Plain http only towards a loopback upstream (development and tests); anything else must be https. */
@@ -51,7 +28,7 @@ const GITHUB_EMAILS = 'https://api.github.com/user/emails';
  * `…/{tenantid}/v2.0`, and an ID token is accepted only when its `iss` is that template with
  * `{tenantid}` replaced by the token's `tid` (test/federation/microsoft-tenant.test.ts).
  */
-export class UpstreamClients {
+export class UpstreamClients implements Upstream {
   readonly #cache = new Map<string, { config: oidc.Configuration; until: number; stamp: number }>();
 
   constructor(

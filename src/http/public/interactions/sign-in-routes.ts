@@ -4,7 +4,7 @@ import { type NextStep, nextStep, requiredAssurance } from '../../../domain/auth
 import type { EnrolmentMethod, RecoveryCodeIssuer } from '../../../domain/authn/enrolment.js';
 import type { Factors } from '../../../domain/authn/factors.js';
 import type { SecondFactorLimiter } from '../../../domain/authn/second-factor-limiter.js';
-import { applyProof, type SignInState } from '../../../domain/authn/sign-in-state.js';
+import type { SignInState } from '../../../domain/authn/sign-in-state.js';
 import type { SignInThrottle } from '../../../domain/authn/sign-in-throttle.js';
 import type {
   AuthenticationStrategy,
@@ -24,7 +24,7 @@ import { requestedAcr } from '../../../domain/authn/requested-acr.js';
 import { registrationRoutes } from './registration-routes.js';
 import { enrolmentRoutes } from './enrolment-routes.js';
 import { passwordResetRoutes } from './password-reset-routes.js';
-import { STATE_KEY, signInState, switchingAccount, withStaySignedIn } from './sign-in-progress.js';
+import { STATE_KEY, signInState, switchingAccount } from './sign-in-progress.js';
 import { throttledBeforeKoa } from '../early-sign-in-throttle.js';
 
 export { switchingAccount };
@@ -32,6 +32,9 @@ import { type PageFailure, SignInPages } from './sign-in-pages.js';
 import type { SignInDevices } from './device-cookie.js';
 import type { FederatedSignIn } from '../../../domain/federation/federated-sign-in.js';
 import { FederationStrategy } from '../../../domain/authn/strategies/federation-strategy.js';
+import { type BeginDeps, beginRoutes, homeRealm } from './sign-in-begin.js';
+import { type PollDeps, pollOutOfBand } from './sign-in-poll.js';
+import { type SubmitDeps, submitStep } from './sign-in-submit.js';
 
 export interface SignInDeps {
   views: Views;
@@ -66,12 +69,15 @@ export interface SignInDeps {
  * the policy says what is still needed, the strategy named in the path does the work, and this
  * controller only moves between steps, renders view models and emits domain events.
  *
- * Routes (under /interaction): POST /:uid/login/:strategy, POST /:uid/begin/:strategy,
- * enrolment (enrolment-routes.ts: GET|POST /:uid/enrol/:method, POST /:uid/continue) and registration.
+ * Routes (under /interaction): POST /:uid/login/:strategy (sign-in-submit.ts), POST /:uid/begin/:strategy
+ * (sign-in-begin.ts), the out-of-band poll on GET /:uid?method=<id> (sign-in-poll.ts), enrolment
+ * (enrolment-routes.ts: GET|POST /:uid/enrol/:method, POST /:uid/continue) and registration.
  */
 export class SignInController {
   readonly pages: SignInPages;
   readonly #strategies: Map<string, AuthenticationStrategy>;
+  readonly #poll: PollDeps;
+  readonly #submit: SubmitDeps;
 
   constructor(
     private readonly deps: SignInDeps,
@@ -79,6 +85,24 @@ export class SignInController {
   ) {
     this.#strategies = new Map(deps.strategies.map((s) => [s.id, s]));
     this.pages = new SignInPages(deps.views, kit, deps.strategies, deps.registrationEnabled, deps.federation);
+    this.#poll = {
+      kit,
+      pages: this.pages,
+      strategy: (id) => this.strategy(id),
+      failed: (ctx, d, method, completion, state) => this.failed(ctx, d, method, completion, state),
+      progress: (ctx, d, state) => this.progress(ctx, d, state),
+    };
+    this.#submit = {
+      ...deps,
+      kit,
+      failed: this.#poll.failed,
+      progress: this.#poll.progress,
+      // Only the fixed strategies complete on a form; upstream connections begin (sign-in-begin.ts).
+      strategy: (id) => this.#strategies.get(id),
+      next: (ctx, d, state) => this.next(ctx, d, state),
+      context: (ctx, d, state, step) => this.context(ctx, d, state, step),
+      show: (ctx, d, failure) => this.show(ctx, d, failure),
+    };
   }
 
   /** A configured strategy, or one per enabled upstream connection (`oidc:<slug>`, `oauth2:<slug>`). */
@@ -125,7 +149,7 @@ export class SignInController {
     const sctx = this.context(ctx, d, state, step);
     if (step.next === 'first_factor') {
       if (!failure) {
-        const polled = await this.poll(ctx, d, state, sctx);
+        const polled = await pollOutOfBand(this.#poll, ctx, d, state, sctx);
         if (polled) return;
       }
       return this.pages.firstFactor(ctx, d, sctx, failure);
@@ -183,27 +207,7 @@ export class SignInController {
     );
   }
 
-  /**
-   * GET /:uid?method=<id> of a strategy whose proof arrives out of band (a sign-in link opened
-   * elsewhere): finishes the step when it has arrived, or shows why it cannot. True when handled.
-   */
-  private async poll(ctx: Context, d: Details, state: SignInState, sctx: StrategyContext): Promise<boolean> {
-    const strategy = await this.strategy(String(ctx.query.method ?? ''));
-    if (!strategy?.poll || strategy.stage === 'second' || !(await strategy.available(sctx))) return false;
-    const completion = await strategy.poll(sctx);
-    if (!completion || completion.kind === 'redirect') return false;
-    if (completion.kind === 'failed' && completion.pendingLink) {
-      // Not a failure: the page asks the person to sign in to the existing account (progress links it).
-      const waiting = { ...state, pendingLink: completion.pendingLink };
-      await this.kit.remember(d, { [STATE_KEY]: waiting });
-      await this.pages.firstFactor(ctx, d, { ...sctx, state: waiting }, { status: 200, message: completion.message });
-    } else if (completion.kind === 'failed') {
-      this.failed(ctx, d, strategy.id, completion, state);
-      await this.pages.firstFactor(ctx, d, sctx, { ...completion, method: strategy.id });
-    } else await this.progress(ctx, d, applyProof(state, strategy.id, completion.accountId, completion.proof));
-    return true;
-  }
-
+  /** login.failed for a refused step, whether submitted on the form or polled out of band. */
   private failed(
     ctx: Context,
     d: Details,
@@ -226,50 +230,27 @@ export class SignInController {
   /** Registers the routes on the interaction router. */
   routes(router: Router): void {
     const { kit, deps } = this;
-
-    /** Before anything that reads storage or hashes: attempts past the limit cost one counter increment. */
-    const throttled = async (ctx: Context, next: () => Promise<unknown>) => {
-      // Password sign-in and registration were counted by the listener, before Koa (early-sign-in-throttle.ts).
-      if (deps.signInThrottle && !throttledBeforeKoa(ctx.method, ctx.path)) {
-        const verdict = await deps.signInThrottle.check(ctx.ip);
-        if (!verdict.allowed) {
-          deps.events.emit({ type: 'login.failed', method: 'password', reason: 'rate_limited' }, kit.origin(ctx));
-          ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-          renderErrorPage(deps.views, ctx, 429, 'too_many_requests');
-          return;
-        }
-      }
-      await next();
-    };
-
-    const openLogin = async (ctx: Context) => {
-      const d = await kit.details(ctx);
-      if (d.prompt.name !== 'login' && !switchingAccount(d))
-        throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
-      return d;
+    const throttled = throttleSignIns(deps, kit);
+    const openLogin = (ctx: Context) => this.openLogin(ctx);
+    const begin: BeginDeps = {
+      ...deps,
+      kit,
+      throttled,
+      openLogin,
+      strategy: (id) => this.strategy(id),
+      context: (ctx, d, state) => this.context(ctx, d, state),
+      next: (ctx, d, state) => this.next(ctx, d, state),
+      show: (ctx, d, failure) => this.show(ctx, d, failure),
     };
 
     router.post('/:uid/login/:strategy', throttled, async (ctx) => {
       const d = await openLogin(ctx);
       const form = ctx.request.body as Record<string, string>;
       kit.checkCsrf(d, 'login', form);
-      if (await this.homeRealm(ctx, d, form)) return;
-      await this.submit(ctx, d, String(ctx.params.strategy), form);
+      if (await homeRealm(begin, ctx, d, form)) return;
+      await submitStep(this.#submit, ctx, d, String(ctx.params.strategy), form);
     });
-
-    router.post('/:uid/begin/:strategy', throttled, async (ctx) => {
-      const d = await openLogin(ctx);
-      kit.checkCsrf(d, 'login', ctx.request.body as Record<string, string>);
-      const strategy = await this.strategy(String(ctx.params.strategy));
-      if (!strategy?.begin) throw new GatehouseError('not_found', 'no such sign-in method');
-      if (
-        !(strategy instanceof FederationStrategy) &&
-        (await this.homeRealm(ctx, d, ctx.request.body as Record<string, string>))
-      )
-        return;
-      await this.begin(ctx, d, strategy);
-    });
-
+    beginRoutes(router, begin);
     enrolmentRoutes(router, {
       ...deps,
       kit,
@@ -282,108 +263,28 @@ export class SignInController {
     passwordResetRoutes(router, { ...deps, kit });
   }
 
-  /** POST /:uid/begin/:strategy, after the checks: on to the strategy's redirect, or its refusal on the page. */
-  private async begin(ctx: Context, d: Details, strategy: AuthenticationStrategy): Promise<void> {
-    const { kit } = this;
-    const state = signInState(d);
-    const sctx = this.context(ctx, d, state);
-    if (!strategy.begin || !(await strategy.available(sctx)))
-      throw new GatehouseError('invalid_request', 'this sign-in method is not available now');
-    // "Stay signed in" on a first factor's form, kept for when the method comes back.
-    if ((await this.next(ctx, d, state)).next === 'first_factor')
-      await kit.remember(d, { [STATE_KEY]: withStaySignedIn(state, ctx.request.body as Record<string, string>) });
-    const started = await strategy.begin(sctx, ctx.request.body as Record<string, string>);
-    if (started.kind === 'failed') {
-      if (started.retryAfterSeconds) ctx.set('Retry-After', String(started.retryAfterSeconds));
-      return this.show(ctx, d, { ...started, method: strategy.id });
-    }
-    if (started.bindBrowser) {
-      const { name, value, path, maxAgeSeconds } = started.bindBrowser;
-      const opts = { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path, overwrite: true } as const;
-      ctx.cookies.set(name, value, { ...opts, maxAge: maxAgeSeconds * 1000 });
-    }
-    ctx.status = 303;
-    ctx.redirect(started.location);
+  /** The interaction of this request, while its login prompt is open (or the person is switching account). */
+  private async openLogin(ctx: Context): Promise<Details> {
+    const d = await this.kit.details(ctx);
+    if (d.prompt.name !== 'login' && !switchingAccount(d))
+      throw new GatehouseError('invalid_request', 'this sign-in step is already complete');
+    return d;
   }
+}
 
-  /**
-   * Home-realm discovery on a first factor's form: an email of a connection's domain goes to that
-   * connection (when no password was typed, or always with `enforce_sso`). True when it did.
-   */
-  private async homeRealm(ctx: Context, d: Details, form: Record<string, string>): Promise<boolean> {
-    const federation = this.deps.federation;
-    if (!federation || !form.email || signInState(d).accountId) return false;
-    const home = await federation.homeRealm(form.email, Boolean(form.password));
-    if (!home) return false;
-    await this.begin(ctx, d, new FederationStrategy(home, federation));
-    return true;
-  }
-
-  /** POST /:uid/login/:strategy: the strategy completes, failures are shown on the same page. */
-  private async submit(ctx: Context, d: Details, strategyId: string, form: Record<string, string>): Promise<void> {
-    const { deps } = this;
-    const strategy = this.#strategies.get(strategyId);
-    if (!strategy) throw new GatehouseError('not_found', 'no such sign-in method');
-    const state = signInState(d);
-    const step = await this.next(ctx, d, state);
-    const allowed =
-      step.next === 'first_factor'
-        ? strategy.stage !== 'second'
-        : step.next === 'second_factor' && step.methods.includes(strategy.id);
-    const sctx = this.context(ctx, d, state, step);
-    if (!allowed || !(await strategy.available(sctx)))
-      throw new GatehouseError('invalid_request', 'unexpected sign-in step');
-
-    const secondFactor = step.next === 'second_factor' && state.accountId !== undefined;
-    if (secondFactor && deps.secondFactorLimiter) {
-      const verdict = await deps.secondFactorLimiter.check(state.accountId!);
-      if (!verdict.allowed) return this.tooManySecondFactors(ctx, d, state.accountId!, strategy.id, verdict);
-    }
-
-    const parsed = strategy.input.safeParse(form);
-    const completion: Completion = parsed.success
-      ? await strategy.complete(parsed.data, sctx)
-      : { kind: 'failed', reason: 'missing_credentials', status: 400, message: 'Fill in the form.' };
-    if (completion.kind === 'redirect') {
-      ctx.status = 303;
-      ctx.redirect(completion.location);
-      return;
-    }
-    if (completion.kind === 'failed') {
-      this.failed(ctx, d, strategy.id, completion, state);
-      if (secondFactor && deps.secondFactorLimiter) {
-        const verdict = await deps.secondFactorLimiter.failed(state.accountId!);
-        if (!verdict.allowed) return this.tooManySecondFactors(ctx, d, state.accountId!, strategy.id, verdict);
+/** Before anything that reads storage or hashes: attempts past the limit cost one counter increment. */
+function throttleSignIns(deps: SignInDeps, kit: InteractionKit) {
+  return async (ctx: Context, next: () => Promise<unknown>): Promise<void> => {
+    // Password sign-in and registration were counted by the listener, before Koa (early-sign-in-throttle.ts).
+    if (deps.signInThrottle && !throttledBeforeKoa(ctx.method, ctx.path)) {
+      const verdict = await deps.signInThrottle.check(ctx.ip);
+      if (!verdict.allowed) {
+        deps.events.emit({ type: 'login.failed', method: 'password', reason: 'rate_limited' }, kit.origin(ctx));
+        ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+        renderErrorPage(deps.views, ctx, 429, 'too_many_requests');
+        return;
       }
-      if (completion.retryAfterSeconds) ctx.set('Retry-After', String(completion.retryAfterSeconds));
-      return this.show(ctx, d, {
-        status: completion.status,
-        message: completion.message,
-        values: { ...completion.values, ...(form.remember ? { remember: form.remember } : {}) },
-        method: strategy.id,
-      });
     }
-    const proven = applyProof(state, strategy.id, completion.accountId, completion.proof);
-    await this.progress(ctx, d, step.next === 'first_factor' ? withStaySignedIn(proven, form) : proven);
-  }
-
-  private async tooManySecondFactors(
-    ctx: Context,
-    d: Details,
-    accountId: string,
-    method: StrategyId,
-    verdict: { retryAfterSeconds: number },
-  ): Promise<void> {
-    this.deps.events.emit(
-      { type: 'second_factor.throttled', accountId, retryAfterSeconds: verdict.retryAfterSeconds },
-      this.kit.origin(ctx),
-    );
-    ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-    const minutes = Math.ceil(verdict.retryAfterSeconds / 60);
-    return this.show(ctx, d, {
-      status: 429,
-      message: `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
-      method,
-    });
-  }
+    await next();
+  };
 }

@@ -14,6 +14,17 @@ export class RedisOneTimeValues implements OneTimeValues {
     await this.redis.set(`${this.prefix}once:${key}`, JSON.stringify(value), 'EX', Math.max(1, ttlSeconds));
   }
 
+  async putIfAbsent(key: string, value: unknown, ttlSeconds: number): Promise<boolean> {
+    const set = await this.redis.set(
+      `${this.prefix}once:${key}`,
+      JSON.stringify(value),
+      'EX',
+      Math.max(1, ttlSeconds),
+      'NX',
+    );
+    return set === 'OK';
+  }
+
   async take<T>(key: string): Promise<T | undefined> {
     const raw = await this.redis.getdel(`${this.prefix}once:${key}`);
     return raw === null ? undefined : (JSON.parse(raw) as T);
@@ -39,6 +50,18 @@ export class SqlOneTimeValues implements OneTimeValues {
       })
       .onConflict('key')
       .merge(['value', 'expires_at']);
+  }
+
+  async putIfAbsent(key: string, value: unknown, ttlSeconds: number): Promise<boolean> {
+    // An expired row still in the table (not yet swept) is taken over; a live one wins.
+    const result = await this.database.db().raw(
+      `insert into one_time_values (key, value, expires_at) values (?, ?, ?)
+       on conflict (key) do update set value = excluded.value, expires_at = excluded.expires_at
+       where one_time_values.expires_at <= now()
+       returning key`,
+      [key, JSON.stringify({ v: value }), new Date(Date.now() + Math.max(1, ttlSeconds) * 1000)],
+    );
+    return (result as { rows: unknown[] }).rows.length === 1;
   }
 
   async take<T>(key: string): Promise<T | undefined> {

@@ -10,4 +10,9 @@ export interface OneTimeValues {
   take<T = unknown>(key: string): Promise<T | undefined>;
   /** Reads without taking (a page shown twice); undefined when absent or expired. */
   peek<T = unknown>(key: string): Promise<T | undefined>;
+  /**
+   * Writes only when the key is absent or expired; true when this call wrote it. Across instances
+   * exactly one caller wins (replay detection: a SAML assertion ID accepted once).
+   */
+  putIfAbsent(key: string, value: unknown, ttlSeconds: number): Promise<boolean>;
 }

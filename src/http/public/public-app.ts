@@ -135,7 +135,7 @@ export function createPublicApp(deps: PublicAppDeps): Koa {
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
-const OUR_PATHS = /^\/(interaction\/|federation\/|assets\/|healthz(\?|$)|readyz(\?|$))/;
+const OUR_PATHS = /^\/(interaction\/|federation\/|saml\/|assets\/|healthz(\?|$)|readyz(\?|$))/;
 
 /**
  * The public port's request listener: our pages and probes go to our Koa app, every protocol

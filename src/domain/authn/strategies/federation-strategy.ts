@@ -1,15 +1,13 @@
 import { z } from 'zod';
-import {
-  FEDERATION_COOKIE,
-  type FederatedSignIn,
-  type UpstreamConnection,
-} from '../../federation/federated-sign-in.js';
+import type { StoredConnection } from '../../federation/connection.js';
+import { FEDERATION_COOKIE, type FederatedSignIn } from '../../federation/federated-sign-in.js';
 import type { AuthenticationStrategy, BeginResult, Completion, StrategyContext, StrategyId } from '../strategy.js';
 
 /**
- * "Continue with <name>": one upstream OIDC / OAuth 2.0 connection as a first-factor strategy.
- * `begin` sends the browser to the upstream; its answer arrives out of band at
- * /federation/:slug/callback, which leaves the outcome for `poll` on this interaction's page.
+ * "Continue with <name>": one upstream connection (OIDC, OAuth 2.0 or SAML) as a first-factor
+ * strategy. `begin` sends the browser to the upstream; its answer arrives out of band at
+ * /federation/:slug/callback (the SAML ACS and form_post callbacks bounce there), which leaves
+ * the outcome for `poll` on this interaction's page.
  */
 export class FederationStrategy implements AuthenticationStrategy<Record<string, never>> {
   readonly id: StrategyId;
@@ -17,7 +15,7 @@ export class FederationStrategy implements AuthenticationStrategy<Record<string,
   readonly input = z.object({}).strict() as unknown as z.ZodType<Record<string, never>>;
 
   constructor(
-    private readonly connection: UpstreamConnection,
+    private readonly connection: StoredConnection,
     private readonly federation: FederatedSignIn,
   ) {
     this.id = `${connection.type}:${connection.slug}`;

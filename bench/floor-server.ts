@@ -1,7 +1,9 @@
 /**
  * The "library floor": bare oidc-provider with its default in-memory adapter and one static
- * client, issuing the same client_credentials JWT access token (ES256, audience = resource) as
- * Gatehouse does. No database, no Redis, no Koa wrapper, no JWT record: what the library costs alone.
+ * client, issuing the same client_credentials tokens as Gatehouse does — a JWT access token
+ * (ES256, audience = resource) when a resource is named, an opaque one when none is — and
+ * introspecting them. No database, no Redis, no Koa wrapper, no JWT record, no audit: what the
+ * library costs alone.
  *
  * Env: FLOOR_PORT, FLOOR_CLIENT_ID, FLOOR_CLIENT_SECRET, FLOOR_RESOURCE.
  */
@@ -36,9 +38,11 @@ const configuration: Configuration = {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async () => resource,
+      // No resource named: an opaque token (Gatehouse's behaviour without a resource too).
+      defaultResource: async () => undefined as unknown as string,
       useGrantedResource: async () => true,
       getResourceServerInfo: async (_ctx, indicator) => ({
         scope: 'read',

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { PG_ADMIN_URL, TEST_REDIS_URL, type BackendName, type TestStorage } from '../test/support/backends.js';
 import { startFloor, type Floor } from './scenarios/floor.js';
+import type { FloorKind } from './support/context.js';
 import { benchAuditCost } from './scenarios/audit-cost.js';
 import { benchGatehouse } from './scenarios/gatehouse.js';
 import { ROOT, killAllChildServersNow, stopAllChildServers } from './support/child-server.js';
@@ -33,6 +34,7 @@ const ctx: BenchContext = {
   results: {
     rows: [],
     floorPeak: {},
+    floorPairs: {},
     peak: {},
     atPartialLoad: {},
     rotations: {},
@@ -107,8 +109,8 @@ async function main(): Promise<number> {
           failures.push(`library floor: ${(err as Error).message}`);
           return undefined;
         });
-    const floorRun = (backend: BackendName) => async () => {
-      await floor?.measureFor(backend).catch((err) => {
+    const floorRun = (backend: BackendName) => async (kind: FloorKind) => {
+      await floor?.measureFor(backend, kind).catch((err) => {
         failures.push(`library floor: ${(err as Error).message}`);
       });
     };

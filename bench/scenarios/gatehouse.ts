@@ -1,6 +1,6 @@
 import { createTestStorage, type BackendName } from '../../test/support/backends.js';
 import { cpuSeconds, type ChildServer } from '../support/child-server.js';
-import { backendLabel, fmt, measureOn, warmAndMeasure, type BenchContext } from '../support/context.js';
+import { backendLabel, type BenchContext, type FloorKind, fmt, measureOn, warmAndMeasure } from '../support/context.js';
 import {
   FORM,
   RESOURCE,
@@ -16,6 +16,7 @@ import { startGatehouseServer } from '../support/gatehouse-server.js';
 import { measure, type LoadSpec } from '../support/load.js';
 import { rowFrom } from '../support/report.js';
 import { FRESH_SERVER_WARMUP_FACTOR, PARTIAL_LOAD } from '../support/settings.js';
+import { FLOOR_SCENARIOS } from './floor.js';
 
 /** Refresh chains kept in reserve per connection, for chains that break mid-run. */
 const SPARE_CHAINS_PER_CONNECTION = 1;
@@ -27,17 +28,18 @@ interface Under {
   gh: RemoteGatehouse;
   fixture: BenchFixture;
   label: string;
-  beforePeak: () => Promise<void>;
+  /** Measures the library floor on the same request, right before Gatehouse's run of it. */
+  beforeScenario: (kind: FloorKind) => Promise<void>;
 }
 
 /**
  * Every Gatehouse scenario on one backend: fresh storage, its own server process, dropped
- * afterwards. `beforePeak` runs right before the client_credentials JWT peak (the floor run).
+ * afterwards. `beforeScenario` runs the floor right before the runs it has a counterpart of.
  */
 export async function benchGatehouse(
   ctx: BenchContext,
   backend: BackendName,
-  beforePeak: () => Promise<void>,
+  beforeScenario: (kind: FloorKind) => Promise<void>,
 ): Promise<void> {
   const label = `Gatehouse, ${backendLabel(backend)}`;
   ctx.progress(`${label}: preparing storage`);
@@ -47,7 +49,7 @@ export async function benchGatehouse(
     const { server, gh } = await startGatehouseServer(ctx, `gatehouse-${backend}`, storage);
     ctx.progress(`${label}: server up (pid ${server.pid})`);
     try {
-      const under: Under = { ctx, backend, server, gh, fixture: await prepareFixture(gh), label, beforePeak };
+      const under: Under = { ctx, backend, server, gh, fixture: await prepareFixture(gh), label, beforeScenario };
       await endpointScenarios(under);
       await flowAndRefreshScenarios(under);
     } catch (err) {
@@ -77,9 +79,14 @@ function machineRequest(u: Under, path: string, body: string): LoadSpec {
 async function endpointScenarios(u: Under): Promise<void> {
   const { ctx, backend, server, label } = u;
   const { rows } = ctx.results;
-  const scenario = async (name: string, spec: LoadSpec) => {
+  const scenario = async (name: string, spec: LoadSpec, floorKind?: FloorKind) => {
+    if (floorKind) await u.beforeScenario(floorKind);
     const r = await warmAndMeasure(ctx, `${backend}: ${name}`, spec, server);
     rows.push(rowFrom(name, label, 'req/s', r));
+    if (floorKind) {
+      const pairs = (ctx.results.floorPairs[backend] ??= {});
+      pairs[floorKind] = { ...pairs[floorKind], ours: r };
+    }
     return r;
   };
 
@@ -92,8 +99,7 @@ async function endpointScenarios(u: Under): Promise<void> {
   // seconds longer than one scenario's warm-up; the first scenario would pay for it.
   if (ctx.settings.warmupSeconds > 0)
     await measure({ ...jwt, seconds: FRESH_SERVER_WARMUP_FACTOR * ctx.settings.warmupSeconds });
-  await u.beforePeak();
-  const peak = await scenario('client_credentials, JWT access token', jwt);
+  const peak = await scenario(FLOOR_SCENARIOS.jwt, jwt, 'jwt');
   ctx.results.peak[backend] = peak;
 
   const rate = Math.max(1, Math.round(peak.rps * PARTIAL_LOAD));
@@ -119,17 +125,15 @@ async function endpointScenarios(u: Under): Promise<void> {
     ]),
   );
 
+  await scenario(FLOOR_SCENARIOS.opaque, machineRequest(u, '/token', 'grant_type=client_credentials'), 'opaque');
   await scenario(
-    'client_credentials, opaque access token',
-    machineRequest(u, '/token', 'grant_type=client_credentials'),
-  );
-  await scenario(
-    'introspection of an opaque token',
+    FLOOR_SCENARIOS.introspection,
     machineRequest(
       u,
       '/token/introspection',
       `token=${encodeURIComponent(u.fixture.opaqueToken)}&token_type_hint=access_token`,
     ),
+    'introspection',
   );
   const get = (path: string): LoadSpec => ({
     url: `${u.gh.publicUrl}${path}`,

@@ -4,11 +4,16 @@ import { measure, type LoadResult, type LoadSpec } from './load.js';
 import type { Row } from './report.js';
 import type { BenchSettings } from './settings.js';
 
+/** The requests measured on the library floor too, each right before Gatehouse's own run of it. */
+export type FloorKind = 'jwt' | 'opaque' | 'introspection';
+
 /** What the scenarios measured, for the report and its verdicts. */
 export interface Results {
   rows: Row[];
   /** The floor, measured right before each backend's client_credentials JWT run. */
   floorPeak: Partial<Record<BackendName, LoadResult>>;
+  /** Floor and Gatehouse runs of the same request, per backend and kind (JWT peak included). */
+  floorPairs: Partial<Record<BackendName, Partial<Record<FloorKind, { floor?: LoadResult; ours?: LoadResult }>>>>;
   peak: Partial<Record<BackendName, LoadResult>>;
   atPartialLoad: Partial<Record<BackendName, LoadResult>>;
   rotations: Partial<Record<BackendName, LoadResult>>;

@@ -99,8 +99,10 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
   refills every connection's quota once a second and sends it back to back, which is peak load for
   part of each second; that run is shown too, for comparison.
 - The *library floor* is bare oidc-provider (bench/floor-server.ts: memory adapter, one static
-  client, the same ES256 JWT access token) doing the same request. It is measured right before
-  each backend's client_credentials JWT run, and each ratio uses that adjacent measurement.
+  client, the same ES256 JWT access token, or an opaque one without a resource) doing the same
+  request: client_credentials JWT, client_credentials opaque, and introspection of an opaque
+  token. Each is measured right before the backend's own run of it, and each ratio uses that
+  adjacent measurement.
 - Refresh rotation: every request presents a fresh, unused refresh token. Each connection carries
   its own chain forward (the rotated token from each response is the next request's token); the
   chains start from refresh tokens minted by the code-flow scenario.
@@ -124,7 +126,8 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
   work on shared cores.
 
 **Targets.**
-- client_credentials JWT on PostgreSQL + Redis ≥ 0.85× the library floor;
+- on PostgreSQL + Redis ≥ 0.85× the library floor for client_credentials (JWT and opaque) and
+  introspection; embedded (PGlite) client_credentials ≥ 0.5× the floor;
 - refresh-token rotation ≥ 1,200 rotations/s per app core (rotations per second of server-process
   CPU: Gatehouse is one Node process, so on a machine with a core to spare this is also its rate);
 - p99 < 25 ms at 70 % of peak (client_credentials JWT);

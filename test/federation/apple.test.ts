@@ -199,6 +199,21 @@ for (const backend of backends()) {
       assert.equal(await downUser(up.person.email), undefined, 'no account');
     });
 
+    it('Cancel at Apple (an error in the form post): a page with a way back, federation.failed', async () => {
+      up.person = newApplePerson();
+      up.cancel = true;
+      try {
+        const { back, fields } = await signIn();
+        assert.equal(fields.code, undefined);
+        assert.equal(back.res.status, 400);
+        assert.match(back.html ?? '', /Signing in with Apple did not work/);
+        assert.match(back.html ?? '', /name="password"/);
+        assert.ok((await failureReasons()).includes('upstream_error:user_cancelled_authorize'));
+      } finally {
+        up.cancel = false;
+      }
+    });
+
     it('a POSTed answer with an unknown state, or an unknown resume handle: the expired-link page', async () => {
       const before = (await failureReasons()).length;
       const ua = (await startAuthorization(down, config, { scope: 'openid' })).ua;

@@ -25,6 +25,8 @@ export interface AppleUpstream {
   /** The last client-secret JWT the token endpoint accepted or refused, and why it refused it. */
   lastClientSecret?: string;
   lastRefusal?: string;
+  /** The person presses Cancel at Apple: the form posts `error=user_cancelled_authorize` instead of a code. */
+  cancel?: boolean;
   close(): Promise<void>;
 }
 
@@ -128,9 +130,11 @@ export async function startAppleUpstream(): Promise<AppleUpstream> {
       const code = randomBytes(16).toString('base64url');
       const person = { ...up.person };
       codes.set(code, { nonce: q.get('nonce') ?? undefined, redirectUri: q.get('redirect_uri') ?? '', person });
-      const fields: Record<string, string> = { state: q.get('state') ?? '', code };
+      const fields: Record<string, string> = up.cancel
+        ? { state: q.get('state') ?? '', error: 'user_cancelled_authorize' }
+        : { state: q.get('state') ?? '', code };
       // The name only the first time this person signs in to this client.
-      if (!seen.has(person.sub)) {
+      if (!up.cancel && !seen.has(person.sub)) {
         seen.add(person.sub);
         fields.user = JSON.stringify({
           name: { firstName: person.firstName, lastName: person.lastName },

@@ -198,6 +198,8 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
         ['preset', 'preset'],
         ['issuer', 'issuer'],
         ['client-id', 'client_id'],
+        ['apple-team-id', 'apple_team_id'],
+        ['apple-key-id', 'apple_key_id'],
       ] as const)
         if (str(ctx.flags[flag])) body[field] = ctx.flags[flag];
       if (list(ctx.flags.domain).length) body.domains = list(ctx.flags.domain);

@@ -29,7 +29,8 @@ export const USAGE = `usage: gatehouse <command> [options]
             assign|unassign <role> (--user <id|email> | --client <client_id>)
   connections list | get|delete <id|slug>
             create --type oidc|oauth2|saml --name N [--preset P] [--issuer URL] [--client-id ID]
-                   [--client-secret-env VAR] [--domain D]… [--scope S]… [--json '{…}']
+                   [--client-secret-env VAR] [--apple-team-id T --apple-key-id K]
+                   [--domain D]… [--scope S]… [--json '{…}']
   keys      list | revoke <kid>
             rotate [--alg ES256|RS256|EdDSA] [--publish-seconds N] [--emergency]
   outbox    list [--to address] [--limit N]        newest emails first (read mail when SMTP_URL is unset)
@@ -83,6 +84,8 @@ const OPTIONS = {
   issuer: { type: 'string' },
   'client-id': { type: 'string' },
   'client-secret-env': { type: 'string' },
+  'apple-team-id': { type: 'string' },
+  'apple-key-id': { type: 'string' },
   domain: { type: 'string', multiple: true },
 } as const;
 

@@ -7,6 +7,7 @@ import {
   type UpstreamProfile,
   type UpstreamRequest,
 } from '../domain/federation/upstream.js';
+import { appleClientAuth, appleUserName } from './apple.js';
 
 type OidcOrOAuth2 = UpstreamConnection;
 
@@ -42,7 +43,11 @@ export class UpstreamClients implements Upstream {
     const stamp = connection.updatedAt.getTime();
     const hit = this.#cache.get(connection.id);
     if (hit && hit.until > this.now() && hit.stamp === stamp) return hit.config;
-    const auth = secret ? oidc.ClientSecretPost(secret) : oidc.None();
+    const auth = !secret
+      ? oidc.None()
+      : connection.type === 'oidc' && connection.settings.preset === 'apple'
+        ? appleClientAuth(connection.settings, secret, this.now)
+        : oidc.ClientSecretPost(secret);
     let config: oidc.Configuration;
     if (connection.type === 'oidc') {
       const { issuer, client_id } = connection.settings;
@@ -87,6 +92,8 @@ export class UpstreamClients implements Upstream {
       state,
     };
     if (connection.type === 'oidc') params.nonce = nonce;
+    // Apple answers requests for `name` / `email` only by a form POST (bounced by federation-routes.ts).
+    if (isApple(connection)) params.response_mode = 'form_post';
     return { url: oidc.buildAuthorizationUrl(config, params).href, state, nonce, codeVerifier };
   }
 
@@ -111,10 +118,14 @@ export class UpstreamClients implements Upstream {
     if (connection.type === 'oidc') {
       const claims = tokens.claims();
       if (!claims) throw new UpstreamError('id_token_missing', 'The sign-in could not be completed.');
-      return profileFrom(claims, connection.settings.claims, {
+      const profile = profileFrom(claims, connection.settings.claims, {
         amr: Array.isArray(claims.amr) ? claims.amr.map(String) : undefined,
         acr: typeof claims.acr === 'string' ? claims.acr : undefined,
       });
+      // Apple's ID token has no name: the unsigned `user` field of its first answer may (never its email).
+      const name =
+        isApple(connection) && !profile.name ? appleUserName(callbackUrl.searchParams.get('user')) : undefined;
+      return name ? { ...profile, name } : profile;
     }
     let info: Record<string, unknown>;
     try {
@@ -140,6 +151,8 @@ export class UpstreamClients implements Upstream {
     return profileFrom({ ...info, sub: subject }, mapping);
   }
 }
+
+const isApple = (c: OidcOrOAuth2) => c.type === 'oidc' && c.settings.preset === 'apple';
 
 /**
  * A plain OAuth 2.0 connection has no discovery and no keys to check an ID token with, so one its

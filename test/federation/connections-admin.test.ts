@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backends } from '../support/backends.js';
+import { newP8 } from './support/apple-upstream.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { KeyEncryption } from '../../src/domain/keys/key-encryption.js';
 import { connectionSecretContext } from '../../src/domain/federation/connection.js';
@@ -89,7 +90,16 @@ for (const backend of backends()) {
         gitlab: ['https://gitlab.com', ['openid', 'email', 'profile']],
       } as const;
       for (const [preset, [issuer, scopes]] of Object.entries(expected)) {
-        const res = await create({ type: 'oidc', preset, name: `P ${preset}`, client_id: 'x', client_secret: 's' });
+        // Apple's client secret is the .p8 key, with its team and key IDs (test/federation/apple.test.ts).
+        const apple = { client_secret: newP8(), apple_team_id: 'ABCDE12345', apple_key_id: 'KEY1234567' };
+        const res = await create({
+          type: 'oidc',
+          preset,
+          name: `P ${preset}`,
+          client_id: 'x',
+          client_secret: 's',
+          ...(preset === 'apple' ? apple : {}),
+        });
         assert.equal(res.status, 201, JSON.stringify(res.body));
         assert.equal(res.body.issuer, issuer);
         assert.deepEqual(res.body.scopes, scopes);

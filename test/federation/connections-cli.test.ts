@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
+import { newP8 } from './support/apple-upstream.js';
 
 const BIN = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'), 'bin/gatehouse.mjs');
 const SECRET = 'google-secret-from-env-R4nd0m';
@@ -156,6 +157,53 @@ for (const backend of backends().slice(0, 1)) {
       const replan = await cli(gh, ['plan', '-f', exportFile], env);
       ok(replan);
       assert.match(replan.stdout, /No changes/);
+    });
+
+    it('Apple: team and key IDs as flags or file fields, the .p8 from the environment', async () => {
+      const p8 = newP8();
+      const flags = ['connections', 'create', '--type', 'oidc', '--preset', 'apple', '--name', 'Apple'];
+      const ids = ['--client-id', 'com.example.signin', '--apple-team-id', 'ABCDE12345'];
+      const missing = await cli(gh, [...flags, ...ids, '--client-secret-env', 'APPLE_P8'], { APPLE_P8: p8 });
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /apple_key_id: required with preset apple/);
+      const made = await cli(
+        gh,
+        [...flags, ...ids, '--apple-key-id', 'KEY1234567', '--client-secret-env', 'APPLE_P8', '--json', '{}'],
+        { APPLE_P8: p8 },
+      );
+      ok(made);
+      assert.ok(!made.stdout.includes('PRIVATE KEY'));
+      const stored = (await gh.admin('GET', '/admin/connections')).body.items.find((c: any) => c.slug === 'apple');
+      assert.deepEqual([stored.apple_team_id, stored.apple_key_id], ['ABCDE12345', 'KEY1234567']);
+
+      const file = path.join(dir, 'apple.yaml');
+      fs.writeFileSync(
+        file,
+        `connections:
+  - type: oidc
+    preset: apple
+    name: Apple Web
+    slug: apple-web
+    client_id: com.example.web
+    client_secret: \${APPLE_WEB_P8}
+    apple_team_id: abcde12345
+    apple_key_id: KEY7654321
+`,
+      );
+      const env = { APPLE_WEB_P8: p8 };
+      ok(await cli(gh, ['apply', '-f', file], env));
+      const again = await cli(gh, ['plan', '-f', file], env);
+      ok(again);
+      assert.match(again.stdout, /No changes/, 'the team ID compares upper-cased');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('KEY7654321', 'KEY0000000'));
+      const changed = await cli(gh, ['plan', '-f', file], env);
+      assert.match(changed.stdout, /~ update connection apple-web \(apple_key_id\)/);
+      const exported = await cli(gh, ['export']);
+      ok(exported);
+      assert.ok(!exported.stdout.includes('PRIVATE KEY'));
+      const web = parseYaml(exported.stdout).connections.find((c: any) => c.slug === 'apple-web');
+      assert.equal(web.apple_team_id, 'ABCDE12345');
+      assert.equal(web.client_secret, `$${'{'}APPLE_WEB_CLIENT_SECRET}`);
     });
   });
 }

@@ -25,10 +25,16 @@ export class UserAgent {
 
   async request(
     url: string,
-    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    init: {
+      method?: string;
+      form?: Record<string, string>;
+      headers?: Record<string, string>;
+      /** A cross-site form POST (another site's auto-submitting form): no SameSite=Lax cookies go with it. */
+      crossSite?: boolean;
+    } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
-    if (this.cookies.size) headers.cookie = this.cookieHeader();
+    if (this.cookies.size && !init.crossSite) headers.cookie = this.cookieHeader();
     let body: string | undefined;
     if (init.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -74,4 +80,26 @@ export function hiddenField(html: string, name: string): string {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
   if (!m) throw new Error(`no ${name} field on page`);
   return m[1]!;
+}
+
+const decodeEntities = (v: string) =>
+  v
+    .replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)))
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+/**
+ * What a browser does with a page holding one auto-submitting POST form (`form_post` responses,
+ * the SAML HTTP-POST binding): its action and every hidden field, entity-decoded.
+ */
+export function autoPostForm(html: string): { action: string; fields: Record<string, string> } {
+  const form = /<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (!form) throw new Error('no POST form on page');
+  const fields: Record<string, string> = {};
+  for (const m of form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g))
+    fields[decodeEntities(m[1]!)] = decodeEntities(m[2]!);
+  return { action: decodeEntities(form[1]!), fields };
 }

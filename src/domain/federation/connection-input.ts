@@ -32,6 +32,13 @@ const EMAIL_DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[
 const url = z.string().trim().max(2000).describe('An absolute https URL (http only for loopback upstreams).');
 const secret = z.string().min(1).max(20_000);
 const claimName = z.string().trim().min(1).max(200);
+/** Apple's team and key IDs: 10 upper-case letters and digits (upper-cased here). */
+const appleId = (what: string) =>
+  z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z0-9]{10}$/, `must be the 10-character ${what} (letters and digits)`);
 
 /** `["openid","email"]` or `"openid email"`; answered as an array. */
 const scopes = z
@@ -78,9 +85,21 @@ export const oidcInputSchema = z
     preset: z.enum(['google', 'microsoft', 'apple', 'gitlab']).optional(),
     issuer: url.optional().describe('The upstream issuer (discovery); required unless a preset fills it.'),
     client_id: z.string().trim().min(1).max(500),
-    client_secret: secret.optional().describe('Write-only: sealed under the KEK, never returned.'),
+    client_secret: secret
+      .optional()
+      .describe(
+        'Write-only: sealed under the KEK, never returned. Preset apple: the .p8 private key (PKCS#8 PEM, EC P-256).',
+      ),
     scopes: scopes.optional(),
     claims: z.object({ email: claimName, name: claimName, email_verified: claimName }).partial().strict().optional(),
+    apple_team_id: appleId('Apple team ID')
+      .optional()
+      .describe('Preset apple (required): the Apple Developer team ID, 10 characters.'),
+    apple_key_id: appleId('Apple key ID')
+      .optional()
+      .describe(
+        'Preset apple (required): the ID of the Sign in with Apple key whose .p8 is the client_secret, 10 characters.',
+      ),
   })
   .strict();
 
@@ -133,6 +152,10 @@ export const connectionPatchSchema = z
       ),
     ),
     type: z.enum(['oidc', 'oauth2', 'saml']).optional().describe('Cannot change: delete and create again.'),
+    // Both types' presets (spreading the shapes would keep only the last type's enum).
+    preset: z
+      .enum([...oidcInputSchema.shape.preset.unwrap().options, ...oauth2InputSchema.shape.preset.unwrap().options])
+      .optional(),
   })
   .strict() as z.ZodType<Record<string, unknown>>;
 

@@ -22,6 +22,10 @@ export interface OidcSettings {
   scopes: string[];
   claims?: ClaimMapping;
   preset?: 'google' | 'microsoft' | 'apple' | 'gitlab';
+  /** Preset `apple`: the Apple Developer team ID (10 characters), `iss` of the client-secret JWT. */
+  apple_team_id?: string;
+  /** Preset `apple`: the ID of the Sign in with Apple key (10 characters), `kid` of the client-secret JWT. */
+  apple_key_id?: string;
 }
 
 /** Settings of a plain OAuth 2.0 upstream (no OIDC, e.g. GitHub). */

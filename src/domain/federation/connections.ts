@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { conflict, invalidRequest, notFound } from '../errors.js';
 import type { KeyEncryption } from '../keys/key-encryption.js';
+import { appleKeyProblem, normalizeAppleKey } from './apple-key.js';
 import {
   connectionInputSchema,
   type ConnectionInput,
@@ -43,6 +44,15 @@ function requireSecret(input: ConnectionInput, sealed: string | null): void {
   if (input.type !== 'saml' && sealed === null) throw invalidRequest('client_secret: required');
 }
 
+/** Preset apple: the client secret is the `.p8` key, normalized, and refused unless it is one. */
+function checkedSecret(input: ConnectionInput, secret: string | undefined): string | undefined {
+  if (secret === undefined || input.type !== 'oidc' || input.preset !== 'apple') return secret;
+  const key = normalizeAppleKey(secret);
+  const problem = appleKeyProblem(key);
+  if (problem) throw invalidRequest(problem);
+  return key;
+}
+
 /** The stored connection as the admin input it came from (for PATCH to merge into). */
 function asInput(c: StoredConnection): Record<string, unknown> {
   return {
@@ -75,7 +85,7 @@ export class Connections {
     const id = randomUUID();
     const slug = input.slug ?? slugFrom(input.name);
     await this.checkUnique(id, slug, input.domains);
-    const secret = 'client_secret' in input ? input.client_secret : undefined;
+    const secret = checkedSecret(input, 'client_secret' in input ? input.client_secret : undefined);
     const sealed = secret ? this.kek.encrypt(secret, connectionSecretContext(id)) : null;
     requireSecret(input, sealed);
     return view(await this.repository.insert(this.toConnection(id, slug, input, sealed)));
@@ -97,8 +107,8 @@ export class Connections {
     const merged = { ...asInput(current), ...patch };
     // A new preset fills its own issuer/endpoints and scopes unless those are given too.
     if (patch.preset !== undefined && patch.preset !== (current.settings as { preset?: string }).preset) {
-      for (const k of ['issuer', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'scopes'])
-        if (!(k in patch)) delete merged[k];
+      const filled = ['issuer', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'scopes'];
+      for (const k of [...filled, 'apple_team_id', 'apple_key_id']) if (!(k in patch)) delete merged[k];
     }
     // SAML metadata comes from one source: naming the other replaces it.
     if ('idp_metadata_url' in patch && !('idp_metadata_xml' in patch)) delete merged.idp_metadata_xml;
@@ -106,7 +116,11 @@ export class Connections {
     const input = this.parse(merged);
     const slug = input.slug ?? current.slug;
     await this.checkUnique(id, slug, input.domains);
-    const secret = 'client_secret' in input ? input.client_secret : undefined;
+    const given = 'client_secret' in input ? input.client_secret : undefined;
+    const secret = checkedSecret(input, given);
+    // A connection turned into an Apple one keeps its secret only when that is a .p8 key too.
+    if (given === undefined && input.type === 'oidc' && input.preset === 'apple' && current.secretSealed)
+      checkedSecret(input, await this.secretOf(current));
     const sealed = secret ? this.kek.encrypt(secret, connectionSecretContext(id)) : current.secretSealed;
     requireSecret(input, sealed);
     const updated = await this.repository.update(this.toConnection(id, slug, input, sealed));
@@ -151,6 +165,11 @@ export class Connections {
       input.scopes ??= [...(preset?.scopes ?? DEFAULT_OIDC_SCOPES)];
       checkUrl('issuer', input.issuer, 'required unless a preset (google, microsoft, apple, gitlab) fills it');
       if (!input.scopes.includes('openid')) problems.push('scopes: must include openid');
+      if (input.preset === 'apple') {
+        if (!input.apple_team_id) problems.push('apple_team_id: required with preset apple (10 characters)');
+        if (!input.apple_key_id) problems.push('apple_key_id: required with preset apple (10 characters)');
+      } else if (input.apple_team_id || input.apple_key_id)
+        problems.push('apple_team_id, apple_key_id: only with preset apple');
     } else if (input.type === 'oauth2') {
       const preset = input.preset ? OAUTH2_PRESETS[input.preset] : undefined;
       input.authorization_endpoint ??= preset?.authorization_endpoint;

@@ -258,6 +258,8 @@ export const connectionResponse = z.discriminatedUnion('type', [
       issuer: z.string().describe('Microsoft preset: the multi-tenant issuer; tokens are checked by `tid`.'),
       preset: z.enum(['google', 'microsoft', 'apple', 'gitlab']).optional(),
       claims: claimMap.optional(),
+      apple_team_id: z.string().optional().describe('Preset apple: the Apple Developer team ID.'),
+      apple_key_id: z.string().optional().describe('Preset apple: the key ID of the .p8 sealed as the client secret.'),
     })
     .strict(),
   z

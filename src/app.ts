@@ -12,6 +12,7 @@ import { UserSessions } from './domain/accounts/user-sessions.js';
 import { KnownDevices } from './domain/accounts/known-devices.js';
 import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
 import { FederatedSignIn } from './domain/federation/federated-sign-in.js';
+import { SamlifyServiceProvider } from './federation/saml-service-provider.js';
 import { UpstreamClients } from './federation/upstream-clients.js';
 import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
@@ -398,8 +399,14 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     });
     // Upstream identity providers (/admin/connections) and the identities linked through them.
     const connectionRepository = new SqlConnectionRepository(database);
+    // SAML connections: Gatehouse as SP (samlify + xmllint schema validation); IdP metadata URLs refreshed daily.
+    const saml = new SamlifyServiceProvider({
+      warn: (fields, message) => logger.warn({ event: 'saml.metadata_refresh_failed', ...fields }, message),
+    });
     const connections = new Connections(connectionRepository, kek, {
       allowHttpLocalhost: config.allowHttpLocalhostRedirects,
+      saml,
+      issuer: config.issuer,
     });
     // Linked upstream identities (account page "Linked accounts", /admin/users/:id/identities).
     const linkedIdentities = new LinkedIdentities({
@@ -410,7 +417,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       emailSignIn: emailSignInOn,
       events,
     });
-    // Sign-in through upstream OIDC / OAuth 2.0 connections (discovery cached for an hour per connection).
+    // Sign-in through upstream OIDC / OAuth 2.0 (discovery cached for an hour per connection) and SAML connections.
     const federation = new FederatedSignIn({
       connections: connectionRepository,
       identities: new SqlFederatedIdentityRepository(database),
@@ -419,6 +426,7 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
       oneTimeValues,
       events,
       upstream: new UpstreamClients(3600),
+      saml,
       issuer: config.issuer,
     });
     const publicHandler = createPublicHandler({

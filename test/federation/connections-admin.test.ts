@@ -10,8 +10,8 @@ import { KeyEncryption } from '../../src/domain/keys/key-encryption.js';
 import { connectionSecretContext } from '../../src/domain/federation/connection.js';
 
 const SECRET = 'upstream-secret-Zq9VwX3kP7rT';
-const METADATA = `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
-  entityID="https://idp.example.test"><md:IDPSSODescriptor/></md:EntityDescriptor>`;
+/** IdP metadata with an SSO service (HTTP-Redirect) and a signing certificate (made by test/federation/support/saml-idp.ts). */
+const METADATA = `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:assertion="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.test/idp"><IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>MIIC0jCCAbqgAwIBAgIQIvVV1X2iRhTTnppmeKviYDANBgkqhkiG9w0BAQsFADAlMSMwIQYDVQQDDBpodHRwOi8vMTI3LjAuMC4xOjQyMjU5L2lkcDAeFw0yNjEyMDUyMDE0MjlaFw0zNjEyMDUyMDE1MjlaMCUxIzAhBgNVBAMMGmh0dHA6Ly8xMjcuMC4wLjE6NDIyNTkvaWRwMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAinxBxuHBgw9g3Ye5u4BJ/LrkmSUyFcMj0OgIiHUbO/HSjCJIBna0JPoMkhGlaygw5PkIbDD3zceUDoB0+c+fotq9HskwMT6yIBvgdC/xjv9MueP4pC+wAFLUx21IJEPpP4PvQDVUe8SQRne0F31dlzwWqT7IIrRQgLh/O0+PX2dr/nRSkYKhcRZSqxzD4asaToEvmSgtMJUWVFSlrNTlVnHT48dM228HL5t8rMyKtvOOO08rTaheCl2A4fptOixXpcSlvMHgbCko/umzG0NbSIcL7MJRGc1pxkyqOBamJsqEbp9JJ2A6YR1YTURxJ9YH9u0TJmIDvTBkPm1MPA/E5QIDAQABMA0GCSqGSIb3DQEBCwUAA4IBAQBm91D8er9tQRzM3RUH1LNMO5vxMeX9y4/7vWng64Vp0lB1t+1pRMGDxSssToJmLbdhHrOZvhtY6YbJacynX22pkuPp/btpZdtXrTUnQzO1gXUymy6H5yPcgGj/YGU17i8/HdkR0ZKd4eRhM3saSax0C+vIxkQP9lBWs0wMiRKSuXmiv/NT79e44o84zvGS/Pu58C4uZaLf9+lPU002RGFwXvl2ENcm4dnvmSF6FGUhp5heV0azRhXQf3dC4B6VfkZwGyG2n/YXgtAUhY+Lxl6lJbTzwTXb/Vf3o9Bl3LSbqbBdpr2l9ykUmCmBXMy5xu4NP8xhpzvi00oi5/QDWqT5</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor><NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</NameIDFormat><NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/sso"></SingleSignOnService><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.test/sso"></SingleSignOnService><SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/slo"></SingleLogoutService></IDPSSODescriptor></EntityDescriptor>`;
 
 for (const backend of backends()) {
   describe(`admin API: connections (${backend})`, () => {
@@ -195,6 +195,10 @@ for (const backend of backends()) {
       await expect400({ type: 'oauth2', name: 'O', client_id: 'x', client_secret: 's' }, /authorization_endpoint/);
       await expect400({ type: 'saml', name: 'S' }, /idp_metadata_xml or idp_metadata_url/);
       await expect400({ type: 'saml', name: 'S', idp_metadata_xml: '<html/>' }, /EntityDescriptor/);
+      await expect400(
+        { type: 'saml', name: 'S', idp_metadata_xml: METADATA.replace(/<KeyDescriptor[\s\S]*<\/KeyDescriptor>/, '') },
+        /signing certificate/,
+      );
       await expect400({ type: 'saml', name: 'S', idp_metadata_xml: METADATA, client_secret: 's' }, /client_secret/);
       const notObject = await gh.admin('POST', '/admin/connections', [1]);
       assert.equal(notObject.status, 400);

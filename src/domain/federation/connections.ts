@@ -12,6 +12,7 @@ import {
   slugFrom,
   urlProblem,
 } from './connection-input.js';
+import type { SamlConnectionSetup } from './saml.js';
 import {
   type Connection,
   type ConnectionRepository,
@@ -23,6 +24,10 @@ import {
 export interface ConnectionsOptions {
   /** http://localhost upstreams (development), like ALLOW_HTTP_LOCALHOST_REDIRECTS for redirect URIs. */
   allowHttpLocalhost?: boolean;
+  /** SAML connections: SP key generation and IdP metadata checks (src/federation); without it none can be created. */
+  saml?: SamlConnectionSetup;
+  /** ISSUER: a SAML SP's entity ID is `${issuer}/saml/:slug` (its certificates' CN). */
+  issuer?: string;
 }
 
 /** A connection as read back: never its secret, only whether one is set. */
@@ -86,7 +91,11 @@ export class Connections {
     const slug = input.slug ?? slugFrom(input.name);
     await this.checkUnique(id, slug, input.domains);
     const secret = checkedSecret(input, 'client_secret' in input ? input.client_secret : undefined);
-    const sealed = secret ? this.kek.encrypt(secret, connectionSecretContext(id)) : null;
+    const sealed = secret
+      ? this.kek.encrypt(secret, connectionSecretContext(id))
+      : input.type === 'saml'
+        ? await this.samlKeys(id, slug)
+        : null;
     requireSecret(input, sealed);
     return view(await this.repository.insert(this.toConnection(id, slug, input, sealed)));
   }
@@ -121,7 +130,9 @@ export class Connections {
     // A connection turned into an Apple one keeps its secret only when that is a .p8 key too.
     if (given === undefined && input.type === 'oidc' && input.preset === 'apple' && current.secretSealed)
       checkedSecret(input, await this.secretOf(current));
-    const sealed = secret ? this.kek.encrypt(secret, connectionSecretContext(id)) : current.secretSealed;
+    let sealed = secret ? this.kek.encrypt(secret, connectionSecretContext(id)) : current.secretSealed;
+    // A SAML connection keeps its SP keys; one without (created before SAML was available) gets them now.
+    if (input.type === 'saml' && sealed === null) sealed = await this.samlKeys(id, slug);
     requireSecret(input, sealed);
     const updated = await this.repository.update(this.toConnection(id, slug, input, sealed));
     if (!updated) throw notFound('connection');
@@ -138,6 +149,15 @@ export class Connections {
     return connection.secretSealed === null
       ? undefined
       : this.kek.decrypt(connection.secretSealed, connectionSecretContext(connection.id));
+  }
+
+  /** Fresh SP keys for a SAML connection, sealed as its secret (JSON of SamlSpKeys). */
+  private async samlKeys(id: string, slug: string): Promise<string> {
+    const setup = this.options.saml;
+    if (!setup) throw invalidRequest('type: SAML connections are not available on this server');
+    const issuer = (this.options.issuer ?? '').replace(/\/+$/, '');
+    const keys = await setup.generateKeys(`${issuer}/saml/${slug}`);
+    return this.kek.encrypt(JSON.stringify(keys), connectionSecretContext(id));
   }
 
   private async stored(id: string): Promise<StoredConnection> {
@@ -183,8 +203,12 @@ export class Connections {
       if (!input.idp_metadata_xml === !input.idp_metadata_url)
         problems.push('idp_metadata_xml or idp_metadata_url: give exactly one');
       if (input.idp_metadata_url) checkUrl('idp_metadata_url', input.idp_metadata_url, '');
-      if (input.idp_metadata_xml && !/<(\w+:)?EntityDescriptor[\s>]/.test(input.idp_metadata_xml))
-        problems.push('idp_metadata_xml: must be SAML metadata (an EntityDescriptor)');
+      if (input.idp_metadata_xml) {
+        const problem = !/<([\w.-]+:)?EntityDescriptor[\s>]/.test(input.idp_metadata_xml)
+          ? 'must be SAML metadata (an EntityDescriptor)'
+          : this.options.saml?.checkIdpMetadata(input.idp_metadata_xml);
+        if (problem) problems.push(`idp_metadata_xml: ${problem}`);
+      }
     }
     if (problems.length) throw invalidRequest(problems.slice(0, 3).join('; '));
     return input;

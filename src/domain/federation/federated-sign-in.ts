@@ -81,6 +81,11 @@ export interface FederatedSignInDeps {
 export class FederatedSignIn {
   constructor(private readonly deps: FederatedSignInDeps) {}
 
+  /** Cookies carry `Secure` when the issuer is https (the same rule as the other cookies). */
+  get secureCookies(): boolean {
+    return new URL(this.deps.issuer).protocol === 'https:';
+  }
+
   redirectUri(slug: string): string {
     return `${this.deps.issuer}/federation/${slug}/callback`;
   }
@@ -130,7 +135,8 @@ export class FederatedSignIn {
   /** The SP metadata of a SAML connection (GET /saml/:slug/metadata); undefined when there is none. */
   async samlMetadata(slug: string): Promise<string | undefined> {
     const c = await this.deps.connections.findBySlug(slug);
-    if (!c || c.type !== 'saml' || !this.deps.saml) return undefined;
+    // Without SP keys (created before SAML was available; its next PATCH adds them) there is no metadata yet.
+    if (c?.type !== 'saml' || !this.deps.saml || !c.secretSealed) return undefined;
     return this.deps.saml.metadata(c as SamlConnection, this.samlKeys(c), this.samlEndpoints(c.slug));
   }
 
@@ -189,16 +195,24 @@ export class FederatedSignIn {
    * GET /federation/:slug/callback, with the parameters the upstream sent (in the query, or in a
    * cross-site form POST re-read here: Apple's `form_post`, the SAML ACS). Returns where to go
    * next (the interaction, whose page shows the outcome), or undefined when the state / request
-   * is unknown, spent, for another connection or another browser.
+   * is unknown, spent, for another connection or another browser. `viaPost`: the parameters came
+   * in a form POST (held, then resumed here); a SAMLResponse is accepted only so (HTTP-POST binding).
    */
   async callback(
     slug: string,
     params: URLSearchParams,
     binding: string | undefined,
     origin: RequestOrigin,
+    viaPost = false,
   ): Promise<CallbackResult | undefined> {
     const c = await this.deps.connections.findBySlug(slug);
-    if (c?.type === 'saml') return this.samlCallback(c, params, binding, origin);
+    if (c?.type === 'saml') {
+      if (!c.enabled || !viaPost) {
+        this.failed(c.id, c.enabled ? 'saml_binding' : 'connection_disabled', origin);
+        return undefined;
+      }
+      return this.samlCallback(c, params, binding, origin);
+    }
     // The URL as registered (redirect_uri of the code exchange), whatever Host the request named.
     const url = new URL(this.redirectUri(slug));
     url.search = params.toString();

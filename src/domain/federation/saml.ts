@@ -40,9 +40,15 @@ export interface SamlAssertion {
   profile: UpstreamProfile;
 }
 
-export interface SamlServiceProvider {
+/** What the admin API needs to set a SAML connection up (Connections): keys, and a metadata check. */
+export interface SamlConnectionSetup {
   /** Fresh SP keys (signing and encryption, each with a self-signed certificate) for a new connection. */
   generateKeys(commonName: string): Promise<SamlSpKeys>;
+  /** Why this IdP metadata cannot be used (no SSO service, no signing certificate, not metadata), or undefined. */
+  checkIdpMetadata(xml: string): string | undefined;
+}
+
+export interface SamlServiceProvider extends SamlConnectionSetup {
   /** The SP metadata XML for this connection. */
   metadata(connection: SamlConnection, keys: SamlSpKeys, endpoints: SamlEndpoints): Promise<string>;
   /** An AuthnRequest over HTTP-Redirect (signed unless `sign_authn_requests` is off). */

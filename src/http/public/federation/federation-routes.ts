@@ -67,7 +67,13 @@ export function federationRoutes(deps: FederationPagesDeps): Router {
         : new URLSearchParams(ctx.querystring);
     const next =
       federation && params
-        ? await federation.callback(slug, params, ctx.cookies.get(FEDERATION_COOKIE), auditContext(ctx))
+        ? await federation.callback(
+            slug,
+            params,
+            ctx.cookies.get(FEDERATION_COOKIE),
+            auditContext(ctx),
+            resume !== undefined,
+          )
         : undefined;
     if (!next)
       return renderErrorPage(
@@ -84,7 +90,7 @@ export function federationRoutes(deps: FederationPagesDeps): Router {
       ctx.cookies.set(UNSOLICITED_COOKIE, next.handle, {
         httpOnly: true,
         sameSite: 'lax',
-        secure: ctx.protocol === 'https',
+        secure: federation!.secureCookies,
         path: '/interaction/',
         maxAge: 300_000,
       });

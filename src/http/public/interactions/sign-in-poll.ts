@@ -30,7 +30,9 @@ export interface PollDeps {
 
 /**
  * GET /:uid?method=<id> of a strategy whose proof arrives out of band (a sign-in link opened
- * elsewhere): finishes the step when it has arrived, or shows why it cannot. True when handled.
+ * elsewhere, an upstream's callback): finishes the step when it has arrived, or shows why it
+ * cannot. True when handled. `method`: the strategy to poll when not the query's (an IdP-initiated
+ * SAML sign-in adopted by this interaction).
  */
 export async function pollOutOfBand(
   deps: PollDeps,
@@ -38,8 +40,9 @@ export async function pollOutOfBand(
   d: Details,
   state: SignInState,
   sctx: StrategyContext,
+  method = String(ctx.query.method ?? ''),
 ): Promise<boolean> {
-  const strategy = await deps.strategy(String(ctx.query.method ?? ''));
+  const strategy = await deps.strategy(method);
   if (!strategy?.poll || strategy.stage === 'second' || !(await strategy.available(sctx))) return false;
   const completion = await strategy.poll(sctx);
   if (!completion || completion.kind === 'redirect') return false;

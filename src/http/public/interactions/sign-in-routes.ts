@@ -32,6 +32,7 @@ import { type PageFailure, SignInPages } from './sign-in-pages.js';
 import type { SignInDevices } from './device-cookie.js';
 import type { FederatedSignIn } from '../../../domain/federation/federated-sign-in.js';
 import { FederationStrategy } from '../../../domain/authn/strategies/federation-strategy.js';
+import { UNSOLICITED_COOKIE } from '../federation/federation-routes.js';
 import { type BeginDeps, beginRoutes, homeRealm } from './sign-in-begin.js';
 import { type PollDeps, pollOutOfBand } from './sign-in-poll.js';
 import { type SubmitDeps, submitStep } from './sign-in-submit.js';
@@ -149,7 +150,8 @@ export class SignInController {
     const sctx = this.context(ctx, d, state, step);
     if (step.next === 'first_factor') {
       if (!failure) {
-        const polled = await pollOutOfBand(this.#poll, ctx, d, state, sctx);
+        const adopted = await this.adoptUnsolicited(ctx, d);
+        const polled = await pollOutOfBand(this.#poll, ctx, d, state, sctx, adopted);
         if (polled) return;
       }
       return this.pages.firstFactor(ctx, d, sctx, failure);
@@ -160,6 +162,25 @@ export class SignInController {
       return this.pages.secondFactor(ctx, d, sctx, step.methods, failure?.method ?? chosen, failure);
     }
     return this.pages.enrolChoice(ctx, d, step.methods);
+  }
+
+  /**
+   * An IdP-initiated SAML sign-in (federation-routes.ts left its handle in a cookie and sent the
+   * browser to /account, whose sign-in led here): this interaction takes its outcome over, once.
+   * The strategy id to poll, or undefined (no cookie, or spent).
+   */
+  private async adoptUnsolicited(ctx: Context, d: Details): Promise<string | undefined> {
+    const federation = this.deps.federation;
+    const handle = ctx.cookies.get(UNSOLICITED_COOKIE);
+    if (!handle || !federation) return undefined;
+    ctx.cookies.set(UNSOLICITED_COOKIE, null, {
+      path: '/interaction/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: federation.secureCookies,
+      overwrite: true,
+    });
+    return federation.adoptUnsolicited(handle, d.uid);
   }
 
   /**

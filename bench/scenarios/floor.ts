@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { BackendName } from '../../test/support/backends.js';
 import { freePort, startChildServer } from '../support/child-server.js';
-import { backendLabel, type BenchContext, type FloorKind, warmAndMeasure } from '../support/context.js';
+import {
+  backendLabel,
+  type BenchContext,
+  type FloorKind,
+  recordFloorPair,
+  warmAndMeasure,
+} from '../support/context.js';
 import { FORM, RESOURCE, basicAuth } from '../support/gatehouse-fixture.js';
 import type { LoadSpec } from '../support/load.js';
 import { rowFrom } from '../support/report.js';
@@ -79,8 +85,7 @@ export async function startFloor(ctx: BenchContext): Promise<Floor> {
     async measureFor(backend, kind) {
       const r = await warmAndMeasure(ctx, `floor (before ${backend}): ${FLOOR_SCENARIOS[kind]}`, specs[kind], server);
       if (kind === 'jwt') ctx.results.floorPeak[backend] = r;
-      const pairs = (ctx.results.floorPairs[backend] ??= {});
-      pairs[kind] = { ...pairs[kind], floor: r };
+      recordFloorPair(ctx.results, backend, kind, { floor: r });
       ctx.results.rows.push(
         rowFrom(
           FLOOR_SCENARIOS[kind],

@@ -1,6 +1,14 @@
 import { createTestStorage, type BackendName } from '../../test/support/backends.js';
 import { cpuSeconds, type ChildServer } from '../support/child-server.js';
-import { backendLabel, type BenchContext, type FloorKind, fmt, measureOn, warmAndMeasure } from '../support/context.js';
+import {
+  backendLabel,
+  type BenchContext,
+  type FloorKind,
+  fmt,
+  measureOn,
+  recordFloorPair,
+  warmAndMeasure,
+} from '../support/context.js';
 import {
   FORM,
   RESOURCE,
@@ -84,8 +92,7 @@ async function endpointScenarios(u: Under): Promise<void> {
     const r = await warmAndMeasure(ctx, `${backend}: ${name}`, spec, server);
     rows.push(rowFrom(name, label, 'req/s', r));
     if (floorKind) {
-      const pairs = (ctx.results.floorPairs[backend] ??= {});
-      pairs[floorKind] = { ...pairs[floorKind], ours: r };
+      recordFloorPair(ctx.results, backend, floorKind, { ours: r });
     }
     return r;
   };

@@ -42,6 +42,18 @@ export interface BenchContext {
   storages: Set<TestStorage>;
 }
 
+/** Records one side of a floor pair (the floor's run, or ours, of the same request). */
+export function recordFloorPair(
+  results: Results,
+  backend: BackendName,
+  kind: FloorKind,
+  side: { floor: LoadResult } | { ours: LoadResult },
+): void {
+  const pairs = results.floorPairs[backend] ?? {};
+  pairs[kind] = { ...pairs[kind], ...side };
+  results.floorPairs[backend] = pairs;
+}
+
 /** How a backend is named in output. */
 export const backendLabel = (backend: BackendName) => (backend === 'pglite' ? 'PGlite' : 'PostgreSQL + Redis');
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ApiError, type AdminClient } from './admin-client.js';
 import { printResult, UsageError } from './cli-output.js';
 
@@ -200,8 +201,18 @@ export const COMMANDS: Record<string, Record<string, Handler>> = {
         ['client-id', 'client_id'],
         ['apple-team-id', 'apple_team_id'],
         ['apple-key-id', 'apple_key_id'],
+        ['idp-metadata-url', 'idp_metadata_url'],
       ] as const)
         if (str(ctx.flags[flag])) body[field] = ctx.flags[flag];
+      // SAML: the IdP's metadata as a file downloaded from it (or --idp-metadata-url).
+      const metadataFile = str(ctx.flags['idp-metadata-file']);
+      if (metadataFile) {
+        try {
+          body.idp_metadata_xml = readFileSync(metadataFile, 'utf8');
+        } catch (err) {
+          throw new UsageError(`--idp-metadata-file: cannot read ${metadataFile} (${(err as Error).message})`);
+        }
+      }
       if (list(ctx.flags.domain).length) body.domains = list(ctx.flags.domain);
       if (list(ctx.flags.scope).length) body.scopes = list(ctx.flags.scope);
       // The secret comes from the environment: a command line is visible to every local user (ps).

@@ -30,6 +30,7 @@ export const USAGE = `usage: gatehouse <command> [options]
   connections list | get|delete <id|slug>
             create --type oidc|oauth2|saml --name N [--preset P] [--issuer URL] [--client-id ID]
                    [--client-secret-env VAR] [--apple-team-id T --apple-key-id K]
+                   [--idp-metadata-url URL | --idp-metadata-file FILE]   (saml)
                    [--domain D]… [--scope S]… [--json '{…}']
   keys      list | revoke <kid>
             rotate [--alg ES256|RS256|EdDSA] [--publish-seconds N] [--emergency]
@@ -86,6 +87,8 @@ const OPTIONS = {
   'client-secret-env': { type: 'string' },
   'apple-team-id': { type: 'string' },
   'apple-key-id': { type: 'string' },
+  'idp-metadata-url': { type: 'string' },
+  'idp-metadata-file': { type: 'string' },
   domain: { type: 'string', multiple: true },
 } as const;
 

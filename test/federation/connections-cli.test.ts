@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { backends } from '../support/backends.js';
 import { startGatehouse, type RunningGatehouse } from '../support/gatehouse.js';
 import { newP8 } from './support/apple-upstream.js';
+import { TestSamlIdp } from './support/saml-idp.js';
 
 const BIN = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'), 'bin/gatehouse.mjs');
 const SECRET = 'google-secret-from-env-R4nd0m';
@@ -157,6 +158,30 @@ for (const backend of backends().slice(0, 1)) {
       const replan = await cli(gh, ['plan', '-f', exportFile], env);
       ok(replan);
       assert.match(replan.stdout, /No changes/);
+    });
+
+    it('SAML: the IdP metadata from a file or a URL; an unreadable file is a usage error', async () => {
+      const idp = await TestSamlIdp.start();
+      try {
+        const file = path.join(dir, 'idp-metadata.xml');
+        fs.writeFileSync(file, idp.metadata);
+        const flags = ['connections', 'create', '--type', 'saml', '--name', 'Corp SAML'];
+        ok(await cli(gh, [...flags, '--idp-metadata-file', file]));
+        const items = (await gh.admin('GET', '/admin/connections')).body.items as any[];
+        const fromFile = items.find((c) => c.slug === 'corp-saml');
+        assert.match(fromFile.idp_metadata_xml, /EntityDescriptor/);
+        assert.equal(fromFile.sp_entity_id, `${gh.issuer}/saml/corp-saml`);
+        ok(await cli(gh, [...flags, '--idp-metadata-url', idp.metadataUrl, '--json', '{"slug":"corp-url"}']));
+        const fromUrl = (await gh.admin('GET', '/admin/connections')).body.items.find(
+          (c: any) => c.slug === 'corp-url',
+        );
+        assert.equal(fromUrl.idp_metadata_url, idp.metadataUrl);
+        const missing = await cli(gh, [...flags, '--idp-metadata-file', path.join(dir, 'nope.xml')]);
+        assert.equal(missing.code, 2, missing.stderr);
+        assert.match(missing.stderr, /--idp-metadata-file: cannot read/);
+      } finally {
+        await idp.close();
+      }
     });
 
     it('Apple: team and key IDs as flags or file fields, the .p8 from the environment', async () => {

@@ -1,8 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import knexPkg, { type Knex } from 'knex';
-import { PGlite } from '@electric-sql/pglite';
-import { ClassifyingPgClient, ClassifyingPgLiteClient } from './classifying-knex-client.js';
+import { ClassifyingPgClient, classifyingPgLiteClient } from './classifying-knex-client.js';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { migrationSource } from './migration-source.js';
 import type { RequestScope } from './request-scope.js';
@@ -60,9 +59,11 @@ export class Database {
     ensurePrivateDirectory(dir);
     const lock = acquireDirectoryLock(dir);
     try {
+      // Only embedded mode loads PGlite (see classifyingPgLiteClient).
+      const [{ PGlite }, client] = await Promise.all([import('@electric-sql/pglite'), classifyingPgLiteClient()]);
       const pglite = await PGlite.create(path.join(dir, 'pg'));
       const k = knex({
-        client: ClassifyingPgLiteClient,
+        client,
         connection: { pglite } as never,
         acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
         compileSqlOnError: false,

@@ -16,6 +16,8 @@ const ACQUIRE_TIMEOUT_MS = 5000;
 /** How long opening a PostgreSQL connection may take. */
 const CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+/** Embedded PostgreSQL's shared_buffers (its own default is 128MB); see Database.open. */
+const PGLITE_SHARED_BUFFERS = '16MB';
 
 /**
  * The SQL store: PostgreSQL through pg, or PGlite (real Postgres in WASM) on disk.
@@ -61,7 +63,13 @@ export class Database {
     try {
       // Only embedded mode loads PGlite (see classifyingPgLiteClient).
       const [{ PGlite }, client] = await Promise.all([import('@electric-sql/pglite'), classifyingPgLiteClient()]);
-      const pglite = await PGlite.create(path.join(dir, 'pg'));
+      const pglite = await PGlite.create(path.join(dir, 'pg'), {
+        // PostgreSQL's 128 MB of shared buffers is most of an embedded server's memory (the WASM
+        // heap touches all of it at start: ~350 MB resident against ~225 MB with 16 MB), and an
+        // embedded database is small; the operating system's page cache still holds its files.
+        // On the command line, so the data directory's postgresql.conf is left as initdb wrote it.
+        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+      });
       const k = knex({
         client,
         connection: { pglite } as never,

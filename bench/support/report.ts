@@ -78,6 +78,9 @@ export interface Report {
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '–');
 
+/** The "Start-up and memory (issue 16)" section, placed above "Latest run". */
+const START_UP_SECTION = new URL('../start-time.md', import.meta.url);
+
 const HEADER = `# Benchmarks
 
 Produced by \`npm run bench\` (bench/run.ts); the file is rewritten on every run. Numbers are only
@@ -137,6 +140,8 @@ PostgreSQL + Redis (127.0.0.1; a fresh database and Redis key prefix, dropped af
 export function renderMarkdown(report: Report): string {
   const { machine: m, settings: s } = report;
   const lines: string[] = [HEADER];
+  // Written by hand from bench/start-time.ts runs (a different harness from this one), kept across runs.
+  lines.push(fs.readFileSync(START_UP_SECTION, 'utf8').trimEnd(), '');
   lines.push('## Latest run', '');
   lines.push(`- Date: ${m.date}; total bench time ${Math.round(report.totalSeconds)} s`);
   lines.push(`- Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}`);

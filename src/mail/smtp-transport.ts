@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type nodemailer from 'nodemailer';
 import type { Config } from '../config/config.js';
 
 /** One message as the outbox worker hands it to the transport. */
@@ -71,13 +71,24 @@ export function senderDomain(from: string): string {
   return address.slice(address.lastIndexOf('@') + 1).trim() || 'localhost';
 }
 
-/** A pooled SMTP transport sending as MAIL_FROM. */
+/**
+ * A pooled SMTP transport sending as MAIL_FROM. nodemailer is loaded with the first send, not at
+ * start-up (the options are checked here, at once).
+ */
 export function createSmtpTransport(mail: Config['mail']): MailTransport {
-  const transporter = nodemailer.createTransport(smtpTransportOptions(mail) as never);
+  const options = smtpTransportOptions(mail);
   const domain = senderDomain(mail.from);
+  let transporter: ReturnType<typeof nodemailer.createTransport> | undefined;
+  let closed = false;
+  const open = async () => {
+    const { default: loaded } = await import('nodemailer');
+    if (closed) throw new Error('the SMTP transport is closed');
+    transporter ??= loaded.createTransport(options as never);
+    return transporter;
+  };
   return {
     async send(m) {
-      await transporter.sendMail({
+      await (transporter ?? (await open())).sendMail({
         from: mail.from,
         to: m.to,
         subject: m.subject,
@@ -87,7 +98,8 @@ export function createSmtpTransport(mail: Config['mail']): MailTransport {
       });
     },
     close() {
-      transporter.close();
+      closed = true;
+      transporter?.close();
     },
   };
 }

@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import type knexPkg from 'knex';
-import ClientPgLite from 'knex-pglite';
 import { classifyStorageError } from './storage-errors.js';
 
 type KnexClientClass = typeof knexPkg.Client;
@@ -36,5 +35,11 @@ const ClientPg = createRequire(import.meta.url)('knex/lib/dialects/postgres/inde
 
 /** PostgreSQL through pg, failures classified. */
 export const ClassifyingPgClient = classifying(ClientPg);
-/** PGlite, failures classified. */
-export const ClassifyingPgLiteClient = classifying(ClientPgLite as unknown as KnexClientClass);
+/**
+ * PGlite, failures classified. Loaded on demand: knex-pglite (and PGlite behind it) cost ~55 MB
+ * and ~400 ms at start-up, and a PostgreSQL deployment never needs them.
+ */
+export async function classifyingPgLiteClient(): Promise<KnexClientClass> {
+  const { default: ClientPgLite } = await import('knex-pglite');
+  return classifying(ClientPgLite as unknown as KnexClientClass);
+}

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { generateRegistrationOptions, verifyRegistrationResponse } from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { Conflict } from '../../errors.js';
 import type { CredentialRepository } from '../credentials.js';
 import type { EnrollingAccount, EnrolmentMethod, EnrolmentResult } from '../enrolment.js';
@@ -15,6 +13,7 @@ import {
 } from './relying-party.js';
 import type { PasskeyPublicData } from './stored-passkey.js';
 import { descriptors, userHandleOf } from './stored-passkey.js';
+import { toBase64Url, webAuthnLibrary } from './webauthn-library.js';
 
 /** Shown in the browser's passkey dialog and stored with each passkey. */
 const RP_NAME = 'Gatehouse';
@@ -51,7 +50,7 @@ export class PasskeyEnrolment implements EnrolmentMethod {
   ) {}
 
   async start(account: EnrollingAccount, binding: string): Promise<Record<string, unknown>> {
-    const options = await generateRegistrationOptions({
+    const options = await (await webAuthnLibrary()).generateRegistrationOptions({
       rpName: RP_NAME,
       rpID: this.rp.rpId,
       userName: account.email,
@@ -77,7 +76,7 @@ export class PasskeyEnrolment implements EnrolmentMethod {
 
     const { credential } = info;
     const publicData: PasskeyPublicData = {
-      publicKey: isoBase64URL.fromBuffer(credential.publicKey),
+      publicKey: toBase64Url(credential.publicKey),
       transports: credential.transports ?? [],
       backedUp: info.credentialBackedUp,
       deviceType: info.credentialDeviceType,
@@ -107,7 +106,7 @@ export class PasskeyEnrolment implements EnrolmentMethod {
 
   private async verify(response: NonNullable<ReturnType<typeof parseRegistrationResponse>>, challenge: string) {
     try {
-      const result = await verifyRegistrationResponse({
+      const result = await (await webAuthnLibrary()).verifyRegistrationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: [...this.rp.origins],

@@ -1,5 +1,3 @@
-import { generateAuthenticationOptions, verifyAuthenticationResponse } from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { z } from 'zod';
 import type { DomainEvents } from '../../events/domain-events.js';
 import type { Credential, CredentialRepository } from '../credentials.js';
@@ -14,6 +12,7 @@ import {
   signInChallengeKey,
 } from './relying-party.js';
 import { descriptors, userHandleOf, webAuthnCredential } from './stored-passkey.js';
+import { toBase64Url, webAuthnLibrary } from './webauthn-library.js';
 
 const input = z.object({ credential: z.string().max(RESPONSE_MAX_CHARS).default('') });
 type Input = z.infer<typeof input>;
@@ -70,7 +69,7 @@ export class PasskeyStrategy implements AuthenticationStrategy<Input> {
 
   async view(ctx: StrategyContext): Promise<Record<string, unknown>> {
     const accountId = ctx.state.accountId;
-    const options = await generateAuthenticationOptions({
+    const options = await (await webAuthnLibrary()).generateAuthenticationOptions({
       rpID: this.rp.rpId,
       // Passwordless: any passkey of this site (discoverable), and the person must be verified.
       allowCredentials: accountId ? descriptors(await this.credentials.listFor(accountId, 'passkey')) : [],
@@ -93,7 +92,7 @@ export class PasskeyStrategy implements AuthenticationStrategy<Input> {
     if (!stored || (signedIn && stored.userId !== signedIn))
       return failed('unknown_passkey', 401, 'This passkey is not registered for an account here.', signedIn);
     const handle = response.response.userHandle;
-    if (handle && handle !== isoBase64URL.fromBuffer(userHandleOf(stored.userId)))
+    if (handle && handle !== toBase64Url(userHandleOf(stored.userId)))
       return failed('invalid_passkey', 401, NOT_VERIFIED, stored.userId);
     if (!signedIn && (await this.accounts.get(stored.userId)).disabled)
       return failed('disabled', 401, NOT_VERIFIED, stored.userId);
@@ -124,7 +123,7 @@ export class PasskeyStrategy implements AuthenticationStrategy<Input> {
     stored: Credential,
   ) {
     try {
-      const result = await verifyAuthenticationResponse({
+      const result = await (await webAuthnLibrary()).verifyAuthenticationResponse({
         response,
         expectedChallenge: issued.challenge,
         expectedOrigin: [...this.rp.origins],

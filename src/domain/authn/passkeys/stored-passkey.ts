@@ -1,6 +1,6 @@
 import type { WebAuthnCredential } from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import type { Credential } from '../credentials.js';
+import { fromBase64Url } from './webauthn-library.js';
 
 /** A passkey's `public_data` (nothing in it is secret). */
 export interface PasskeyPublicData {
@@ -26,7 +26,7 @@ export function webAuthnCredential(c: Credential): WebAuthnCredential {
   const data = dataOf(c);
   return {
     id: c.externalId!,
-    publicKey: isoBase64URL.toBuffer(data.publicKey),
+    publicKey: fromBase64Url(data.publicKey),
     counter: 0,
     transports: data.transports,
   };

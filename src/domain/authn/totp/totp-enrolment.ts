@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import QRCode from 'qrcode';
 import type { RequestOrigin } from '../../events/domain-events.js';
 import type { KeyEncryption } from '../../keys/key-encryption.js';
 import type { CredentialRepository } from '../credentials.js';
@@ -80,6 +79,8 @@ export class TotpEnrolment implements EnrolmentMethod {
     }
     const uri = otpauthUri(this.options.issuer, account.email, secret);
     // Rendered here, not by a script on the page: CSP allows `img-src data:` and no script.
+    // qrcode is loaded on the first enrolment, not at start-up.
+    const { default: QRCode } = await import('qrcode');
     const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     return {
       qrCode: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,

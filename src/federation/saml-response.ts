@@ -27,6 +27,68 @@ const GIVEN_NAME = ['givenName', 'urn:oid:2.5.4.42', 'http://schemas.xmlsoap.org
 const SURNAME = ['sn', 'urn:oid:2.5.4.4', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname'];
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
+/**
+ * The only signature and digest algorithms accepted in a ds:Signature: SHA-2 (RFC 6931). SHA-1
+ * (rsa-sha1, the xmldsig#sha1 digest) and anything unknown is refused as `saml_weak_algorithm`.
+ */
+const SIGNATURE_ALGORITHMS = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
+]);
+const DIGEST_ALGORITHMS = new Set([
+  'http://www.w3.org/2001/04/xmlenc#sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#sha384',
+  'http://www.w3.org/2001/04/xmlenc#sha512',
+]);
+/** An element's start tag, whatever its namespace prefix (any NCName, not only ASCII). */
+const tag = (localName: string) => `<(?:[^\\s<>/!?:=]+:)?${localName}(?=[\\s>/])`;
+/** A start tag's attributes (a quoted value may hold `>`), as a capture group. */
+const ATTRIBUTES = `((?:\\s+[^\\s=<>/"']+\\s*=\\s*(?:"[^"]*"|'[^']*'))*)\\s*`;
+const ALGORITHM_TAG = new RegExp(`${tag('(SignatureMethod|DigestMethod)')}${ATTRIBUTES}/?>`, 'g');
+
+/** The attributes of a start tag's attribute text, by qualified name, as written (entities not expanded). */
+export function attributesOf(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/([^\s=<>/"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) out.set(m[1]!, m[2] ?? m[3] ?? '');
+  return out;
+}
+/** Comments, CDATA sections and processing instructions: markup-like text that is not an element. */
+const NOT_ELEMENTS = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g;
+/** Encryption algorithms refused in an EncryptedAssertion (xmlenc-core1 §5.4.1 note: PKCS#1 v1.5 key transport; 3DES). */
+const WEAK_ENCRYPTION = new Set([
+  'http://www.w3.org/2001/04/xmlenc#rsa-1_5',
+  'http://www.w3.org/2001/04/xmlenc#tripledes-cbc',
+]);
+/** xenc:EncryptionMethod (its DigestMethod is RSA-OAEP's mask hash, not a signature digest). */
+const ENCRYPTION_METHOD = new RegExp(
+  `<((?:[^\\s<>/!?:=]+:)?)EncryptionMethod(?=[\\s>/])${ATTRIBUTES}(?:/>|>[\\s\\S]*?</\\1EncryptionMethod\\s*>)`,
+  'g',
+);
+const ASSERTION_TAG = new RegExp(tag('(Encrypted)?Assertion'), 'g');
+const ENCRYPTED_ASSERTION_TAG = new RegExp(tag('EncryptedAssertion'));
+
+/**
+ * saml_weak_algorithm when a signature in `xml` names a SignatureMethod or DigestMethod other than
+ * SHA-2 RSA, or an encrypted assertion RSA PKCS#1 v1.5 key transport or 3DES (samlify does not
+ * ask xml-encryption to refuse them).
+ */
+export function refuseWeakAlgorithms(xml: string): void {
+  const elements = xml.replace(NOT_ELEMENTS, '').replace(ENCRYPTION_METHOD, (_method, _prefix, attributes) => {
+    const algorithm = attributesOf(attributes).get('Algorithm') ?? '';
+    if (WEAK_ENCRYPTION.has(algorithm)) fail('saml_weak_algorithm', `EncryptionMethod ${algorithm} is not accepted`);
+    return '';
+  });
+  for (const m of elements.matchAll(ALGORITHM_TAG)) {
+    // A tag this pattern does not match is not well-formed: schema validation refuses it next.
+    const algorithm = attributesOf(m[2]!).get('Algorithm') ?? '';
+    const allowed = m[1] === 'SignatureMethod' ? SIGNATURE_ALGORITHMS : DIGEST_ALGORITHMS;
+    if (!allowed.has(algorithm))
+      fail('saml_weak_algorithm', `${m[1]} ${algorithm.slice(0, 100)} is not accepted (SHA-256 or stronger)`);
+  }
+}
+
 type Lib = typeof samlify.SamlLib;
 type Field = Parameters<typeof Extractor.extract>[1][number];
 
@@ -93,7 +155,8 @@ export async function readAssertion(input: ReadAssertionInput): Promise<SamlAsse
   if (responseIssuer !== undefined && responseIssuer !== input.idpEntityId)
     fail('saml_issuer', 'Response Issuer is not the IdP');
   // One assertion, in plain or encrypted form, and no other anywhere (wrapping, smuggling).
-  const assertionTags = xml.match(/<([\w.-]+:)?(Encrypted)?Assertion[\s>/]/g) ?? [];
+  // Any prefix counts (a non-ASCII one is as good as `saml:` to an XML parser).
+  const assertionTags = xml.match(ASSERTION_TAG) ?? [];
   if (assertionTags.length !== 1) fail('saml_assertion_count', `${assertionTags.length} assertions`);
 
   const verify = (doc: string): string | null => {
@@ -112,7 +175,7 @@ export async function readAssertion(input: ReadAssertionInput): Promise<SamlAsse
   };
 
   let assertion: string;
-  if (/<([\w.-]+:)?EncryptedAssertion[\s>]/.test(xml)) {
+  if (ENCRYPTED_ASSERTION_TAG.test(xml)) {
     // Signed-then-encrypted (the assertion's own signature inside) or an encrypted assertion in a signed Response.
     const signedResponse = verify(xml);
     let decrypted: [string, string];
@@ -121,6 +184,7 @@ export async function readAssertion(input: ReadAssertionInput): Promise<SamlAsse
     } catch {
       return fail('saml_decrypt', 'the assertion could not be decrypted with the SP encryption key');
     }
+    refuseWeakAlgorithms(decrypted[1]);
     assertion = signedResponse && !settings.want_assertions_signed ? decrypted[1] : assertionSignedItself(decrypted[1]);
   } else if (settings.want_assertions_signed) {
     // The assertion's own signature; what is read next is its signed reference, not this copy.

@@ -59,9 +59,16 @@ export interface SamlServiceProvider extends SamlConnectionSetup {
     relayState: string,
   ): Promise<{ url: string; requestId: string }>;
   /**
+   * The InResponseTo attribute of a SAMLResponse's root element, read from the raw XML with no
+   * check at all: unverified, only a pre-filter so that a response nobody asked for is refused
+   * before the expensive readResponse (schema validation). Undefined when the root has none.
+   * UpstreamError `saml_malformed` when it is not base64 XML whose root is a Response, or has a DOCTYPE.
+   */
+  peekInResponseTo(samlResponse: string): string | undefined;
+  /**
    * A SAMLResponse from the ACS POST, checked: schema, signature (only signed elements trusted),
-   * Issuer, Destination, Recipient, Audience, NotBefore / NotOnOrAfter (≤ 120 s skew), status, and
-   * InResponseTo equal to `expectedRequestId` when one is given. UpstreamError on any failure.
+   * Issuer, Destination, Recipient, Audience, NotBefore / NotOnOrAfter (≤ 120 s skew), status, no
+   * DOCTYPE, no SHA-1 (`saml_weak_algorithm`). UpstreamError on any failure.
    */
   readResponse(
     connection: SamlConnection,

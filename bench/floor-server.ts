@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { type Configuration, errors } from 'oidc-provider';
 
 const port = Number(process.env.FLOOR_PORT ?? 0);
 const clientId = process.env.FLOOR_CLIENT_ID ?? 'floor-client';
@@ -44,13 +44,17 @@ const configuration: Configuration = {
       // No resource named: an opaque token (Gatehouse's behaviour without a resource too).
       defaultResource: async () => undefined as unknown as string,
       useGrantedResource: async () => true,
-      getResourceServerInfo: async (_ctx, indicator) => ({
-        scope: 'read',
-        audience: indicator,
-        accessTokenTTL: 600,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'ES256' } },
-      }),
+      getResourceServerInfo: async (_ctx, indicator) => {
+        // The one registered resource, as Gatehouse accepts only registered ones.
+        if (indicator !== resource) throw new errors.InvalidTarget();
+        return {
+          scope: 'read',
+          audience: indicator,
+          accessTokenTTL: 600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'ES256' } },
+        };
+      },
     },
   },
 };

@@ -3,6 +3,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import type { AuditRequestContext } from '../domain/audit/audit-event.js';
 import { REFRESH_TOKEN_REUSED, RefreshRotationLost } from './refresh-reuse.js';
+import { routesTo } from './route-path.js';
 
 /** Token response members whose presence (never value) an audit event notes. */
 const ISSUED_MEMBERS = ['access_token', 'refresh_token', 'id_token'] as const;
@@ -33,9 +34,15 @@ function requestOf(ctx: KoaContextWithOIDC): AuditRequestContext {
  * scope) because only the final status is true: a rotation that loses a concurrent race is turned
  * into `invalid_grant` after oidc-provider's `grant.success` has fired. No token value is recorded.
  */
-export function auditProtocolEvents(provider: Provider, audit: AuditLog): void {
+export function auditProtocolEvents(
+  provider: Provider,
+  audit: AuditLog,
+  /** Given, a request to any other path passes straight through. */
+  paths?: { token: string; revocation: string },
+): void {
   provider.use((ctx, next) => {
     if (ctx.method !== 'POST') return next();
+    if (paths && !routesTo(ctx.path, paths.token) && !routesTo(ctx.path, paths.revocation)) return next();
     return next().then(() => {
       // The route oidc-provider resolved (whatever the path's spelling), not a comparison of ctx.path.
       const c = ctx as unknown as KoaContextWithOIDC;

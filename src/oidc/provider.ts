@@ -286,14 +286,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Inside the metrics, so they count the 503 it answers for an unreachable store.
   failClosedOnStorageOutage(provider);
   // Before the token request scope: it can still turn a 200 into invalid_grant.
-  if (deps.audit) auditProtocolEvents(provider, deps.audit);
-  recordTokenFailures(provider, { logger: deps.logger, audit: deps.audit });
+  if (deps.audit) auditProtocolEvents(provider, deps.audit, { token: ROUTES.token, revocation: ROUTES.revocation });
+  recordTokenFailures(provider, { logger: deps.logger, audit: deps.audit, tokenPath: ROUTES.token });
   const publicJwks = keys.publicJwks;
   restrictResponseModes(provider);
   provider.use(tokenRequestScope(deps.tokenRequests, deps.revokeGrant, ROUTES.token));
   provider.use(revocationScope(deps.revocations, ROUTES.revocation));
-  provider.use(tokenResponseScope);
-  provider.use(unauthorizedGrantType());
+  provider.use(tokenResponseScope(ROUTES.token));
+  provider.use(unauthorizedGrantType(ROUTES.token));
   provider.use(
     structuredTokenLookup([ROUTES.introspection, ROUTES.revocation], config.issuer, () => publicJwks as never),
   );

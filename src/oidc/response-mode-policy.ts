@@ -1,5 +1,9 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { routesTo } from './route-path.js';
+
+/** oidc-provider's discovery route (not configurable). */
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 /** OAuth 2.1 with the code flow: responses go in the query or a form post, never the fragment. */
 export const ALLOWED_RESPONSE_MODES = ['query', 'form_post'];
@@ -45,10 +49,12 @@ export function restrictResponseModes(provider: Provider): void {
     if (mode !== undefined && !ALLOWED_RESPONSE_MODES.includes(mode)) err.allow_redirect = false;
   });
 
-  provider.use(async (ctx, next) => {
+  // Only discovery is touched; every other request passes straight through.
+  provider.use((ctx, next) => (routesTo(ctx.path, DISCOVERY_PATH) ? listAllowedModes(ctx, next) : next()));
+  async function listAllowedModes(ctx: Parameters<Parameters<Provider['use']>[0]>[0], next: () => Promise<void>) {
     await next();
     if ((ctx as unknown as KoaContextWithOIDC).oidc?.route !== 'discovery') return;
     const body = ctx.body as { response_modes_supported?: string[] } | undefined;
     if (body?.response_modes_supported) body.response_modes_supported = ALLOWED_RESPONSE_MODES;
-  });
+  }
 }

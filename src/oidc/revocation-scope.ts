@@ -12,8 +12,13 @@ import { routesTo } from './route-path.js';
  * in Redis wait until the durable (SQL) revocation held: then a retry always finds the token.
  */
 export function revocationScope(storage: RevocationStorage, revocationPath: string) {
-  return async function revokeDurableFirst(ctx: Context, next: Next): Promise<void> {
+  // Other requests pass straight through (no async frame of its own).
+  return function revokeDurableFirst(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || !routesTo(ctx.path, revocationPath)) return next();
+    return inScope(ctx, next);
+  };
+
+  async function inScope(ctx: Context, next: Next): Promise<void> {
     await storage.inScope(async () => {
       await next();
       // Not revoked (an error, or an outage answered 503): leave Redis as it was.
@@ -25,5 +30,5 @@ export function revocationScope(storage: RevocationStorage, revocationPath: stri
         answerUnavailable(ctx);
       }
     });
-  };
+  }
 }

@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import type { Logger } from '../observability/logger.js';
+import { routesTo } from './route-path.js';
 
 /** Enough for any oidc-provider description; bounds what an attacker-chosen client_id can add to a row. */
 const MAX_TEXT = 200;
@@ -61,7 +62,10 @@ function presentedClientId(ctx: KoaContextWithOIDC, error: string): { clientId?:
  * response. The middleware returns at once for a 2xx, so a successful token request pays one
  * comparison.
  */
-export function recordTokenFailures(provider: Provider, deps: { logger: Logger; audit?: AuditLog }): void {
+export function recordTokenFailures(
+  provider: Provider,
+  deps: { logger: Logger; audit?: AuditLog /** Given, other requests pass straight through. */; tokenPath?: string },
+): void {
   const fromProvider = new WeakMap<object, Failure>();
 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: ErrorLike) => {
@@ -75,7 +79,11 @@ export function recordTokenFailures(provider: Provider, deps: { logger: Logger; 
       });
   });
 
-  provider.use(async (ctx, next) => {
+  const { tokenPath } = deps;
+  provider.use((ctx, next) =>
+    !tokenPath || (ctx.method === 'POST' && routesTo(ctx.path, tokenPath)) ? recordFailure(ctx, next) : next(),
+  );
+  async function recordFailure(ctx: Parameters<Parameters<Provider['use']>[0]>[0], next: () => Promise<void>) {
     await next();
     if (ctx.status < 400 || ctx.status >= 500) return;
     const c = ctx as unknown as KoaContextWithOIDC;
@@ -90,7 +98,7 @@ export function recordTokenFailures(provider: Provider, deps: { logger: Logger; 
       detail: seen?.detail,
     };
     record(c, failure);
-  });
+  }
 
   function record(ctx: KoaContextWithOIDC, failure: Failure): void {
     const grantType =

@@ -18,8 +18,13 @@ export type RevokeGrant = (grantId: string) => Promise<void>;
  *   client presented the same token, so the whole family is revoked, the winner's successor too.
  */
 export function tokenRequestScope(storage: TokenRequestStorage, revokeGrant: RevokeGrant, tokenPath: string) {
-  return async function tokenScope(ctx: Context, next: Next): Promise<void> {
+  // Other requests pass straight through (no async frame of its own).
+  return function tokenScope(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || !routesTo(ctx.path, tokenPath)) return next();
+    return inScope(ctx, next);
+  };
+
+  async function inScope(ctx: Context, next: Next): Promise<void> {
     await storage.inScope(async () => {
       await next();
       if (ctx.status !== 200) return;
@@ -37,7 +42,7 @@ export function tokenRequestScope(storage: TokenRequestStorage, revokeGrant: Rev
         answerInvalidGrant(ctx, err);
       }
     });
-  };
+  }
 
   async function revokeFamily(ctx: KoaContextWithOIDC, grantId: string | undefined): Promise<void> {
     const lost = new RefreshRotationLost();

@@ -24,6 +24,10 @@ export function createRedis(url: string): Redis {
  * promise is wrapped on the way out. MULTI/pipeline results are read by their callers, which
  * classify them themselves (attempt-counters.ts).
  */
+const rethrowClassified = (err: unknown): never => {
+  throw classifyStorageError(err);
+};
+
 export function classifyingRedis(redis: Redis): Redis {
   const wrappers = new Map<PropertyKey, { original: unknown; wrapper: unknown }>();
   return new Proxy(redis, {
@@ -34,12 +38,8 @@ export function classifyingRedis(redis: Redis): Redis {
       if (cached?.original === value) return cached.wrapper;
       const wrapper = (...args: unknown[]) => {
         const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) {
-          return result.catch((err: unknown) => {
-            throw classifyStorageError(err);
-          });
-        }
-        return result;
+        // One shared handler: no closure per command.
+        return result instanceof Promise ? result.catch(rethrowClassified) : result;
       };
       wrappers.set(prop, { original: value, wrapper });
       return wrapper;

@@ -6,6 +6,8 @@ import type { AdapterPayload, OidcAdapter } from './types.js';
 
 /** Read side of the clients table for oidc-provider; clients are written by the admin API only. */
 export class ClientsAdapter implements OidcAdapter {
+  /** Each cached metadata object as JSON, serialised once: a fresh copy per request is one JSON.parse. */
+  readonly #json = new WeakMap<object, string>();
   constructor(
     private readonly database: Database,
     private readonly cache: ClientMetadataCache,
@@ -18,8 +20,15 @@ export class ClientsAdapter implements OidcAdapter {
       if (!row) return undefined;
       return toProviderClientMetadata(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata);
     });
-    // A copy: oidc-provider must not be able to change what other requests will see.
-    return metadata ? (structuredClone(metadata) as AdapterPayload) : undefined;
+    if (!metadata) return undefined;
+    // A copy: oidc-provider must not be able to change what other requests will see (building a
+    // client, its schema pushes into the metadata's arrays). Client metadata is plain JSON.
+    let json = this.#json.get(metadata);
+    if (json === undefined) {
+      json = JSON.stringify(metadata);
+      this.#json.set(metadata, json);
+    }
+    return JSON.parse(json) as AdapterPayload;
   }
 
   async upsert(): Promise<void> {

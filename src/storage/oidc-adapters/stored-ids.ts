@@ -21,9 +21,17 @@ const SEALED_ID_MODELS: ReadonlySet<string> = new Set(['Session', 'DeviceCode'])
 /** The sealed id's associated data, so a sealed value cannot be moved to another model. */
 const sealContext = (model: string) => `gatehouse:jti:${model}`;
 
+/** The last id hashed and its hash: a lookup tries one id under two or three models in a row (introspection). */
+let lastId: string | undefined;
+let lastHash = '';
+
 /** SHA-256 of a value, base64url (43 characters): how stores key a credential. */
 export function hashTokenId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  if (id === lastId) return lastHash;
+  const hash = createHash('sha256').update(id).digest('base64url');
+  lastId = id;
+  lastHash = hash;
+  return hash;
 }
 
 /** One model's mapping between oidc-provider's ids and payloads and what a store keeps. */

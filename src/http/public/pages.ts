@@ -30,6 +30,8 @@ const FRIENDLY: Record<string, string> = {
   method_not_allowed: 'This address cannot be used this way.',
   payload_too_large: 'The request was too large.',
   unsupported_media_type: 'The request was not in a form this server understands.',
+  federation_failed:
+    'Signing in with the other service did not work, or this sign-in link has expired or was already used. Start signing in again from the app.',
 };
 
 /** For a 4xx whose code has no friendly text of its own. */

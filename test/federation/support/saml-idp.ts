@@ -6,7 +6,10 @@
  * API:
  * - `await TestSamlIdp.start()` — listens on 127.0.0.1: `GET /metadata` (its metadata, for
  *   `idp_metadata_url`), `GET /sso` (a stand-in login page, so a user agent following the
- *   AuthnRequest redirect stops there). `close()` stops it.
+ *   AuthnRequest redirect stops there; with `idp.signInAs` set, the page a browser gets instead:
+ *   the `html` of `respond()` for that user, a form that posts itself to the ACS and has a visible
+ *   Continue button for a browser without JavaScript). `close()` stops it.
+ * - `idp.signInAs = { user, options? }` — who `GET /sso` answers for (`undefined`: the stand-in page).
  * - `idp.entityId`, `idp.ssoUrl`, `idp.metadataUrl`, `idp.metadata` (XML), `idp.cert` (PEM).
  * - `readRequest(url)` — the SP's AuthnRequest from its HTTP-Redirect URL (the Location the
  *   sign-in page sends the browser to): `{ id, relayState, acsUrl, issuer, xml, sigAlg, signature,
@@ -79,6 +82,9 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 const id = () => `_${crypto.randomUUID().replaceAll('-', '')}`;
 
 export class TestSamlIdp {
+  /** Who `GET /sso` signs in (its answer is the auto-posting form); unset: a stand-in page. */
+  signInAs?: { user: SamlUser; options?: ResponseOptions & { spMetadata?: string } };
+
   private constructor(
     private readonly server: Server,
     readonly base: string,
@@ -99,10 +105,17 @@ export class TestSamlIdp {
 
   static async start(): Promise<TestSamlIdp> {
     let metadata = '';
+    let self: TestSamlIdp | undefined;
     const server = createServer((req, res) => {
       if (req.url === '/metadata') {
         res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' });
         res.end(metadata);
+      } else if (req.url?.startsWith('/sso') && self?.signInAs) {
+        const { user, options } = self.signInAs;
+        self.respond(`${self.base}${req.url}`, user, options).then(
+          (form) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(form.html),
+          (err) => res.writeHead(400, { 'content-type': 'text/plain' }).end(String(err)),
+        );
       } else if (req.url?.startsWith('/sso')) {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<!doctype html><title>Test IdP</title><p>Sign in at the test IdP</p>');
@@ -125,7 +138,8 @@ export class TestSamlIdp {
         { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: `${base}/sso` },
       ],
     }).getMetadata();
-    return new TestSamlIdp(server, base, key, cert, metadata);
+    self = new TestSamlIdp(server, base, key, cert, metadata);
+    return self;
   }
 
   close(): Promise<void> {
@@ -175,7 +189,7 @@ export class TestSamlIdp {
     const inputs = Object.entries(fields)
       .map(([k, v]) => `<input type="hidden" name="${k}" value="${esc(v)}">`)
       .join('');
-    const html = `<!doctype html><body onload="document.forms[0].submit()"><form method="post" action="${esc(acsUrl)}">${inputs}<noscript><button>Continue</button></noscript></form>`;
+    const html = `<!doctype html><html lang="en"><title>Test IdP</title><body onload="document.forms[0].submit()"><form method="post" action="${esc(acsUrl)}">${inputs}<button>Continue</button></form></body></html>`;
     return { ...fields, acsUrl, html } as { SAMLResponse: string; RelayState?: string; acsUrl: string; html: string };
   }
 

@@ -80,7 +80,8 @@ export function federationRoutes(deps: FederationPagesDeps): Router {
         deps.views,
         ctx,
         400,
-        'invalid_request',
+        // Its own plain sentence (not invalid_request's, which blames the app's request).
+        'federation_failed',
         'This sign-in link has expired or was already used. Start signing in again from the app.',
         { href: '/', label: 'Start again' },
       );

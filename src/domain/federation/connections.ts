@@ -58,8 +58,11 @@ function checkedSecret(input: ConnectionInput, secret: string | undefined): stri
   return key;
 }
 
-/** The stored connection as the admin input it came from (for PATCH to merge into). */
-function asInput(c: StoredConnection): Record<string, unknown> {
+/**
+ * A connection in the admin API's field names, as given on input (PATCH merges into it; the admin
+ * routes answer with it plus ids, URLs and times).
+ */
+export function asInput(c: Connection): Record<string, unknown> {
   return {
     type: c.type,
     name: c.name,

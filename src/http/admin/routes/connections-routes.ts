@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { AuditLog } from '../../../domain/audit/audit-log.js';
 import { connectionPatchSchema } from '../../../domain/federation/connection-input.js';
-import type { ConnectionView, Connections } from '../../../domain/federation/connections.js';
+import { asInput, type ConnectionView, type Connections } from '../../../domain/federation/connections.js';
 import { GatehouseError } from '../../../domain/errors.js';
 import { recordAdminChange } from '../admin-audit.js';
 import { parseBody } from '../validate.js';
@@ -23,16 +23,7 @@ export function connectionResponse(c: ConnectionView, issuer: string): Record<st
       : { client_secret_set: c.secretSet, callback_url: `${base}/federation/${slug}/callback` };
   return {
     id: c.id,
-    type: c.type,
-    slug: c.slug,
-    name: c.name,
-    enabled: c.enabled,
-    domains: c.domains,
-    enforce_sso: c.enforceSso,
-    jit: c.jit,
-    link_existing: c.linkExisting,
-    trusted_mfa: c.trustedMfa,
-    ...c.settings,
+    ...asInput(c),
     ...urls,
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),

@@ -4,7 +4,10 @@
  * time, grouped by package (or by our own source file). The .cpuprofile stays in the directory
  * printed at the end, for a flame graph (Chrome DevTools, speedscope).
  *
- *   PROFILE_REQUEST=introspection|opaque|jwt|jwks npm run bench:profile
+ *   PROFILE_REQUEST=introspection|opaque|jwt|jwks|refresh npm run bench:profile
+ *
+ * `refresh` rotates refresh tokens in per-connection chains (as the bench does), from code flows
+ * run before the measured window; Gatehouse only (the floor has no refresh tokens).
  *
  * Env: PROFILE_REQUEST (introspection), PROFILE_SECONDS (10), PROFILE_BACKEND (postgres),
  * PROFILE_FLOOR=1 to profile the library floor (bench/floor-server.ts) doing the same request instead.
@@ -15,15 +18,17 @@ import path from 'node:path';
 import { type BackendName, createTestStorage } from '../test/support/backends.js';
 import { freePort, startChildServer } from './support/child-server.js';
 import type { BenchContext, Results } from './support/context.js';
-import { basicAuth, FORM, prepareFixture, RESOURCE } from './support/gatehouse-fixture.js';
+import { basicAuth, FORM, prepareFixture, RESOURCE, refreshChains, runCodeFlows } from './support/gatehouse-fixture.js';
 import { startGatehouseServer } from './support/gatehouse-server.js';
 import { type LoadSpec, measure } from './support/load.js';
 import { loadSettings } from './support/settings.js';
 
-type Request = 'introspection' | 'opaque' | 'jwt' | 'jwks';
+type Request = 'introspection' | 'opaque' | 'jwt' | 'jwks' | 'refresh';
 const request = (process.env.PROFILE_REQUEST ?? 'introspection') as Request;
-if (!['introspection', 'opaque', 'jwt', 'jwks'].includes(request))
-  throw new Error(`PROFILE_REQUEST: unknown "${request}" (introspection, opaque, jwt, jwks)`);
+if (!['introspection', 'opaque', 'jwt', 'jwks', 'refresh'].includes(request))
+  throw new Error(`PROFILE_REQUEST: unknown "${request}" (introspection, opaque, jwt, jwks, refresh)`);
+if (request === 'refresh' && process.env.PROFILE_FLOOR === '1')
+  throw new Error('PROFILE_REQUEST=refresh: the floor issues no refresh tokens');
 const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
 const backend = (process.env.PROFILE_BACKEND ?? 'postgres') as BackendName;
 const onFloor = process.env.PROFILE_FLOOR === '1';
@@ -84,8 +89,24 @@ async function run(): Promise<void> {
     const { server, gh } = await startGatehouseServer(ctx, `gatehouse-${backend}`, storage);
     try {
       const fixture = await prepareFixture(gh);
-      const s = spec(gh.publicUrl, fixture.machine, fixture.opaqueToken);
-      await measure({ ...s, seconds: 2 });
+      let s = spec(gh.publicUrl, fixture.machine, fixture.opaqueToken);
+      let warmUp: LoadSpec = { ...s, seconds: 2 };
+      if (request === 'refresh') {
+        // Enough chains for the warm-up and the measured window, each connection starting its own.
+        const flows = await runCodeFlows(gh, fixture, 4 * settings.connections, 4);
+        const pool = flows.refreshTokens;
+        const stats = () => ({ chainsStarted: 0, chainBreaks: 0, exhausted: 0 });
+        const chains = (secs: number): LoadSpec => ({
+          url: `${gh.publicUrl}/token`,
+          method: 'POST',
+          connections: settings.connections,
+          seconds: secs,
+          setupClient: refreshChains(pool, fixture.app, stats()),
+        });
+        warmUp = chains(2);
+        s = chains(seconds);
+      }
+      await measure(warmUp);
       const r = await measure(s, server.pid);
       console.log(`gatehouse ${request} (${backend}): ${Math.round(r.rps)}/s, ${r.serverCores?.toFixed(2)} cores`);
     } finally {

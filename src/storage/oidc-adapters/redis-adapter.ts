@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { alreadyConsumed } from './already-consumed.js';
 import type { RequestScope } from '../request-scope.js';
+import { SameTickReads } from './same-tick-reads.js';
 import { StoredIds } from './stored-ids.js';
 import type { TokenSealer } from './token-sealer.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
@@ -36,6 +37,27 @@ function scripted(redis: Redis): ScriptedRedis {
   return r;
 }
 
+/** A payload key's value and its `:consumed` marker. */
+type StoredPair = [payload: string | null, consumed: string | null];
+
+/**
+ * One reader per Redis client: the keys of one stored id under several models (one hash tag, so
+ * one slot on a Cluster) asked for in the same tick are read with one MGET (same-tick-reads.ts).
+ */
+const readersByClient = new WeakMap<Redis, SameTickReads<StoredPair>>();
+
+function sameTickReader(redis: Redis): SameTickReads<StoredPair> {
+  let reader = readersByClient.get(redis);
+  if (!reader) {
+    reader = new SameTickReads<StoredPair>(async (_hashTag, keys) => {
+      const values = await redis.mget(keys.flatMap((key) => [key, `${key}:consumed`]));
+      return keys.map((_, i) => [values[2 * i] ?? null, values[2 * i + 1] ?? null] as StoredPair);
+    });
+    readersByClient.set(redis, reader);
+  }
+  return reader;
+}
+
 type DeferredDelete = () => Promise<unknown>;
 
 /** Index entries of artifacts stored without an expiry are kept this long. */
@@ -51,6 +73,7 @@ const DEFAULT_INDEX_TTL_SECONDS = 24 * 3600;
 export class RedisAdapter implements OidcAdapter {
   private readonly redis: ScriptedRedis;
   private readonly ids: StoredIds;
+  private readonly reads: SameTickReads<StoredPair>;
   constructor(
     redis: Redis,
     private readonly prefix: string,
@@ -61,6 +84,7 @@ export class RedisAdapter implements OidcAdapter {
   ) {
     this.redis = scripted(redis);
     this.ids = new StoredIds(model, sealer);
+    this.reads = sameTickReader(redis);
   }
 
   /** The payload's key, by the artifact's id as stored (hashed). */
@@ -81,28 +105,32 @@ export class RedisAdapter implements OidcAdapter {
     const storedId = this.ids.key(id);
     const key = this.storedKey(storedId);
     const json = JSON.stringify(this.ids.toStored(id, payload));
-    if (expiresIn) await this.redis.set(key, json, 'EX', expiresIn);
-    else await this.redis.set(key, json);
+    // Issued together, so auto-pipelining sends them in one write and one round trip. Their order
+    // does not matter: an index entry or user code whose artifact is missing finds nothing.
+    const writes: Promise<unknown>[] = [
+      expiresIn ? this.redis.set(key, json, 'EX', expiresIn) : this.redis.set(key, json),
+    ];
     if (payload.userCode) {
-      if (expiresIn) await this.redis.set(this.userCodeKey(payload.userCode), storedId, 'EX', expiresIn);
-      else await this.redis.set(this.userCodeKey(payload.userCode), storedId);
+      const codeKey = this.userCodeKey(payload.userCode);
+      writes.push(expiresIn ? this.redis.set(codeKey, storedId, 'EX', expiresIn) : this.redis.set(codeKey, storedId));
     }
     if (payload.grantId) {
-      await this.redis.gatehouseIndex(
-        this.grantKey(payload.grantId),
-        key,
-        String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS),
+      writes.push(
+        this.redis.gatehouseIndex(this.grantKey(payload.grantId), key, String(expiresIn ?? DEFAULT_INDEX_TTL_SECONDS)),
       );
     }
+    await (writes.length === 1 ? writes[0] : Promise.all(writes));
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const stored = await this.findStored(this.key(id));
+    const storedId = this.ids.key(id);
+    const stored = await this.findStored(storedId);
     return stored && this.ids.fromStored(stored, id);
   }
 
-  private async findStored(key: string): Promise<AdapterPayload | undefined> {
-    const [json, consumed] = await this.redis.mget(key, `${key}:consumed`);
+  /** The payload filed under a stored id, read with this id's other models asked for in this tick. */
+  private async findStored(storedId: string): Promise<AdapterPayload | undefined> {
+    const [json, consumed] = await this.reads.read(`${this.prefix}{${storedId}}`, this.storedKey(storedId));
     if (!json) return undefined;
     const payload = JSON.parse(json) as AdapterPayload;
     if (consumed) payload.consumed = Number(consumed);
@@ -116,7 +144,7 @@ export class RedisAdapter implements OidcAdapter {
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     const storedId = await this.redis.get(this.userCodeKey(userCode));
-    const stored = storedId ? await this.findStored(this.storedKey(storedId)) : undefined;
+    const stored = storedId ? await this.findStored(storedId) : undefined;
     return stored && this.ids.fromStored(stored);
   }
 

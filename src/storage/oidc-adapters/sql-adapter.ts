@@ -1,5 +1,6 @@
 import type { Database } from '../database.js';
 import { alreadyConsumed } from './already-consumed.js';
+import { SameTickReads } from './same-tick-reads.js';
 import { StoredIds } from './stored-ids.js';
 import type { TokenSealer } from './token-sealer.js';
 import type { AdapterPayload, OidcAdapter } from './types.js';
@@ -20,6 +21,38 @@ where model = ? and id = ? and (expires_at is null or expires_at > now())`;
 
 export type FoundRow = Row & { successor_id: string | null; successor_sealed: string | null };
 
+/** One stored id under several models (an introspected token tried as each kind it may be). */
+const FIND_MODELS_SQL = `select model, payload, consumed_at, successor_id, successor_sealed from ${TABLE}
+where id = ? and model = any(?::text[]) and (expires_at is null or expires_at > now())`;
+
+/**
+ * One reader per database: lookups of one stored id under several models in the same tick are
+ * one SELECT (same-tick-reads.ts); a lookup on its own is FIND_SQL, as before.
+ */
+const readersByDatabase = new WeakMap<Database, SameTickReads<FoundRow | undefined>>();
+
+function sameTickReader(database: Database): SameTickReads<FoundRow | undefined> {
+  let reader = readersByDatabase.get(database);
+  if (!reader) {
+    reader = new SameTickReads<FoundRow | undefined>(async (storedId, models) => {
+      if (models.length === 1) {
+        const result = await database.db().raw(FIND_SQL, [models[0]!, storedId]);
+        return [(result as { rows: FoundRow[] }).rows[0]];
+      }
+      const result = await database.db().raw(FIND_MODELS_SQL, [storedId, [...new Set(models)]]);
+      const byModel = new Map((result as { rows: (FoundRow & { model: string })[] }).rows.map((r) => [r.model, r]));
+      return models.map((model) => {
+        const row = byModel.get(model);
+        if (!row) return undefined;
+        const { model: _model, ...found } = row;
+        return found;
+      });
+    });
+    readersByDatabase.set(database, reader);
+  }
+  return reader;
+}
+
 /** The stored payload (jsonb from pg, text from some drivers) with `consumed` from its column. */
 export function rowPayload(row: Row): AdapterPayload {
   const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as AdapterPayload) : row.payload;
@@ -34,6 +67,7 @@ export function rowPayload(row: Row): AdapterPayload {
  */
 export class SqlAdapter implements OidcAdapter {
   protected readonly ids: StoredIds;
+  private readonly reads: SameTickReads<FoundRow | undefined>;
 
   constructor(
     protected readonly database: Database,
@@ -41,6 +75,7 @@ export class SqlAdapter implements OidcAdapter {
     sealer: TokenSealer,
   ) {
     this.ids = new StoredIds(model, sealer);
+    this.reads = sameTickReader(database);
   }
 
   protected live() {
@@ -72,10 +107,12 @@ export class SqlAdapter implements OidcAdapter {
     return row && this.ids.fromStored(rowPayload(row), id);
   }
 
-  /** The hot lookup of every token request, as plain SQL (no query building per call). */
-  protected async findRow(id: string): Promise<FoundRow | undefined> {
-    const result = await this.database.db().raw(FIND_SQL, [this.model, this.ids.key(id)]);
-    return (result as { rows: FoundRow[] }).rows[0];
+  /**
+   * The hot lookup of every token request, as plain SQL (no query building per call), read with
+   * the same id's other models asked for in this tick.
+   */
+  protected findRow(id: string): Promise<FoundRow | undefined> {
+    return this.reads.read(this.ids.key(id), this.model);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {

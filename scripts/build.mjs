@@ -1,5 +1,6 @@
 // Compiles src/ and migrations/ to JavaScript in dist/ (issue 16: start without tsx's loader).
-// `npm start` runs it first (the `prestart` script), so an edit in src/ is never served stale.
+// `npm start` runs it before the server (in the start script itself: npm skips a `prestart` under
+// ignore-scripts=true), so an edit in src/ is never served stale.
 //
 // One output file per source file (no bundle): dist/src/… and dist/migrations/… mirror the
 // checkout, so relative imports, `*.worker.ts` entries beside their callers and the migrations

@@ -53,7 +53,7 @@ function fresh() {
     return false;
   }
   if (JSON.stringify(stamp.inputs) !== JSON.stringify(inputs)) return false;
-  const present = filesUnder(OUT_DIR).filter((f) => f !== STAMP);
+  const present = filesUnder(OUT_DIR).filter((f) => f !== STAMP && !f.endsWith('.tmp'));
   const recorded = new Set(stamp.outputs);
   return present.length === recorded.size && present.every((f) => recorded.has(path.relative(ROOT, f)));
 }
@@ -95,7 +95,13 @@ if (!fresh()) {
   const outputs = result.outputFiles.map((f) => f.path);
   for (const file of result.outputFiles) writeIfChanged(file.path, Buffer.from(file.contents));
   const wanted = new Set([...outputs, STAMP]);
-  for (const file of filesUnder(OUT_DIR)) if (!wanted.has(file)) fs.rmSync(file);
+  for (const file of filesUnder(OUT_DIR)) {
+    if (wanted.has(file)) continue;
+    // Another `npm start` building at the same moment may be about to rename its .tmp file; one
+    // left over by a build that died is removed once it is a minute old.
+    if (file.endsWith('.tmp') && Date.now() - fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs < 60_000) continue;
+    fs.rmSync(file, { force: true });
+  }
   const stamp = { inputs, outputs: outputs.map((f) => path.relative(ROOT, f)) };
   writeIfChanged(STAMP, Buffer.from(`${JSON.stringify(stamp)}\n`));
 }

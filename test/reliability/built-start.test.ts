@@ -144,6 +144,12 @@ describe('scripts/build.mjs', () => {
     assert.match(fs.readFileSync(path.join(copy, 'dist/src/project-paths.js'), 'utf8'), /BUILD_PROBE = 16/);
     assert.equal(mtime(main), mainTime);
 
+    // A worker thread entry is compiled beside its caller, where `x.worker.js` is looked up first.
+    fs.mkdirSync(path.join(copy, 'src/storage/pglite'), { recursive: true });
+    fs.writeFileSync(path.join(copy, 'src/storage/pglite/probe.worker.ts'), 'export const probe: number = 1;\n');
+    build();
+    assert.match(fs.readFileSync(path.join(copy, 'dist/src/storage/pglite/probe.worker.js'), 'utf8'), /probe = 1/);
+
     // A migration whose source is removed (or renamed) must not stay runnable from dist/.
     const last = fs
       .readdirSync(path.join(copy, 'migrations'))

@@ -6,12 +6,12 @@
 // checkout, so relative imports, `*.worker.ts` entries beside their callers and the migrations
 // loaded by path keep their layout. Same transform as tsx's (esbuild, tsconfig.json, keepNames).
 //
-// Fresh means: every input (.ts under src/ and migrations/, tsconfig.json, this script, esbuild's
-// version) has the path, size and mtime recorded by the last build, and every output recorded then
-// is still there, and nothing else is. Then nothing is compiled or written (~0.1 s, mostly Node starting; a full build
-// is ~1 s). Otherwise everything is compiled again, only changed files are written (each renamed
-// into place, so a running server never reads half a file) and files whose source is gone are
-// removed: a renamed migration must not run twice.
+// Fresh means: every input (.ts under src/ and migrations/, tsconfig.json, this script) has the
+// path, size and mtime recorded by the last build, esbuild has the same version, every output
+// recorded then is still in dist/ and nothing else is. Then nothing is compiled or written (~0.2 s,
+// mostly Node starting; a full build is ~1 s). Otherwise everything is compiled again, only changed
+// files are written (each renamed into place, so a running server never reads half a file) and
+// files whose source is gone are removed: a renamed migration must not run twice.
 //
 //   node scripts/build.mjs          # what `npm start` runs first; prints nothing unless it fails
 import fs from 'node:fs';
@@ -39,11 +39,15 @@ const entryPoints = SOURCE_DIRS.flatMap((dir) => filesUnder(path.join(ROOT, dir)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
   .sort();
 
-const esbuildPackage = createRequire(import.meta.url).resolve('esbuild/package.json');
-const inputs = [...entryPoints, path.join(ROOT, 'tsconfig.json'), SCRIPT, esbuildPackage].map((f) => {
-  const st = fs.statSync(f);
-  return [path.relative(ROOT, f), st.size, st.mtimeMs];
-});
+// npm gives installed files a fixed mtime, so esbuild is recorded by its version.
+const esbuildVersion = createRequire(import.meta.url)('esbuild/package.json').version;
+const inputs = [
+  ['esbuild', esbuildVersion],
+  ...[...entryPoints, path.join(ROOT, 'tsconfig.json'), SCRIPT].map((f) => {
+    const st = fs.statSync(f);
+    return [path.relative(ROOT, f), st.size, st.mtimeMs];
+  }),
+];
 
 function fresh() {
   let stamp;

@@ -49,6 +49,14 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/observability/' },
     },
     {
+      name: 'project-paths-is-a-leaf',
+      comment:
+        'src/project-paths.ts (where views, password lists and migrations are, under tsx and built) imports nothing of ours.',
+      severity: 'error',
+      from: { path: '^src/project-paths\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/project-paths\\.ts$' },
+    },
+    {
       name: 'config-imports-only-zod-and-fault-points',
       comment: 'src/config/ is one zod schema; it may name the fault points, nothing else of ours.',
       severity: 'error',
@@ -65,10 +73,10 @@ module.exports = {
     {
       name: 'storage-imports-no-upper-layer',
       comment:
-        'src/storage/ implements domain ports: it may import domain and observability, never http, oidc, config, cli or the composition root.',
+        'src/storage/ implements domain ports: it may import domain, observability and project-paths, never http, oidc, config, cli or the composition root.',
       severity: 'error',
       from: { path: '^src/storage/' },
-      to: { path: '^src/', pathNot: '^src/(storage|domain|observability)/' },
+      to: { path: '^src/', pathNot: '^src/(storage|domain|observability)/|^src/project-paths\\.ts$' },
     },
     {
       name: 'http-imports-no-storage',

@@ -1,19 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { projectPath } from '../project-paths.js';
 
 /**
  * The common and breached password list shipped with the source (provenance, licence and sha256 in
- * password-lists/README.md and docs/security.md). Read relative to this file, like views/, so a
- * fresh clone, `npm test` and the Docker image (which copies src/) all find it.
+ * password-lists/README.md and docs/security.md). Read from the checkout's src/, like views/, so a
+ * fresh clone, `npm test`, a built start (dist/) and the Docker image (which copies src/) all find it.
  */
-export const COMMON_PASSWORDS_FILE = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  'password-lists/common-passwords.txt.gz',
-);
+export const COMMON_PASSWORDS_FILE = projectPath('src/storage/password-lists/common-passwords.txt.gz');
 
 /**
  * Entries shorter than this can match nothing: a password has at least 8 characters

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { codePath } from '../project-paths.js';
 
-const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** migrations/*.ts under tsx; dist/migrations/*.js when running built (scripts/build.mjs). */
+const MIGRATIONS_DIR = codePath('migrations');
 
 /**
  * Migrations from `migrations/`, named without their extension so a tsx run (.ts) and a

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Context, Next } from 'koa';
+import { projectPath } from '../../project-paths.js';
 
 /**
  * The few scripts our pages load (passkeys), served from our own origin so the pages can keep
@@ -16,7 +16,7 @@ import type { Context, Next } from 'koa';
  */
 const ASSETS_MAX_AGE_SECONDS = 3600;
 
-const VIEWS_ASSETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../views/assets');
+const VIEWS_ASSETS = projectPath('views/assets');
 
 /**
  * @simplewebauthn/browser's UMD bundle (global `SimpleWebAuthnBrowser`). Its package `exports`

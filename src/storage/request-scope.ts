@@ -1,5 +1,13 @@
 import type { AdapterPayload } from './oidc-adapters/types.js';
 
+/** A row as the SQL adapter reads it (sql-adapter.ts FoundRow). */
+export interface PrefetchedRow {
+  payload: AdapterPayload | string;
+  consumed_at: Date | string | null;
+  successor_id: string | null;
+  successor_sealed: string | null;
+}
+
 /** A refresh-token rotation prepared during a token request, written as one statement at its end. */
 export interface PendingRotation {
   /** The successor's id (plaintext: sealed into the row for the grace window, hashed as its key). */
@@ -27,6 +35,11 @@ export interface RefreshRotationState {
  */
 export interface RequestScope {
   refresh: RefreshRotationState;
+  /**
+   * Rows read ahead with another (a refresh token's grant, with the token), by `model\0storedId`;
+   * an entry without a row means "looked up, not there". Each is used once (sql-adapter.ts).
+   */
+  prefetched?: Map<string, PrefetchedRow | undefined>;
   /** While set, Redis deletions wait here until the durable (SQL) part of a revocation held. */
   deferredRedisDeletes?: Array<() => Promise<unknown>>;
 }

@@ -3,7 +3,7 @@ import type { Database } from '../database.js';
 import type { RefreshRotationState } from '../request-scope.js';
 import { faultPoint } from '../../observability/fault-points.js';
 import { alreadyConsumed } from './already-consumed.js';
-import { SqlAdapter, TABLE, rowPayload, storableId, type FoundRow } from './sql-adapter.js';
+import { SqlAdapter, TABLE, prefetchKey, rowPayload, storableId, type FoundRow } from './sql-adapter.js';
 import { hashTokenId } from './stored-ids.js';
 import type { TokenSealer } from './token-sealer.js';
 import type { AdapterPayload } from './types.js';
@@ -25,6 +25,20 @@ with consumed as (
 insert into ${TABLE} (model, id, payload, grant_id, expires_at)
 select 'RefreshToken', ?, ?::jsonb, ?, ? where exists (select 1 from consumed)
 returning id`;
+
+// A refresh token with its grant, which the refresh grant reads right after it: one statement
+// instead of two. The grant's row (or its absence) is kept for that lookup (sql-adapter.ts findRow).
+const FIND_WITH_GRANT_SQL = `select r.payload, r.consumed_at, r.successor_id, r.successor_sealed, r.grant_id,
+  g.payload as grant_payload, g.consumed_at as grant_consumed_at
+from ${TABLE} r left join ${TABLE} g
+  on g.model = 'Grant' and g.id = r.grant_id and (g.expires_at is null or g.expires_at > now())
+where r.model = 'RefreshToken' and r.id = ? and (r.expires_at is null or r.expires_at > now())`;
+
+type FoundWithGrant = FoundRow & {
+  grant_id: string | null;
+  grant_payload: AdapterPayload | string | null;
+  grant_consumed_at: Date | string | null;
+};
 
 const GRACE_SQL = `select metadata->>'refresh_token_grace_seconds' as grace from clients where client_id = ?`;
 const LIVE_SUCCESSOR_SQL = `select 1 from ${TABLE} where model = 'RefreshToken' and id = ? and consumed_at is null
@@ -55,7 +69,7 @@ export class RefreshTokenAdapter extends SqlAdapter {
 
   override async find(id: string): Promise<AdapterPayload | undefined> {
     if (!storableId(id)) return undefined;
-    const row = await this.findRow(id);
+    const row = this.state() ? await this.findWithGrant(id) : await this.findRow(id);
     if (!row) return undefined;
     const payload = this.ids.fromStored(rowPayload(row), id);
     const state = this.state();
@@ -65,6 +79,25 @@ export class RefreshTokenAdapter extends SqlAdapter {
     state.graceSuccessor = { presentedId: id, successor };
     delete payload.consumed;
     return payload;
+  }
+
+  /** In a token request: the token and its grant in one statement, the grant kept for its lookup. */
+  private async findWithGrant(id: string): Promise<FoundRow | undefined> {
+    const result = await this.database.db().raw(FIND_WITH_GRANT_SQL, [this.ids.key(id)]);
+    const found = (result as { rows: FoundWithGrant[] }).rows[0];
+    if (!found) return undefined;
+    const { grant_id, grant_payload, grant_consumed_at, ...row } = found;
+    const scope = this.database.requestScope();
+    if (grant_id && scope) {
+      scope.prefetched ??= new Map();
+      scope.prefetched.set(
+        prefetchKey('Grant', grant_id),
+        grant_payload === null
+          ? undefined
+          : { payload: grant_payload, consumed_at: grant_consumed_at, successor_id: null, successor_sealed: null },
+      );
+    }
+    return row;
   }
 
   override async consume(id: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Database } from '../database.js';
 import { alreadyConsumed } from './already-consumed.js';
+import { GroupedUpserts, type ModelRow } from './grouped-upserts.js';
 import { SameTickReads } from './same-tick-reads.js';
 import { StoredIds } from './stored-ids.js';
 import type { TokenSealer } from './token-sealer.js';
@@ -20,6 +21,20 @@ const FIND_SQL = `select payload, consumed_at, successor_id, successor_sealed fr
 where model = ? and id = ? and (expires_at is null or expires_at > now())`;
 
 export type FoundRow = Row & { successor_id: string | null; successor_sealed: string | null };
+
+const upsertsByDatabase = new WeakMap<Database, GroupedUpserts>();
+
+function groupedUpserts(database: Database): GroupedUpserts {
+  let writes = upsertsByDatabase.get(database);
+  if (!writes) {
+    writes = new GroupedUpserts(database);
+    upsertsByDatabase.set(database, writes);
+  }
+  return writes;
+}
+
+/** Where a request scope keeps a row read ahead (request-scope.ts `prefetched`). */
+export const prefetchKey = (model: string, storedId: string) => `${model}\u0000${storedId}`;
 
 /** One stored id under several models (an introspected token tried as each kind it may be). */
 const FIND_MODELS_SQL = `select model, payload, consumed_at, successor_id, successor_sealed from ${TABLE}
@@ -68,6 +83,8 @@ export function rowPayload(row: Row): AdapterPayload {
 export class SqlAdapter implements OidcAdapter {
   protected readonly ids: StoredIds;
   private readonly reads: SameTickReads<FoundRow | undefined>;
+  /** Embedded only: writes queued behind the running one go as one statement (grouped-upserts.ts). */
+  private readonly writes: GroupedUpserts | undefined;
 
   constructor(
     protected readonly database: Database,
@@ -76,6 +93,7 @@ export class SqlAdapter implements OidcAdapter {
   ) {
     this.ids = new StoredIds(model, sealer);
     this.reads = sameTickReader(database);
+    this.writes = database.kind === 'pglite' ? groupedUpserts(database) : undefined;
   }
 
   protected live() {
@@ -86,17 +104,20 @@ export class SqlAdapter implements OidcAdapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    this.forgetPrefetched(id);
+    const row: ModelRow = {
+      model: this.model,
+      id: this.ids.key(id),
+      payload: JSON.stringify(this.ids.toStored(id, payload)),
+      grant_id: payload.grantId ?? null,
+      uid: payload.uid ?? null,
+      user_code: payload.userCode ? this.ids.key(payload.userCode) : null,
+      expires_at: expiresAt(expiresIn),
+    };
+    if (this.writes) return this.writes.write(row);
     await this.database
       .db()(TABLE)
-      .insert({
-        model: this.model,
-        id: this.ids.key(id),
-        payload: JSON.stringify(this.ids.toStored(id, payload)),
-        grant_id: payload.grantId ?? null,
-        uid: payload.uid ?? null,
-        user_code: payload.userCode ? this.ids.key(payload.userCode) : null,
-        expires_at: expiresAt(expiresIn),
-      })
+      .insert(row)
       .onConflict(['model', 'id'])
       .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
   }
@@ -112,7 +133,20 @@ export class SqlAdapter implements OidcAdapter {
    * the same id's other models asked for in this tick.
    */
   protected findRow(id: string): Promise<FoundRow | undefined> {
-    return this.reads.read(this.ids.key(id), this.model);
+    const storedId = this.ids.key(id);
+    const prefetched = this.database.requestScope()?.prefetched;
+    const ahead = prefetched && prefetchKey(this.model, storedId);
+    if (ahead && prefetched.has(ahead)) {
+      const row = prefetched.get(ahead) as FoundRow | undefined;
+      prefetched.delete(ahead);
+      return Promise.resolve(row);
+    }
+    return this.reads.read(storedId, this.model);
+  }
+
+  /** A row read ahead in this request is stale once the artifact is written. */
+  protected forgetPrefetched(id: string): void {
+    this.database.requestScope()?.prefetched?.delete(prefetchKey(this.model, this.ids.key(id)));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -130,6 +164,7 @@ export class SqlAdapter implements OidcAdapter {
   }
 
   async consume(id: string): Promise<void> {
+    this.forgetPrefetched(id);
     const updated = await this.database
       .db()(TABLE)
       .where({ model: this.model, id: this.ids.key(id) })
@@ -140,6 +175,7 @@ export class SqlAdapter implements OidcAdapter {
 
   async destroy(id: string): Promise<void> {
     if (!storableId(id)) return;
+    this.forgetPrefetched(id);
     await this.database
       .db()(TABLE)
       .where({ model: this.model, id: this.ids.key(id) })
@@ -147,6 +183,7 @@ export class SqlAdapter implements OidcAdapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    this.database.requestScope()?.prefetched?.clear();
     await this.database.db()(TABLE).where({ model: this.model, grant_id: grantId }).delete();
   }
 }

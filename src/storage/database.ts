@@ -112,7 +112,7 @@ export class Database {
     return applied as string[];
   }
 
-  /** Pool counts for metrics (knex's tarn pool; PGlite's has one connection); undefined when closed. */
+  /** Pool counts for metrics (knex's tarn pool; PGlite's holds sessions of its worker); undefined when closed. */
   poolStats(): { used: number; free: number; pending: number } | undefined {
     const pool = (this.knex.client as { pool?: TarnPool }).pool;
     if (!pool) return undefined;

@@ -119,6 +119,53 @@ describe('embedded PostgreSQL on a worker thread (pglite)', () => {
     assert.equal((await database.db()('worker_round_trip').where({ slug }).select('slug')).length, 1);
   });
 
+  it("holds other connections' statements while a transaction is open, so they are not part of it", async () => {
+    const inside = `inside-${randomUUID()}`;
+    const outside = `outside-${randomUUID()}`;
+    let outsideWrite: Promise<unknown> | undefined;
+    let settled = false;
+    await assert.rejects(
+      database.db().transaction(async (trx) => {
+        await trx('worker_round_trip').insert({ slug: inside });
+        // Another pooled connection (a session of the same worker) writes meanwhile.
+        outsideWrite = database
+          .db()('worker_round_trip')
+          .insert({ slug: outside })
+          .finally(() => {
+            settled = true;
+          });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(settled, false, 'the other connection waits for the transaction');
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    await outsideWrite;
+    assert.equal(await database.db()('worker_round_trip').where({ slug: inside }).first(), undefined);
+    assert.ok(
+      await database.db()('worker_round_trip').where({ slug: outside }).first(),
+      "the other connection's write is its own, not undone with the transaction",
+    );
+  });
+
+  it("fails a statement that waited 5 s for another connection's transaction as unavailable", async () => {
+    const started = Date.now();
+    const err = await database
+      .db()
+      .transaction(async (trx) => {
+        await trx.raw('select 1');
+        // A query outside the transaction while it is open: waits for it, which waits for this.
+        await database.db().raw('select 2');
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof StorageUnavailable, String(err));
+    assert.ok(Date.now() - started >= 4900);
+    assert.equal((await database.db().raw('select 3 as n')).rows[0].n, 3, 'the transaction ended; all carry on');
+  });
+
   it('answers statements sent together, each with its own result', async () => {
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, n) => database.db().raw('select ?::int * 2 as doubled', [n])),

@@ -21,9 +21,12 @@ export interface PGliteWorkerData {
 /** The options that cross the thread boundary (functions such as parsers cannot). */
 export type WorkerQueryOptions = Pick<QueryOptions, 'rowMode' | 'paramTypes' | 'blob'>;
 
-/** This thread → the worker. Answered in order, one at a time. */
+/**
+ * This thread → the worker. Run one at a time in the order received, except that while a session
+ * has a transaction open the other sessions' statements wait for it to end.
+ */
 export type WorkerRequest =
-  | { id: number; op: 'query'; sql: string; params?: unknown[]; options?: WorkerQueryOptions }
+  | { id: number; op: 'query'; session: number; sql: string; params?: unknown[]; options?: WorkerQueryOptions }
   | { id: number; op: 'close' };
 
 /** The worker → this thread: the answer to request `id`; id 0 is the start-up's (PGlite ready, or why not). */
@@ -91,6 +94,7 @@ export class PGliteWorkerConnection {
   readonly #pending = new Map<number, Pending>();
   readonly #onFailure: (err: Error) => void;
   #nextId = READY_ID + 1;
+  #nextSession = 1;
   /** PGlite opened: from then on, the thread ending unasked is a failure to report. */
   #ready = false;
   /** Set once no more statements are taken: why (closed, or the thread died). */
@@ -133,8 +137,26 @@ export class PGliteWorkerConnection {
     });
   }
 
-  /** Runs one statement in the worker (PGlite's `query`): rows, fields and affectedRows come back. */
+  /**
+   * A session: a connection of its own for knex's pool (session-client.ts). Its statements queue in
+   * the worker beside the others', and a transaction it opens holds the others' until it ends.
+   */
+  session(): PGliteSession {
+    return new PGliteSession(this, this.#nextSession++);
+  }
+
+  /** Runs one statement in the worker (PGlite's `query`) in session 0: rows, fields and affectedRows come back. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> {
+    return this.queryIn(0, sql, params, options);
+  }
+
+  /** `query` in a given session (see `session()`). */
+  queryIn<T = Record<string, unknown>>(
+    session: number,
+    sql: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ): Promise<Results<T>> {
     if (this.#ended) return Promise.reject(new Error(this.#ended.message, { cause: this.#ended.cause }));
     let crossing: WorkerQueryOptions | undefined;
     try {
@@ -142,7 +164,7 @@ export class PGliteWorkerConnection {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#send({ op: 'query', sql, params, options: crossing }) as Promise<Results<T>>;
+    return this.#send({ op: 'query', session, sql, params, options: crossing }) as Promise<Results<T>>;
   }
 
   /** Closes PGlite (its data on disk complete for the next start) and ends the thread. Idempotent. */
@@ -195,6 +217,22 @@ export class PGliteWorkerConnection {
       this.#pending.delete(id);
       pending.reject(new Error(reason.message, { cause: reason.cause }));
     }
+  }
+}
+
+/** One of the worker connection's sessions: what knex's pool holds as a connection. */
+export class PGliteSession {
+  constructor(
+    readonly connection: PGliteWorkerConnection,
+    readonly id: number,
+  ) {}
+
+  get waitReady(): Promise<void> {
+    return this.connection.waitReady;
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> {
+    return this.connection.queryIn(this.id, sql, params, options);
   }
 }
 

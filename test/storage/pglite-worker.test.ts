@@ -9,7 +9,7 @@ import { Database } from '../../src/storage/database.js';
 import { PGliteWorkerConnection } from '../../src/storage/pglite/pglite-worker-connection.js';
 import { SqlAuditEventRepository } from '../../src/storage/repositories/audit-events-repository.js';
 import { classifyStorageError } from '../../src/storage/storage-errors.js';
-import { createTestStorage, openTestDatabase, type TestStorage, tmpRoot } from '../support/backends.js';
+import { backends, createTestStorage, openTestDatabase, type TestStorage, tmpRoot } from '../support/backends.js';
 
 /**
  * Embedded PostgreSQL runs on a worker thread (src/storage/pglite/): what crosses the thread
@@ -17,7 +17,7 @@ import { createTestStorage, openTestDatabase, type TestStorage, tmpRoot } from '
  * their SQLSTATE (so storage still classifies them), COPY's blob — and a closed database must
  * answer "unavailable", not hang.
  */
-describe('embedded PostgreSQL on a worker thread (pglite)', () => {
+describe('embedded PostgreSQL on a worker thread (pglite)', { skip: !backends().includes('pglite') }, () => {
   let storage: TestStorage;
   let database: Database;
 
@@ -199,7 +199,7 @@ describe('embedded PostgreSQL on a worker thread (pglite)', () => {
   });
 });
 
-describe('the PGlite worker connection opened and closed (pglite)', () => {
+describe('the PGlite worker connection opened and closed (pglite)', { skip: !backends().includes('pglite') }, () => {
   let storage: TestStorage;
   before(async () => {
     storage = await createTestStorage('pglite');

@@ -9,6 +9,9 @@
  * `refresh` rotates refresh tokens in per-connection chains (as the bench does), from code flows
  * run before the measured window; Gatehouse only (the floor has no refresh tokens).
  *
+ * One profile per thread: the main thread's (the event loop), and with PROFILE_BACKEND=pglite the
+ * worker thread that runs embedded PostgreSQL.
+ *
  * Env: PROFILE_REQUEST (introspection), PROFILE_SECONDS (10), PROFILE_BACKEND (postgres),
  * PROFILE_FLOOR=1 to profile the library floor (bench/floor-server.ts) doing the same request instead.
  */
@@ -163,7 +166,13 @@ function summarise(file: string): void {
     pkgTotals.set(pkg, (pkgTotals.get(pkg) ?? 0) + us);
   }
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
-  console.log(`\n${path.basename(file)}: busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s`);
+  // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the main thread (the event
+  // loop); others are worker threads (embedded PGlite's, a loader's).
+  const thread = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1];
+  const which = thread === '0' ? 'main thread' : `worker thread ${thread}`;
+  console.log(
+    `\n${path.basename(file)} (${which}): busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s`,
+  );
   console.log('\nSelf time by package / file:');
   for (const [k, us] of [...pkgTotals].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(us)}  ${k}`);
   console.log('\nSelf time by function:');

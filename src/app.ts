@@ -159,6 +159,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     dataDir: config.dataDir,
     poolMax: config.databasePoolMax,
     queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000,
+    onEmbeddedFailure: (err) =>
+      logger.error({ err }, 'embedded database (PGlite) stopped: every statement now fails; restart Gatehouse'),
   });
   let redis: Redis | undefined;
   let audit: BufferedAuditLog | DisabledAuditLog | undefined;

@@ -107,7 +107,7 @@ export class Metrics {
       const dbPool = sources.dbPool;
       new Gauge({
         name: 'gatehouse_db_pool_connections',
-        help: 'SQL pool connections: used, free, and pending acquisitions (PGlite has one connection).',
+        help: 'SQL pool connections: used, free, and pending acquisitions (PGlite: sessions of its worker thread).',
         labelNames: ['state'],
         registers,
         collect() {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type knexPkg from 'knex';
+import { withSessions } from './pglite/session-client.js';
 import { classifyStorageError } from './storage-errors.js';
 
 type KnexClientClass = typeof knexPkg.Client;
@@ -36,10 +37,11 @@ const ClientPg = createRequire(import.meta.url)('knex/lib/dialects/postgres/inde
 /** PostgreSQL through pg, failures classified. */
 export const ClassifyingPgClient = classifying(ClientPg);
 /**
- * PGlite, failures classified. Loaded on demand: knex-pglite (and PGlite behind it) cost ~55 MB
- * and ~400 ms at start-up, and a PostgreSQL deployment never needs them.
+ * PGlite (on its worker thread, through a pool of sessions: pglite/session-client.ts), failures
+ * classified. Loaded on demand: knex-pglite (and PGlite's JavaScript behind it) cost time and
+ * memory at start-up, and a PostgreSQL deployment never needs them.
  */
 export async function classifyingPgLiteClient(): Promise<KnexClientClass> {
   const { default: ClientPgLite } = await import('knex-pglite');
-  return classifying(ClientPgLite as unknown as KnexClientClass);
+  return classifying(withSessions(ClientPgLite as unknown as KnexClientClass));
 }

@@ -4,6 +4,7 @@ import knexPkg, { type Knex } from 'knex';
 import { ClassifyingPgClient, classifyingPgLiteClient } from './classifying-knex-client.js';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { migrationSource } from './migration-source.js';
+import { PGliteWorkerConnection } from './pglite/pglite-worker-connection.js';
 import type { RequestScope } from './request-scope.js';
 import { ensurePrivateDirectory } from './private-directory.js';
 
@@ -29,7 +30,7 @@ export class Database {
   private constructor(
     readonly knex: Knex,
     readonly kind: 'postgres' | 'pglite',
-    private readonly lock?: DirectoryLock,
+    private readonly embedded?: { lock: DirectoryLock; pglite: PGliteWorkerConnection },
   ) {}
 
   static async open(options: {
@@ -37,6 +38,8 @@ export class Database {
     dataDir: string;
     poolMax: number;
     queryTimeoutMs?: number;
+    /** Embedded mode: told when PGlite's worker thread ends unasked (statements then fail as unavailable). */
+    onEmbeddedFailure?: (err: Error) => void;
   }): Promise<Database> {
     if (options.databaseUrl) {
       const k = knex({
@@ -60,24 +63,30 @@ export class Database {
     const dir = path.resolve(options.dataDir);
     ensurePrivateDirectory(dir);
     const lock = acquireDirectoryLock(dir);
+    let pglite: PGliteWorkerConnection | undefined;
     try {
-      // Only embedded mode loads PGlite (see classifyingPgLiteClient).
-      const [{ PGlite }, client] = await Promise.all([import('@electric-sql/pglite'), classifyingPgLiteClient()]);
-      const pglite = await PGlite.create(path.join(dir, 'pg'), {
-        // PostgreSQL's 128 MB of shared buffers is most of an embedded server's memory (the WASM
-        // heap touches all of it at start: ~350 MB resident against ~225 MB with 16 MB), and an
-        // embedded database is small; the operating system's page cache still holds its files.
-        // On the command line, so the data directory's postgresql.conf is left as initdb wrote it.
-        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
-      });
+      // Only embedded mode loads knex-pglite (see classifyingPgLiteClient). PGlite itself runs on a
+      // worker thread (pglite/pglite.worker.ts): its statements, in WASM, keep this thread's event
+      // loop busy otherwise (a third of the CPU of a client_credentials request).
+      const clientLoad = classifyingPgLiteClient();
+      // PostgreSQL's 128 MB of shared buffers is most of an embedded server's memory (the WASM
+      // heap touches all of it at start: ~350 MB resident against ~225 MB with 16 MB), and an
+      // embedded database is small; the operating system's page cache still holds its files.
+      // On the command line, so the data directory's postgresql.conf is left as initdb wrote it.
+      pglite = new PGliteWorkerConnection(
+        { dataDir: path.join(dir, 'pg'), extraStartParams: ['-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] },
+        options.onEmbeddedFailure,
+      );
+      const [client] = await Promise.all([clientLoad, pglite.waitReady]);
       const k = knex({
         client,
         connection: { pglite } as never,
         acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
         compileSqlOnError: false,
       });
-      return new Database(k, 'pglite', lock);
+      return new Database(k, 'pglite', { lock, pglite });
     } catch (err) {
+      await pglite?.close().catch(() => undefined);
       lock.release();
       throw err;
     }
@@ -103,7 +112,7 @@ export class Database {
     return applied as string[];
   }
 
-  /** Pool counts for metrics (knex's tarn pool; PGlite's has one connection); undefined when closed. */
+  /** Pool counts for metrics (knex's tarn pool; PGlite's holds sessions of its worker); undefined when closed. */
   poolStats(): { used: number; free: number; pending: number } | undefined {
     const pool = (this.knex.client as { pool?: TarnPool }).pool;
     if (!pool) return undefined;
@@ -116,7 +125,10 @@ export class Database {
 
   async close(): Promise<void> {
     await this.knex.destroy();
-    this.lock?.release();
+    // knex closes PGlite only if its pool ever opened the connection: close it (idempotent) before
+    // letting go of the directory, so the worker thread has ended and no other process shares it.
+    await this.embedded?.pglite.close();
+    this.embedded?.lock.release();
   }
 }
 

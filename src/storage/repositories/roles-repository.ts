@@ -57,7 +57,8 @@ export class SqlRoleRepository implements RoleRepository {
   }
 
   async insert(role: { id: string; name: string; description?: string; permissions: Permission[] }): Promise<Role> {
-    // PGlite is one connection: inside the transaction use trx only.
+    // PGlite runs one transaction at a time (other connections' statements wait for it): inside the
+    // transaction use trx only.
     return this.db.transaction(async (trx) => {
       const [row] = await trx<RoleRow>('roles')
         .insert({ id: role.id, name: role.name, description: role.description ?? null })

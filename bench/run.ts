@@ -38,6 +38,7 @@ const ctx: BenchContext = {
     peak: {},
     atPartialLoad: {},
     rotations: {},
+    flowsVsArgon2: {},
     auditCost: {},
     auditDiscard: {},
     auditSelfCheck: {},

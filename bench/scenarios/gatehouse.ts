@@ -20,6 +20,7 @@ import {
   type ChainStats,
   type RemoteGatehouse,
 } from '../support/gatehouse-fixture.js';
+import { measureArgon2 } from '../support/argon2-rate.js';
 import { startGatehouseServer } from '../support/gatehouse-server.js';
 import { measure, type LoadSpec } from '../support/load.js';
 import { rowFrom } from '../support/report.js';
@@ -175,6 +176,19 @@ async function flowAndRefreshScenarios(u: Under): Promise<void> {
     serverCores,
     notes: [`${flows.flows} flows; p50/p99 per whole flow`, ...failedNote],
   });
+  // The hash the flow is held against, right after it: as many verifications, as many at a time.
+  const argon2 = await measureArgon2(count, flowConcurrency);
+  ctx.progress(`${backend}: raw Argon2id: ${argon2.perSecond.toFixed(1)} verifies/s`);
+  ctx.results.rows.push({
+    scenario: `raw Argon2id verification at the same parameters, ${flowConcurrency} at a time (the code flow's yardstick)`,
+    target: 'bench process, @node-rs/argon2',
+    unit: 'verifies/s',
+    rate: argon2.perSecond,
+    p50: argon2.p50,
+    p99: argon2.p99,
+    notes: [`${argon2.verifies} verifications, measured right after the ${label} flows`],
+  });
+  ctx.results.flowsVsArgon2[backend] = { flows: flows.flowsPerSecond, argon2: argon2.perSecond };
 
   // One chain per connection, carried forward; the warm-up uses chains of its own.
   const pool = flows.refreshTokens;

@@ -17,6 +17,8 @@ export interface Results {
   peak: Partial<Record<BackendName, LoadResult>>;
   atPartialLoad: Partial<Record<BackendName, LoadResult>>;
   rotations: Partial<Record<BackendName, LoadResult>>;
+  /** Code + PKCE flows per second and, right after them, raw Argon2id verifications per second (same concurrency). */
+  flowsVsArgon2: Partial<Record<BackendName, { flows: number; argon2: number }>>;
   /** client_credentials JWT with the audit log on and off: each side's mean, and each round's on ÷ off. */
   auditCost: Partial<Record<BackendName, { on: LoadResult; off: LoadResult; ratios: number[] }>>;
   /**

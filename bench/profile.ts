@@ -4,10 +4,11 @@
  * time, grouped by package (or by our own source file). The .cpuprofile stays in the directory
  * printed at the end, for a flame graph (Chrome DevTools, speedscope).
  *
- *   PROFILE_REQUEST=introspection|opaque|jwt|jwks|refresh npm run bench:profile
+ *   PROFILE_REQUEST=introspection|opaque|jwt|jwks|refresh|flow npm run bench:profile
  *
  * `refresh` rotates refresh tokens in per-connection chains (as the bench does), from code flows
- * run before the measured window; Gatehouse only (the floor has no refresh tokens).
+ * run before the measured window; `flow` runs code + PKCE flows 4 at a time, as the bench does.
+ * Both on Gatehouse only (the floor has no sign-in and no refresh tokens).
  *
  * One profile per thread: the main thread's (the event loop), and with PROFILE_BACKEND=pglite the
  * worker thread that runs embedded PostgreSQL.
@@ -26,13 +27,15 @@ import { startGatehouseServer } from './support/gatehouse-server.js';
 import { type LoadSpec, measure } from './support/load.js';
 import { loadSettings } from './support/settings.js';
 
-type Request = 'introspection' | 'opaque' | 'jwt' | 'jwks' | 'refresh';
+type Request = 'introspection' | 'opaque' | 'jwt' | 'jwks' | 'refresh' | 'flow';
 const request = (process.env.PROFILE_REQUEST ?? 'introspection') as Request;
-if (!['introspection', 'opaque', 'jwt', 'jwks', 'refresh'].includes(request))
-  throw new Error(`PROFILE_REQUEST: unknown "${request}" (introspection, opaque, jwt, jwks, refresh)`);
-if (request === 'refresh' && process.env.PROFILE_FLOOR === '1')
-  throw new Error('PROFILE_REQUEST=refresh: the floor issues no refresh tokens');
+if (!['introspection', 'opaque', 'jwt', 'jwks', 'refresh', 'flow'].includes(request))
+  throw new Error(`PROFILE_REQUEST: unknown "${request}" (introspection, opaque, jwt, jwks, refresh, flow)`);
+if ((request === 'refresh' || request === 'flow') && process.env.PROFILE_FLOOR === '1')
+  throw new Error(`PROFILE_REQUEST=${request}: the floor has no sign-in or refresh tokens`);
 const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
+/** The measured window the summary covers (a flow run lasts as long as its flows take). */
+let measuredSeconds = seconds;
 const backend = (process.env.PROFILE_BACKEND ?? 'postgres') as BackendName;
 const onFloor = process.env.PROFILE_FLOOR === '1';
 /** Between the end of the load and the end of the profile (the server's drain and exit). */
@@ -92,6 +95,16 @@ async function run(): Promise<void> {
     const { server, gh } = await startGatehouseServer(ctx, `gatehouse-${backend}`, storage);
     try {
       const fixture = await prepareFixture(gh);
+      if (request === 'flow') {
+        // Code + PKCE flows as the bench runs them (4 at a time), about PROFILE_SECONDS of them.
+        const warm = await runCodeFlows(gh, fixture, 20, 4);
+        const flows = await runCodeFlows(gh, fixture, Math.max(20, Math.round(warm.flowsPerSecond * seconds)), 4);
+        measuredSeconds = flows.seconds;
+        console.log(
+          `gatehouse flow (${backend}): ${flows.flowsPerSecond.toFixed(1)} flows/s, p50 ${flows.p50.toFixed(0)} ms, ${flows.failed} failed`,
+        );
+        return;
+      }
       let s = spec(gh.publicUrl, fixture.machine, fixture.opaqueToken);
       let warmUp: LoadSpec = { ...s, seconds: 2 };
       if (request === 'refresh') {
@@ -139,7 +152,7 @@ function summarise(file: string): void {
   const selfUs = new Map<number, number>();
   // Only the measured load: the profile ends when the server stops, right after it; start-up and
   // the warm-up (module compilation, JIT) stay out.
-  const from = profile.endTime - (seconds + STOP_MARGIN_SECONDS) * 1e6;
+  const from = profile.endTime - (measuredSeconds + STOP_MARGIN_SECONDS) * 1e6;
   let t = profile.startTime;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;

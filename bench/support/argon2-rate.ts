@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { percentile, runConcurrently } from './concurrent-runs.js';
 import { ARGON2_ENV } from './settings.js';
 
 export interface Argon2Rate {
@@ -24,20 +25,11 @@ export async function measureArgon2(count: number, concurrency: number): Promise
   const password = 'correct horse battery staple';
   const stored = await hash(password, options);
   for (let i = 0; i < concurrency; i++) await verify(stored, password);
-  const durations: number[] = [];
-  let started = 0;
-  const t0 = process.hrtime.bigint();
-  const worker = async () => {
-    while (started < count) {
-      started++;
-      const t = process.hrtime.bigint();
-      if (!(await verify(stored, password))) throw new Error('argon2 verify failed');
-      durations.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  durations.sort((a, b) => a - b);
-  const pct = (p: number) => durations[Math.min(durations.length - 1, Math.ceil((p / 100) * durations.length) - 1)]!;
+  const runs = await runConcurrently(count, concurrency, async () => {
+    if (!(await verify(stored, password))) throw new Error('argon2 verify failed');
+  });
+  if (runs.failed) throw new Error(`argon2: ${runs.firstError}`);
+  const { durations, seconds } = runs;
+  const pct = (p: number) => percentile(durations, p);
   return { verifies: durations.length, seconds, perSecond: durations.length / seconds, p50: pct(50), p99: pct(99) };
 }

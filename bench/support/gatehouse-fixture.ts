@@ -1,3 +1,4 @@
+import { percentile, runConcurrently } from './concurrent-runs.js';
 import type { AutocannonClient } from 'autocannon';
 import type { RunningGatehouse } from '../../test/support/gatehouse.js';
 import { createClient, createUser, discover, loginAndGetTokens } from '../../test/support/relying-party.js';
@@ -126,31 +127,12 @@ export async function runCodeFlows(
 ): Promise<FlowsResult> {
   const running = asRunning(gh);
   const config = await discover(running, fixture.app);
-  const durations: number[] = [];
   const refreshTokens: string[] = [];
-  let failed = 0;
-  let firstError: string | undefined;
-  let next = 0;
-  const started = process.hrtime.bigint();
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      const t0 = process.hrtime.bigint();
-      try {
-        const { tokens } = await loginAndGetTokens(running, config, { user: fixture.user });
-        durations.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (tokens.refresh_token) refreshTokens.push(tokens.refresh_token);
-      } catch (err) {
-        failed++;
-        firstError ??= (err as Error).message.slice(0, 300);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  durations.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    durations.length ? durations[Math.min(durations.length - 1, Math.ceil((p / 100) * durations.length) - 1)]! : NaN;
+  const { durations, seconds, failed, firstError } = await runConcurrently(count, concurrency, async () => {
+    const { tokens } = await loginAndGetTokens(running, config, { user: fixture.user });
+    if (tokens.refresh_token) refreshTokens.push(tokens.refresh_token);
+  });
+  const pct = (p: number) => percentile(durations, p);
   return {
     flows: durations.length,
     failed,

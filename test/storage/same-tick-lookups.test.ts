@@ -43,8 +43,12 @@ for (const backend of backends()) {
           redis = new Redis(TEST_REDIS_URL);
           // monitor() opens a connection of its own beside `redis`.
           monitor = await redis.monitor();
+          // Reads only: MONITOR reports asynchronously, so a write made just before a count can
+          // arrive after it was reset.
           monitor.on('monitor', (_time: string, args: string[]) => {
-            if (args.slice(1).some((a) => a.startsWith(prefix))) reads.push(args[0]!.toLowerCase());
+            const command = args[0]!.toLowerCase();
+            if (/^(m?get|exists)$/.test(command) && args.slice(1).some((a) => a.startsWith(prefix)))
+              reads.push(command);
           });
         } else {
           database.knex.on('query', (q: { sql: string }) => {
@@ -67,6 +71,8 @@ for (const backend of backends()) {
 
       /** MONITOR reports asynchronously: wait until the count settles. */
       async function readsAfter(run: () => Promise<unknown>): Promise<string[]> {
+        // Earlier commands' reports may still be on their way: let them land before counting.
+        if (store === 'redis') await new Promise((r) => setTimeout(r, 150));
         reads.length = 0;
         await run();
         if (store === 'redis') await new Promise((r) => setTimeout(r, 150));

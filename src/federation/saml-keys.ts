@@ -1,4 +1,12 @@
-import { generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  type KeyObject,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
@@ -50,8 +58,7 @@ export function selfSignedCertificate(
     ]),
   ]);
   const algorithm = new AlgorithmIdentifier({ algorithm: SHA256_WITH_RSA, parameters: null });
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // positive INTEGER
+  const serial = certificateSerial(randomBytes(16));
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CERT_YEARS);
   const tbs = new TBSCertificate({
@@ -63,13 +70,62 @@ export function selfSignedCertificate(
     subject: name,
     subjectPublicKeyInfo: AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo),
   });
+  return signed(tbs, privateKey);
+}
+
+/**
+ * A certificate serial number from random bytes, as the DER content of a positive INTEGER in its
+ * minimal form: the first byte is 0x40–0x7f, so it is neither negative (high bit) nor padded (a
+ * leading 0x00 before a byte below 0x80 is illegal DER, which OpenSSL refuses to parse).
+ */
+export function certificateSerial(random: Uint8Array): Uint8Array {
+  const serial = Uint8Array.from(random);
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
+  return serial;
+}
+
+/** The certificate of `tbs`, signed with sha256WithRSA, as PEM. RSA PKCS#1 v1.5 signs deterministically. */
+function signed(tbs: TBSCertificate, privateKey: KeyObject): string {
   const signature = sign('sha256', Buffer.from(AsnConvert.serialize(tbs)), privateKey);
   const cert = new Certificate({
     tbsCertificate: tbs,
-    signatureAlgorithm: algorithm,
+    signatureAlgorithm: tbs.signature,
     signatureValue: new Uint8Array(signature).buffer,
   });
   return pem('CERTIFICATE', AsnConvert.serialize(cert));
+}
+
+const checked = new Map<string, string>();
+
+/**
+ * `certPem` when OpenSSL can read it; otherwise the same certificate with its serial number in
+ * minimal DER, re-signed with `keyPem` (the same bytes every time). Releases before the serial fix
+ * stored about one SP certificate in 256 with a padded serial, which strict IdPs refuse in the SP
+ * metadata; the key pair, subject and validity stay as they were.
+ */
+export function readableCertificate(certPem: string, keyPem: string): string {
+  const known = checked.get(certPem);
+  if (known !== undefined) return known;
+  let result = certPem;
+  try {
+    new X509Certificate(certPem);
+  } catch {
+    const der = Buffer.from(certPem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64');
+    const cert = AsnConvert.parse(der, Certificate);
+    const tbs = cert.tbsCertificate;
+    const privateKey = createPrivateKey(keyPem);
+    const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+    if (!Buffer.from(AsnConvert.serialize(tbs.subjectPublicKeyInfo)).equals(spki))
+      throw new Error('the SP certificate does not carry the public key of its private key');
+    let serial = new Uint8Array(tbs.serialNumber);
+    while (serial.length > 1 && serial[0] === 0 && serial[1]! < 0x80) serial = serial.subarray(1);
+    tbs.serialNumber = Uint8Array.from(serial).buffer;
+    result = signed(tbs, privateKey);
+    new X509Certificate(result);
+  }
+  if (checked.size >= 1000) checked.clear();
+  checked.set(certPem, result);
+  return result;
 }
 
 /** An RSA-2048 key pair as PKCS#8 PEM with its self-signed certificate. */

@@ -11,7 +11,7 @@ import type {
 } from '../domain/federation/saml.js';
 import { UpstreamError } from '../domain/federation/upstream.js';
 import { IdpMetadataSource, type MetadataWarn } from './saml-idp-metadata.js';
-import { generateSamlSpKeys } from './saml-keys.js';
+import { generateSamlSpKeys, readableCertificate } from './saml-keys.js';
 import { attributesOf, readAssertion, refuseWeakAlgorithms } from './saml-response.js';
 import { SchemaInvalid, validateSamlXml } from './saml-schema.js';
 
@@ -119,9 +119,9 @@ export class SamlifyServiceProvider implements SamlServiceProvider {
       authnRequestsSigned: c.settings.sign_authn_requests,
       wantAssertionsSigned: c.settings.want_assertions_signed,
       wantMessageSigned: false,
-      signingCert: keys.signingCert,
+      signingCert: readableCertificate(keys.signingCert, keys.signingKey),
       privateKey: keys.signingKey,
-      encryptCert: keys.encryptionCert,
+      encryptCert: readableCertificate(keys.encryptionCert, keys.encryptionKey),
       encPrivateKey: keys.encryptionKey,
       isAssertionEncrypted: false,
       nameIDFormat: NAMEID_FORMATS,

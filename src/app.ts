@@ -12,7 +12,7 @@ import { UserSessions } from './domain/accounts/user-sessions.js';
 import { KnownDevices } from './domain/accounts/known-devices.js';
 import { SqlKnownDeviceRepository } from './storage/repositories/known-devices-repository.js';
 import { FederatedSignIn } from './domain/federation/federated-sign-in.js';
-import { SamlifyServiceProvider } from './federation/saml-service-provider.js';
+import { LazySamlServiceProvider } from './federation/lazy-saml-service-provider.js';
 import { UpstreamClients } from './federation/upstream-clients.js';
 import { signInDevices } from './http/public/interactions/device-cookie.js';
 import { Clients } from './domain/clients/clients.js';
@@ -401,8 +401,8 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     });
     // Upstream identity providers (/admin/connections) and the identities linked through them.
     const connectionRepository = new SqlConnectionRepository(database);
-    // SAML connections: Gatehouse as SP (samlify + xmllint schema validation); IdP metadata URLs refreshed daily.
-    const saml = new SamlifyServiceProvider({
+    // SAML connections: Gatehouse as SP (samlify + xmllint schema validation, loaded on first use); IdP metadata URLs refreshed daily.
+    const saml = new LazySamlServiceProvider({
       warn: (fields, message) => logger.warn({ event: 'saml.metadata_refresh_failed', ...fields }, message),
     });
     const connections = new Connections(connectionRepository, kek, {

@@ -2,6 +2,7 @@ import samlify from 'samlify';
 import type { SamlSettings } from '../domain/federation/connection.js';
 import type { SamlAssertion, SamlEndpoints } from '../domain/federation/saml.js';
 import { UpstreamError, type UpstreamProfile } from '../domain/federation/upstream.js';
+import { attributesOf } from './saml-raw-response.js';
 
 const { Extractor } = samlify;
 
@@ -48,12 +49,6 @@ const tag = (localName: string) => `<(?:[^\\s<>/!?:=]+:)?${localName}(?=[\\s>/])
 const ATTRIBUTES = `((?:\\s+[^\\s=<>/"']+\\s*=\\s*(?:"[^"]*"|'[^']*'))*)\\s*`;
 const ALGORITHM_TAG = new RegExp(`${tag('(SignatureMethod|DigestMethod)')}${ATTRIBUTES}/?>`, 'g');
 
-/** The attributes of a start tag's attribute text, by qualified name, as written (entities not expanded). */
-export function attributesOf(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of text.matchAll(/([^\s=<>/"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) out.set(m[1]!, m[2] ?? m[3] ?? '');
-  return out;
-}
 /** Comments, CDATA sections and processing instructions: markup-like text that is not an element. */
 const NOT_ELEMENTS = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g;
 /** Encryption algorithms refused in an EncryptedAssertion (xmlenc-core1 §5.4.1 note: PKCS#1 v1.5 key transport; 3DES). */

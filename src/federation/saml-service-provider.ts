@@ -12,7 +12,8 @@ import type {
 import { UpstreamError } from '../domain/federation/upstream.js';
 import { IdpMetadataSource, type MetadataWarn } from './saml-idp-metadata.js';
 import { generateSamlSpKeys, readableCertificate } from './saml-keys.js';
-import { attributesOf, readAssertion, refuseWeakAlgorithms } from './saml-response.js';
+import { decodeResponse, peekInResponseTo, RESPONSE_ROOT } from './saml-raw-response.js';
+import { readAssertion, refuseWeakAlgorithms } from './saml-response.js';
 import { SchemaInvalid, validateSamlXml } from './saml-schema.js';
 
 const { IdentityProvider, ServiceProvider, SamlLib, setSchemaValidator } = samlify;
@@ -27,32 +28,6 @@ const NAMEID_FORMATS = [
   'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
   'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
 ];
-/** A base64 SAMLResponse larger than this is refused before decoding (the route limits the body too). */
-const RESPONSE_LIMIT_CHARS = 512 * 1024;
-
-/** The start tag of the document element, when it is a Response (after an optional BOM, XML declaration). */
-const RESPONSE_ROOT =
-  /^\uFEFF?\s*(?:<\?xml[^>]*\?>)?\s*<(?:[\w.-]+:)?Response((?:\s+[^\s=<>/"']+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*>/;
-
-/**
- * The XML of a base64 SAMLResponse, refused before any parsing when it is too large, not base64,
- * or carries a DOCTYPE (no DTD is legitimate in SAML: XXE, entity expansion).
- */
-function decodeResponse(samlResponse: string): string {
-  if (samlResponse.length > RESPONSE_LIMIT_CHARS || !/^[A-Za-z0-9+/=\s]+$/.test(samlResponse))
-    throw new UpstreamError('saml_malformed', 'SAMLResponse is not base64');
-  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
-  if (/<!DOCTYPE/i.test(xml)) throw new UpstreamError('saml_malformed', 'SAMLResponse has a DOCTYPE');
-  return xml;
-}
-
-/** The root Response's InResponseTo as written (unverified), or undefined; saml_malformed when the root is no Response. */
-export function peekInResponseTo(samlResponse: string): string | undefined {
-  const root = RESPONSE_ROOT.exec(decodeResponse(samlResponse));
-  if (!root) throw new UpstreamError('saml_malformed', 'not a samlp:Response');
-  return attributesOf(root[1]!).get('InResponseTo') || undefined;
-}
-
 const xmlEscape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
@@ -105,7 +80,7 @@ export class SamlifyServiceProvider implements SamlServiceProvider {
     return generateSamlSpKeys(commonName);
   }
 
-  checkIdpMetadata(xml: string): string | undefined {
+  async checkIdpMetadata(xml: string): Promise<string | undefined> {
     return idpMetadataProblem(xml);
   }
 

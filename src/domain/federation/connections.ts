@@ -89,7 +89,7 @@ export class Connections {
   ) {}
 
   async create(body: unknown): Promise<ConnectionView> {
-    const input = this.parse(body);
+    const input = await this.parse(body);
     const id = randomUUID();
     const slug = input.slug ?? slugFrom(input.name);
     await this.checkUnique(id, slug, input.domains);
@@ -125,7 +125,7 @@ export class Connections {
     // SAML metadata comes from one source: naming the other replaces it.
     if ('idp_metadata_url' in patch && !('idp_metadata_xml' in patch)) delete merged.idp_metadata_xml;
     if ('idp_metadata_xml' in patch && !('idp_metadata_url' in patch)) delete merged.idp_metadata_url;
-    const input = this.parse(merged);
+    const input = await this.parse(merged);
     const slug = input.slug ?? current.slug;
     await this.checkUnique(id, slug, input.domains);
     const given = 'client_secret' in input ? input.client_secret : undefined;
@@ -169,7 +169,7 @@ export class Connections {
     return found;
   }
 
-  private parse(body: unknown): ConnectionInput {
+  private async parse(body: unknown): Promise<ConnectionInput> {
     const parsed = connectionInputSchema.safeParse(body);
     if (!parsed.success) throw validationError(parsed.error);
     const input = parsed.data;
@@ -209,7 +209,7 @@ export class Connections {
       if (input.idp_metadata_xml) {
         const problem = !/<([\w.-]+:)?EntityDescriptor[\s>]/.test(input.idp_metadata_xml)
           ? 'must be SAML metadata (an EntityDescriptor)'
-          : this.options.saml?.checkIdpMetadata(input.idp_metadata_xml);
+          : await this.options.saml?.checkIdpMetadata(input.idp_metadata_xml);
         if (problem) problems.push(`idp_metadata_xml: ${problem}`);
       }
     }

@@ -45,7 +45,7 @@ export interface SamlConnectionSetup {
   /** Fresh SP keys (signing and encryption, each with a self-signed certificate) for a new connection. */
   generateKeys(commonName: string): Promise<SamlSpKeys>;
   /** Why this IdP metadata cannot be used (no SSO service, no signing certificate, not metadata), or undefined. */
-  checkIdpMetadata(xml: string): string | undefined;
+  checkIdpMetadata(xml: string): Promise<string | undefined>;
 }
 
 export interface SamlServiceProvider extends SamlConnectionSetup {

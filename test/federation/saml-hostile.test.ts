@@ -244,7 +244,7 @@ describe('SAML: hostile responses (pglite)', () => {
     it('XSW5: the signature moved into a forged assertion (same ID, or another), the original appended last', async () => {
       for (const sameId of [true, false]) {
         const { response } = await genuine('open');
-        const { signed, signature } = signatureOntoForgery(response, sameId);
+        const { signed } = signatureOntoForgery(response, sameId);
         response.appendChild(signed);
         // The same ID twice is not schema-valid (xs:ID); with another ID, a later check refuses it.
         assert.equal(

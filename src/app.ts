@@ -159,8 +159,19 @@ export async function createGatehouse(config: Config, logger: Logger, parts: Gat
     dataDir: config.dataDir,
     poolMax: config.databasePoolMax,
     queryTimeoutMs: config.databaseQueryTimeoutSeconds * 1000,
-    onEmbeddedFailure: (err) =>
-      logger.error({ err }, 'embedded database (PGlite) stopped: every statement now fails; restart Gatehouse'),
+    embeddedEvents: {
+      onFailure: (err, restarting) =>
+        restarting
+          ? logger.error(
+              { err, event: 'database.embedded_restarting' },
+              'embedded database (PGlite) thread ended: statements in flight failed; opening it again',
+            )
+          : logger.error(
+              { err, event: 'database.embedded_stopped' },
+              'embedded database (PGlite) stopped: every statement now fails; restart Gatehouse',
+            ),
+      onRestarted: () => logger.warn({ event: 'database.embedded_restarted' }, 'embedded database (PGlite) open again'),
+    },
   });
   let redis: Redis | undefined;
   let audit: BufferedAuditLog | DisabledAuditLog | undefined;

@@ -4,7 +4,7 @@ import knexPkg, { type Knex } from 'knex';
 import { ClassifyingPgClient, classifyingPgLiteClient } from './classifying-knex-client.js';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 import { migrationSource } from './migration-source.js';
-import { PGliteWorkerConnection } from './pglite/pglite-worker-connection.js';
+import { PGliteWorkerConnection, type PGliteWorkerEvents } from './pglite/pglite-worker-connection.js';
 import type { RequestScope } from './request-scope.js';
 import { ensurePrivateDirectory } from './private-directory.js';
 
@@ -40,8 +40,8 @@ export class Database {
     dataDir: string;
     poolMax: number;
     queryTimeoutMs?: number;
-    /** Embedded mode: told when PGlite's worker thread ends unasked (statements then fail as unavailable). */
-    onEmbeddedFailure?: (err: Error) => void;
+    /** Embedded mode: told when PGlite's worker thread ends unasked, and when a new one has it open again. */
+    embeddedEvents?: Pick<PGliteWorkerEvents, 'onFailure' | 'onRestarted'>;
   }): Promise<Database> {
     if (options.databaseUrl) {
       const k = knex({
@@ -77,7 +77,7 @@ export class Database {
       // On the command line, so the data directory's postgresql.conf is left as initdb wrote it.
       pglite = new PGliteWorkerConnection(
         { dataDir: path.join(dir, 'pg'), extraStartParams: ['-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] },
-        options.onEmbeddedFailure,
+        options.embeddedEvents,
       );
       const [client] = await Promise.all([clientLoad, pglite.waitReady]);
       const k = knex({

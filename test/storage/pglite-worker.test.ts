@@ -6,7 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../src/domain/audit/audit-event.js';
 import { Conflict, StorageUnavailable } from '../../src/domain/errors.js';
 import { Database } from '../../src/storage/database.js';
-import { PGliteWorkerConnection } from '../../src/storage/pglite/pglite-worker-connection.js';
+import type { Worker } from 'node:worker_threads';
+import {
+  PGliteWorkerConnection,
+  type PGliteWorkerData,
+  startPGliteWorker,
+} from '../../src/storage/pglite/pglite-worker-connection.js';
 import { SqlAuditEventRepository } from '../../src/storage/repositories/audit-events-repository.js';
 import { classifyStorageError } from '../../src/storage/storage-errors.js';
 import { backends, createTestStorage, openTestDatabase, type TestStorage, tmpRoot } from '../support/backends.js';
@@ -284,6 +289,93 @@ describe('the PGlite worker connection opened and closed (pglite)', { skip: !bac
       assert.equal(second?.message, first.message);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a PGlite worker thread that ends unasked (pglite)', { skip: !backends().includes('pglite') }, () => {
+  let storage: TestStorage;
+  before(async () => {
+    storage = await createTestStorage('pglite');
+  });
+  after(async () => {
+    await storage?.drop();
+  });
+
+  /** A connection whose threads the test can end (Worker.terminate: the thread stops at once, as in a crash). */
+  function connection() {
+    const threads: Worker[] = [];
+    const failures: { message: string; restarting: boolean }[] = [];
+    let restarted = 0;
+    const pglite = new PGliteWorkerConnection(
+      { dataDir: path.join(storage.env.GATEHOUSE_DATA_DIR!, 'pg'), extraStartParams: [] },
+      {
+        start: (data: PGliteWorkerData) => {
+          const thread = startPGliteWorker(data);
+          threads.push(thread);
+          return thread;
+        },
+        onFailure: (err, restarting) => failures.push({ message: err.message, restarting }),
+        onRestarted: () => restarted++,
+      },
+    );
+    return { pglite, threads, failures, restarted: () => restarted };
+  }
+
+  it('opens PGlite again on a new thread: what was committed is there, the statement in flight failed as unavailable', async () => {
+    const { pglite, threads, failures, restarted } = connection();
+    try {
+      await pglite.waitReady;
+      await pglite.query('create table if not exists survived (n int primary key)');
+      await pglite.query('insert into survived values (1) on conflict do nothing');
+      const inFlight = pglite.query('select pg_sleep(2)').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      await threads[0]!.terminate();
+      const err = await inFlight;
+      assert.ok(err instanceof Error && err.message === 'PGlite is closed', String(err));
+      assert.ok(classifyStorageError(err) instanceof StorageUnavailable, 'answered 503, not 500');
+      // Sent while the new thread opens: it waits, then runs there.
+      assert.deepEqual((await pglite.query('select n from survived')).rows, [{ n: 1 }]);
+      assert.equal(threads.length, 2, 'a second thread');
+      assert.deepEqual(failures, [{ message: 'PGlite is closed', restarting: true }]);
+      assert.equal(restarted(), 1);
+      await pglite.query('insert into survived values (2)');
+    } finally {
+      await pglite.close();
+    }
+    // The second thread's write is on disk too: a fresh start on the directory reads both rows.
+    const again = connection();
+    try {
+      await again.pglite.waitReady;
+      assert.deepEqual((await again.pglite.query('select n from survived order by n')).rows, [{ n: 1 }, { n: 2 }]);
+    } finally {
+      await again.pglite.close();
+    }
+  });
+
+  it('stops opening it again when the thread keeps ending: statements then fail as unavailable, at once', async () => {
+    const { pglite, threads, failures } = connection();
+    try {
+      await pglite.waitReady;
+      for (let ended = 0; ended < 4; ended++) {
+        await pglite.query('select 1'); // waits for the thread started after the last end
+        await threads.at(-1)!.terminate();
+      }
+      const err = await pglite.query('select 1').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      assert.ok(err instanceof Error && classifyStorageError(err) instanceof StorageUnavailable, String(err));
+      assert.equal(threads.length, 4, 'started again three times, then not');
+      assert.deepEqual(
+        failures.map((f) => f.restarting),
+        [true, true, true, false],
+      );
+    } finally {
+      await pglite.close();
     }
   });
 });

@@ -87,54 +87,125 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** A thread that ends unasked is started again at most this many times within RESTART_WINDOW_MS. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+/** Starts the PGlite thread beside this module (the built `.js`, or the `.ts` under tsx). */
+export function startPGliteWorker(data: PGliteWorkerData): Worker {
+  return startWorker(import.meta.url, 'pglite', { workerData: data });
+}
+
+export interface PGliteWorkerEvents {
+  /**
+   * The thread ended unasked (it crashed, or PGlite aborted); the statements out with it failed as
+   * unavailable. `restarting`: a new thread is opening PGlite on the same directory and later
+   * statements wait for it; otherwise (it kept ending, or cannot open) every statement now fails.
+   */
+  onFailure?: (err: Error, restarting: boolean) => void;
+  /** A thread started after a failure has PGlite open: statements run again. */
+  onRestarted?: () => void;
+  /** Starts the thread (tests keep a handle to it). @default startPGliteWorker */
+  start?: (data: PGliteWorkerData) => Worker;
+}
+
 export class PGliteWorkerConnection {
   /** Settles when PGlite has opened its directory (or failed to); knex-pglite awaits it. */
   readonly waitReady: Promise<void>;
-  readonly #worker: Worker;
+  #worker!: Worker;
+  #exited!: Promise<void>;
   readonly #pending = new Map<number, Pending>();
-  readonly #onFailure: (err: Error) => void;
+  readonly #data: PGliteWorkerData;
+  readonly #events: PGliteWorkerEvents;
   #nextId = READY_ID + 1;
   #nextSession = 1;
-  /** PGlite opened: from then on, the thread ending unasked is a failure to report. */
+  /** The current thread has PGlite open: from then on, the thread ending unasked is a failure. */
   #ready = false;
-  /** Set once no more statements are taken: why (closed, or the thread died). */
+  /** Set once no more statements are taken: why (closed, or the thread died for good). */
   #ended: Error | undefined;
   #closing: Promise<void> | undefined;
-  readonly #exited: Promise<void>;
+  /** While a new thread opens PGlite after a failure: statements wait for it. Never rejects. */
+  #restarting: Promise<void> | undefined;
+  /** When the thread was started again after failures (within RESTART_WINDOW_MS). */
+  #restarts: number[] = [];
 
   /**
-   * Starts the worker; `waitReady` settles when PGlite is open. `onFailure` hears of the thread
-   * ending unexpectedly (it crashed or PGlite aborted): every statement then fails as unavailable.
+   * Starts the worker; `waitReady` settles when PGlite is open. If the thread later ends unasked,
+   * the statements out with it fail as unavailable (whether they committed is unknown, as with a
+   * dropped PostgreSQL connection), and a new thread opens PGlite on the same directory (its WAL
+   * replays what was committed); later statements wait for it. A thread that keeps ending
+   * (MAX_RESTARTS within RESTART_WINDOW_MS) or cannot open PGlite is not started again: every
+   * statement then fails as unavailable until Gatehouse restarts.
    */
-  constructor(data: PGliteWorkerData, onFailure: (err: Error) => void = () => {}) {
-    this.#onFailure = onFailure;
-    this.#worker = startWorker(import.meta.url, 'pglite', { workerData: data });
-    this.waitReady = new Promise<void>((resolve, reject) => {
+  constructor(data: PGliteWorkerData, events: PGliteWorkerEvents = {}) {
+    this.#data = data;
+    this.#events = events;
+    this.waitReady = this.#launch();
+  }
+
+  /** Starts a thread as the current one; settles when it has PGlite open (or failed to). */
+  #launch(): Promise<void> {
+    const worker = (this.#events.start ?? startPGliteWorker)(this.#data);
+    this.#worker = worker;
+    const ready = new Promise<void>((resolve, reject) => {
       this.#pending.set(READY_ID, { resolve: () => resolve(), reject });
     });
-    this.#worker.on('message', (answer: WorkerAnswer) => this.#answer(answer));
+    worker.on('message', (answer: WorkerAnswer) => {
+      if (this.#worker === worker) this.#answer(answer);
+    });
     // An uncaught exception in the worker: the thread ends with it ('exit' follows).
     let crash: Error | undefined;
-    this.#worker.on('error', (err) => {
+    worker.on('error', (err) => {
       crash = err;
     });
     this.#exited = new Promise((resolve) => {
-      this.#worker.on('exit', (code) => {
-        const unexpected = !this.#closing;
-        const reason = new Error(CLOSED_MESSAGE, {
-          cause: crash ?? new Error(`the PGlite worker thread exited (code ${code})`),
-        });
-        // Start-up failures are answered with their own error (id 0) before the thread ends.
-        const starting = this.#pending.get(READY_ID);
-        if (starting) {
-          this.#pending.delete(READY_ID);
-          starting.reject(crash ?? reason);
-        }
-        this.#end(reason);
-        if (unexpected && this.#ready) this.#onFailure(reason);
+      worker.on('exit', (code) => {
+        if (this.#worker === worker) this.#threadEnded(code, crash);
         resolve();
       });
     });
+    return ready;
+  }
+
+  #threadEnded(code: number, crash: Error | undefined): void {
+    const reason = new Error(CLOSED_MESSAGE, {
+      cause: crash ?? new Error(`the PGlite worker thread exited (code ${code})`),
+    });
+    // Start-up failures are answered with their own error (id 0) before the thread ends.
+    const starting = this.#pending.get(READY_ID);
+    if (starting) {
+      this.#pending.delete(READY_ID);
+      starting.reject(crash ?? reason);
+    }
+    if (this.#closing || !this.#ready) {
+      this.#end(reason);
+      return;
+    }
+    this.#ready = false;
+    this.#failPending(reason);
+    const now = Date.now();
+    this.#restarts = this.#restarts.filter((at) => now - at < RESTART_WINDOW_MS);
+    if (this.#restarts.length >= MAX_RESTARTS) {
+      this.#end(reason);
+      this.#events.onFailure?.(reason, false);
+      return;
+    }
+    this.#restarts.push(now);
+    this.#events.onFailure?.(reason, true);
+    // On a later turn: a thread that cannot even be started fails the restart, not this handler.
+    this.#restarting = Promise.resolve()
+      .then(() => this.#launch())
+      .then(
+        () => {
+          this.#restarting = undefined;
+          this.#events.onRestarted?.();
+        },
+        (err: Error) => {
+          this.#restarting = undefined;
+          this.#end(new Error(CLOSED_MESSAGE, { cause: err }));
+          this.#events.onFailure?.(err, false);
+        },
+      );
   }
 
   /**
@@ -157,6 +228,7 @@ export class PGliteWorkerConnection {
     params?: unknown[],
     options?: QueryOptions,
   ): Promise<Results<T>> {
+    if (this.#restarting) return this.#restarting.then(() => this.queryIn<T>(session, sql, params, options));
     if (this.#ended) return Promise.reject(new Error(this.#ended.message, { cause: this.#ended.cause }));
     let crossing: WorkerQueryOptions | undefined;
     try {
@@ -170,6 +242,7 @@ export class PGliteWorkerConnection {
   /** Closes PGlite (its data on disk complete for the next start) and ends the thread. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#restarting;
       if (!this.#ended) {
         try {
           await this.#send({ op: 'close' });
@@ -177,7 +250,8 @@ export class PGliteWorkerConnection {
           this.#end(new Error(CLOSED_MESSAGE));
         }
       }
-      const timer = setTimeout(() => void this.#worker.terminate(), EXIT_WAIT_MS);
+      const worker = this.#worker;
+      const timer = setTimeout(() => void worker.terminate(), EXIT_WAIT_MS);
       await this.#exited;
       clearTimeout(timer);
     })();
@@ -210,13 +284,18 @@ export class PGliteWorkerConnection {
     if (this.#pending.size === 0) this.#worker.unref();
   }
 
-  /** No more statements: those still out fail with `reason`, as will any later one. */
-  #end(reason: Error): void {
-    this.#ended ??= reason;
+  /** The statements out fail with `reason`. */
+  #failPending(reason: Error): void {
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
       pending.reject(new Error(reason.message, { cause: reason.cause }));
     }
+  }
+
+  /** No more statements: those still out fail with `reason`, as will any later one. */
+  #end(reason: Error): void {
+    this.#ended ??= reason;
+    this.#failPending(reason);
   }
 }
 
